@@ -1,0 +1,188 @@
+package normalize
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Overlay is the tree of fields that normalization adds to a raw record
+// (ECS fields, @-fields). Values are stored already encoded as JSON, so
+// writing a document copies bytes. Keys are usually substrings of static
+// configuration strings, so building an overlay does not allocate in steady
+// state. An Overlay is reused across records with Reset and is not safe for
+// concurrent use.
+type Overlay struct {
+	nodes []onode
+	buf   []byte
+}
+
+// onode is one key of the overlay. A node either holds an encoded value
+// (val >= 0) or is an object whose children form a linked list.
+type onode struct {
+	key         string
+	first, last int32
+	next        int32
+	val, end    int32 // encoded value is buf[val:end]; val == -1 for objects
+	deleted     bool
+}
+
+const noNode = -1
+
+// Reset empties the overlay, keeping its memory.
+func (o *Overlay) Reset() {
+	o.nodes = o.nodes[:0]
+	o.buf = o.buf[:0]
+	o.nodes = append(o.nodes, onode{first: noNode, last: noNode, next: noNode, val: noNode})
+}
+
+func (o *Overlay) root() int32 {
+	if len(o.nodes) == 0 {
+		o.Reset()
+	}
+	return 0
+}
+
+// child finds the live child of parent named key.
+func (o *Overlay) child(parent int32, key string) int32 {
+	for c := o.nodes[parent].first; c != noNode; c = o.nodes[c].next {
+		if !o.nodes[c].deleted && o.nodes[c].key == key {
+			return c
+		}
+	}
+	return noNode
+}
+
+func (o *Overlay) addChild(parent int32, key string) int32 {
+	idx := int32(len(o.nodes))
+	o.nodes = append(o.nodes, onode{key: key, first: noNode, last: noNode, next: noNode, val: noNode})
+	p := &o.nodes[parent]
+	if p.last == noNode {
+		p.first = idx
+	} else {
+		o.nodes[p.last].next = idx
+	}
+	p.last = idx
+	return idx
+}
+
+// nodeFor walks the dotted path, creating objects as needed. A value found on
+// the way is replaced by an object, as merging dictionaries does.
+func (o *Overlay) nodeFor(path string) int32 {
+	n := o.root()
+	for {
+		seg, rest, more := strings.Cut(path, ".")
+		c := o.child(n, seg)
+		if c == noNode {
+			c = o.addChild(n, seg)
+		}
+		if !more {
+			return c
+		}
+		if o.nodes[c].val != noNode {
+			o.nodes[c].val, o.nodes[c].end = noNode, noNode
+		}
+		n, path = c, rest
+	}
+}
+
+// lookup returns the node at the dotted path, or noNode.
+func (o *Overlay) lookup(path string) int32 {
+	n := o.root()
+	for {
+		seg, rest, more := strings.Cut(path, ".")
+		n = o.child(n, seg)
+		if n == noNode || !more {
+			return n
+		}
+		path = rest
+	}
+}
+
+// SetRaw sets the field at the dotted path to an already encoded JSON value.
+func (o *Overlay) SetRaw(path string, encoded []byte) {
+	n := o.nodeFor(path)
+	start := int32(len(o.buf))
+	o.buf = append(o.buf, encoded...)
+	o.setVal(n, start)
+}
+
+func (o *Overlay) setVal(n, start int32) {
+	nd := &o.nodes[n]
+	nd.val, nd.end = start, int32(len(o.buf))
+	nd.first, nd.last = noNode, noNode
+}
+
+// SetString sets the field at path to the string s.
+func (o *Overlay) SetString(path, s string) {
+	n := o.nodeFor(path)
+	start := int32(len(o.buf))
+	o.buf = appendQuoted(o.buf, s)
+	o.setVal(n, start)
+}
+
+// SetInt sets the field at path to the integer v.
+func (o *Overlay) SetInt(path string, v int64) {
+	n := o.nodeFor(path)
+	start := int32(len(o.buf))
+	o.buf = strconv.AppendInt(o.buf, v, 10)
+	o.setVal(n, start)
+}
+
+// SetStrings sets the field at path to a list of strings.
+func (o *Overlay) SetStrings(path string, vs []string) {
+	n := o.nodeFor(path)
+	start := int32(len(o.buf))
+	o.buf = append(o.buf, '[')
+	for i, s := range vs {
+		if i > 0 {
+			o.buf = append(o.buf, ',')
+		}
+		o.buf = appendQuoted(o.buf, s)
+	}
+	o.buf = append(o.buf, ']')
+	o.setVal(n, start)
+}
+
+// Delete removes the field (or object) at the dotted path.
+func (o *Overlay) Delete(path string) {
+	if n := o.lookup(path); n != noNode {
+		o.nodes[n].deleted = true
+	}
+}
+
+// Has reports whether a field or object exists at the dotted path.
+func (o *Overlay) Has(path string) bool {
+	return o.lookup(path) != noNode
+}
+
+// Raw returns the encoded JSON value at path, or nil when the path is absent
+// or is an object. The slice is valid until the overlay changes.
+func (o *Overlay) Raw(path string) []byte {
+	n := o.lookup(path)
+	if n == noNode || o.nodes[n].val == noNode {
+		return nil
+	}
+	return o.buf[o.nodes[n].val:o.nodes[n].end]
+}
+
+// String returns the value at path as a string: a JSON string is unquoted,
+// a number or literal is returned as written. Absent fields give "".
+func (o *Overlay) String(path string) string {
+	return unquoteLoose(o.Raw(path))
+}
+
+// unquoteLoose decodes an encoded JSON scalar to its string form.
+func unquoteLoose(raw []byte) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	if raw[0] != '"' {
+		return string(raw)
+	}
+	if s, err := strconv.Unquote(string(raw)); err == nil {
+		return s
+	}
+	return string(raw[1 : len(raw)-1])
+}
+
+const hexDigits = "0123456789abcdef"

@@ -1,0 +1,240 @@
+package normalize
+
+import (
+	"errors"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// errPyJSON reports JSON that could not be re-serialized.
+var errPyJSON = errors.New("malformed JSON")
+
+// AppendPythonJSON re-serializes the JSON value raw the way Python's
+// json.dumps does with default arguments, which is how es-loader writes
+// @message for JSON logs: ", " and ": " separators, no other whitespace,
+// every character outside printable ASCII escaped as \uXXXX (lower-case hex,
+// surrogate pairs above the BMP), "/" unescaped, and floats in Python's repr
+// form. It is a single pass over the bytes; raw must be valid JSON.
+func AppendPythonJSON(dst, raw []byte) ([]byte, error) {
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			i++
+		case c == ':':
+			dst = append(dst, ':', ' ')
+			i++
+		case c == ',':
+			dst = append(dst, ',', ' ')
+			i++
+		case c == '{' || c == '}' || c == '[' || c == ']':
+			dst = append(dst, c)
+			i++
+		case c == '"':
+			var err error
+			dst, i, err = appendPyString(dst, raw, i+1)
+			if err != nil {
+				return dst, err
+			}
+		case c == 't' || c == 'f' || c == 'n':
+			j := i
+			for j < len(raw) && raw[j] >= 'a' && raw[j] <= 'z' {
+				j++
+			}
+			switch string(raw[i:j]) {
+			case "true", "false", "null":
+			default:
+				return dst, errPyJSON
+			}
+			dst = append(dst, raw[i:j]...)
+			i = j
+		case c == '-' || (c >= '0' && c <= '9'):
+			j := i + 1
+			isFloat := false
+			for j < len(raw) {
+				d := raw[j]
+				if d == '.' || d == 'e' || d == 'E' {
+					isFloat = true
+				} else if (d < '0' || d > '9') && d != '+' && d != '-' {
+					break
+				}
+				j++
+			}
+			dst = appendPyNumber(dst, raw[i:j], isFloat)
+			i = j
+		default:
+			return dst, errPyJSON
+		}
+	}
+	return dst, nil
+}
+
+func appendPyNumber(dst, num []byte, isFloat bool) []byte {
+	if !isFloat {
+		if string(num) == "-0" {
+			return append(dst, '0')
+		}
+		return append(dst, num...)
+	}
+	f, err := strconv.ParseFloat(string(num), 64)
+	if err != nil {
+		return append(dst, num...)
+	}
+	return AppendPythonFloat(dst, f)
+}
+
+// AppendPythonFloat appends f as Python's repr(float) writes it: the
+// shortest round-trip digits, fixed notation with at least one decimal for
+// exponents in [-4, 16), scientific notation with a signed two-digit
+// exponent otherwise ("1e+16", "1e-05").
+func AppendPythonFloat(dst []byte, f float64) []byte {
+	var buf [32]byte
+	e := strconv.AppendFloat(buf[:0], f, 'e', -1, 64)
+	neg := e[0] == '-'
+	if neg {
+		e = e[1:]
+		dst = append(dst, '-')
+	}
+	// e is d[.ddd]e±XX
+	mant, exp := e, 0
+	for k := 0; k < len(e); k++ {
+		if e[k] == 'e' {
+			mant = e[:k]
+			exp, _ = strconv.Atoi(string(e[k+1:]))
+			break
+		}
+	}
+	var digits []byte
+	for _, d := range mant {
+		if d != '.' {
+			digits = append(digits, d)
+		}
+	}
+	decpt := exp + 1 // position of the decimal point after the first digit
+	if decpt > -4 && decpt <= 16 {
+		switch {
+		case decpt <= 0:
+			dst = append(dst, '0', '.')
+			for k := 0; k < -decpt; k++ {
+				dst = append(dst, '0')
+			}
+			dst = append(dst, digits...)
+		case decpt >= len(digits):
+			dst = append(dst, digits...)
+			for k := len(digits); k < decpt; k++ {
+				dst = append(dst, '0')
+			}
+			dst = append(dst, '.', '0')
+		default:
+			dst = append(dst, digits[:decpt]...)
+			dst = append(dst, '.')
+			dst = append(dst, digits[decpt:]...)
+		}
+		return dst
+	}
+	dst = append(dst, digits[0])
+	if len(digits) > 1 {
+		dst = append(dst, '.')
+		dst = append(dst, digits[1:]...)
+	}
+	dst = append(dst, 'e')
+	if exp < 0 {
+		dst = append(dst, '-')
+		exp = -exp
+	} else {
+		dst = append(dst, '+')
+	}
+	if exp < 10 {
+		dst = append(dst, '0')
+	}
+	return strconv.AppendInt(dst, int64(exp), 10)
+}
+
+// appendPyString re-escapes the JSON string starting after its opening quote
+// at raw[i]. It returns the index after the closing quote.
+func appendPyString(dst, raw []byte, i int) ([]byte, int, error) {
+	dst = append(dst, '"')
+	for i < len(raw) {
+		c := raw[i]
+		switch {
+		case c == '"':
+			return append(dst, '"'), i + 1, nil
+		case c == '\\':
+			if i+1 >= len(raw) {
+				return dst, i, errPyJSON
+			}
+			esc := raw[i+1]
+			switch esc {
+			case 'u':
+				if i+6 > len(raw) {
+					return dst, i, errPyJSON
+				}
+				h, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 16)
+				if err != nil {
+					return dst, i, errPyJSON
+				}
+				dst = appendPyRune(dst, rune(h))
+				i += 6
+				continue
+			case '"', '\\', '/':
+				dst = appendPyRune(dst, rune(esc))
+			case 'b':
+				dst = append(dst, '\\', 'b')
+			case 'f':
+				dst = append(dst, '\\', 'f')
+			case 'n':
+				dst = append(dst, '\\', 'n')
+			case 'r':
+				dst = append(dst, '\\', 'r')
+			case 't':
+				dst = append(dst, '\\', 't')
+			default:
+				return dst, i, errPyJSON
+			}
+			i += 2
+		case c >= 0x20 && c < 0x7f:
+			dst = append(dst, c)
+			i++
+		case c < utf8.RuneSelf:
+			dst = appendPyRune(dst, rune(c))
+			i++
+		default:
+			r, size := utf8.DecodeRune(raw[i:])
+			dst = appendPyRune(dst, r)
+			i += size
+		}
+	}
+	return dst, i, errPyJSON
+}
+
+// appendPyRune writes one character as Python's ensure_ascii encoder does.
+func appendPyRune(dst []byte, r rune) []byte {
+	switch {
+	case r == '"':
+		return append(dst, '\\', '"')
+	case r == '\\':
+		return append(dst, '\\', '\\')
+	case r == '\n':
+		return append(dst, '\\', 'n')
+	case r == '\r':
+		return append(dst, '\\', 'r')
+	case r == '\t':
+		return append(dst, '\\', 't')
+	case r == '\b':
+		return append(dst, '\\', 'b')
+	case r == '\f':
+		return append(dst, '\\', 'f')
+	case r >= 0x20 && r < 0x7f:
+		return append(dst, byte(r))
+	case r > 0xffff:
+		r1, r2 := utf16.EncodeRune(r)
+		return appendU4(appendU4(dst, r1), r2)
+	default:
+		return appendU4(dst, r)
+	}
+}
+
+func appendU4(dst []byte, r rune) []byte {
+	return append(dst, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+}
