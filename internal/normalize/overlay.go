@@ -186,3 +186,24 @@ func unquoteLoose(raw []byte) string {
 }
 
 const hexDigits = "0123456789abcdef"
+
+// Swap exchanges the fields (or objects) at two dotted paths that share a
+// parent, e.g. "source" and "destination". A side that is absent makes the
+// other side move.
+func (o *Overlay) Swap(a, b string) {
+	na, nb := o.lookup(a), o.lookup(b)
+	ka, kb := lastSegment(a), lastSegment(b)
+	if na != noNode {
+		o.nodes[na].key = kb
+	}
+	if nb != noNode {
+		o.nodes[nb].key = ka
+	}
+}
+
+func lastSegment(path string) string {
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		return path[i+1:]
+	}
+	return path
+}

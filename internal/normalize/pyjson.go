@@ -11,11 +11,11 @@ import (
 var errPyJSON = errors.New("malformed JSON")
 
 // AppendPythonJSON re-serializes the JSON value raw the way Python's
-// json.dumps does with default arguments, which is how es-loader writes
+// json.dumps(obj, ensure_ascii=False) does, which is how es-loader writes
 // @message for JSON logs: ", " and ": " separators, no other whitespace,
-// every character outside printable ASCII escaped as \uXXXX (lower-case hex,
-// surrogate pairs above the BMP), "/" unescaped, and floats in Python's repr
-// form. It is a single pass over the bytes; raw must be valid JSON.
+// non-ASCII characters as they are, only '"', '\\' and control characters
+// escaped, "/" unescaped, and floats in Python's repr form. It is a single
+// pass over the bytes; raw must be valid JSON.
 func AppendPythonJSON(dst, raw []byte) ([]byte, error) {
 	for i := 0; i < len(raw); {
 		c := raw[i]
@@ -174,8 +174,22 @@ func appendPyString(dst, raw []byte, i int) ([]byte, int, error) {
 				if err != nil {
 					return dst, i, errPyJSON
 				}
-				dst = appendPyRune(dst, rune(h))
+				r := rune(h)
 				i += 6
+				if utf16.IsSurrogate(r) {
+					if i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
+						if l, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 16); err == nil {
+							if c := utf16.DecodeRune(r, rune(l)); c != utf8.RuneError {
+								dst = utf8.AppendRune(dst, c)
+								i += 6
+								continue
+							}
+						}
+					}
+					dst = appendU4(dst, r) // a lone surrogate stays escaped
+					continue
+				}
+				dst = appendPyRune(dst, r)
 				continue
 			case '"', '\\', '/':
 				dst = appendPyRune(dst, rune(esc))
@@ -193,22 +207,19 @@ func appendPyString(dst, raw []byte, i int) ([]byte, int, error) {
 				return dst, i, errPyJSON
 			}
 			i += 2
-		case c >= 0x20 && c < 0x7f:
-			dst = append(dst, c)
-			i++
-		case c < utf8.RuneSelf:
-			dst = appendPyRune(dst, rune(c))
+		case c >= 0x20:
+			dst = append(dst, c) // printable ASCII and UTF-8 bytes pass through
 			i++
 		default:
-			r, size := utf8.DecodeRune(raw[i:])
-			dst = appendPyRune(dst, r)
-			i += size
+			dst = appendPyRune(dst, rune(c))
+			i++
 		}
 	}
 	return dst, i, errPyJSON
 }
 
-// appendPyRune writes one character as Python's ensure_ascii encoder does.
+// appendPyRune writes one character as Python's encoder with
+// ensure_ascii=False does.
 func appendPyRune(dst []byte, r rune) []byte {
 	switch {
 	case r == '"':
@@ -225,13 +236,10 @@ func appendPyRune(dst []byte, r rune) []byte {
 		return append(dst, '\\', 'b')
 	case r == '\f':
 		return append(dst, '\\', 'f')
-	case r >= 0x20 && r < 0x7f:
-		return append(dst, byte(r))
-	case r > 0xffff:
-		r1, r2 := utf16.EncodeRune(r)
-		return appendU4(appendU4(dst, r1), r2)
-	default:
+	case r < 0x20:
 		return appendU4(dst, r)
+	default:
+		return utf8.AppendRune(dst, r)
 	}
 }
 

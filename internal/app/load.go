@@ -1,0 +1,318 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/vigil-siem/vigil/internal/codec"
+	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/logtype"
+	"github.com/vigil-siem/vigil/internal/pipeline"
+	"github.com/vigil-siem/vigil/internal/sink/ndjson"
+	"github.com/vigil-siem/vigil/internal/source/file"
+)
+
+const loadUsage = `usage: vigil load [flags] PATH...
+
+Loads log files into a sink. PATH is a file or a directory (walked
+recursively). The log type of each file is detected from its key: the path
+relative to the directory given (so a local mirror of a log bucket,
+AWSLogs/<account>/..., is detected as the S3 object would be), or the file
+path as given. Compression (gzip, bzip2, zstd, zip) is detected from the
+content.
+
+flags:
+  --config FILE       a user.ini that overrides or adds log types (repeatable,
+                      later files win)
+  --type NAME         use this log type for every file instead of detecting it
+  --sink SPEC         where documents go: ndjson:FILE, or ndjson:- for stdout
+                      (default ndjson:-)
+  --workers N         files processed at once (default: number of CPUs)
+  --dead-letter FILE  where failed records are kept for replay
+                      (default vigil-dead-letter.ndjson, created on first failure)
+  --max-record-bytes N  largest record accepted (default 64 MiB)
+  --quiet             no progress and no summary
+
+The summary (files, records, documents, errors, skipped, bytes in/out,
+seconds) goes to stderr. Exit status: 0 when everything was processed, 1 when
+any file or record failed (they are listed with reasons), 2 for usage or
+configuration errors.
+`
+
+// loadOptions are the parsed flags of vigil load.
+type loadOptions struct {
+	configs        multiFlag
+	typeName       string
+	sink           string
+	workers        int
+	deadLetter     string
+	maxRecordBytes int
+	quiet          bool
+	paths          []string
+}
+
+func parseLoadFlags(stderr io.Writer, args []string) (*loadOptions, error) {
+	o := &loadOptions{}
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Var(&o.configs, "config", "")
+	fs.StringVar(&o.typeName, "type", "", "")
+	fs.StringVar(&o.sink, "sink", "ndjson:-", "")
+	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "")
+	fs.StringVar(&o.deadLetter, "dead-letter", "vigil-dead-letter.ndjson", "")
+	fs.IntVar(&o.maxRecordBytes, "max-record-bytes", codec.DefaultMaxRecordBytes, "")
+	fs.BoolVar(&o.quiet, "quiet", false, "")
+	paths, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	o.paths = paths
+	if len(o.paths) == 0 {
+		return nil, errors.New("no PATH given")
+	}
+	if o.workers < 1 {
+		return nil, fmt.Errorf("--workers must be at least 1, got %d", o.workers)
+	}
+	if o.maxRecordBytes < 1024 {
+		return nil, fmt.Errorf("--max-record-bytes must be at least 1024, got %d", o.maxRecordBytes)
+	}
+	return o, nil
+}
+
+// openSink parses a --sink spec.
+func openSink(spec string) (pipeline.Sink, func() int64, error) {
+	kind, arg, _ := strings.Cut(spec, ":")
+	switch kind {
+	case "ndjson":
+		if arg == "" {
+			return nil, nil, fmt.Errorf("--sink %q: ndjson needs a file name or - (ndjson:out.ndjson)", spec)
+		}
+		s, err := ndjson.Open(arg)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, s.BytesWritten, nil
+	case "store", "opensearch":
+		return nil, nil, fmt.Errorf("--sink %q: the %s sink is not available in this build yet", spec, kind)
+	default:
+		return nil, nil, fmt.Errorf("--sink %q: unknown sink (use ndjson:FILE or ndjson:-)", spec)
+	}
+}
+
+func runLoad(ctx context.Context, env *Env, args []string) int {
+	opts, err := parseLoadFlags(env.Stderr, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(env.Stdout, loadUsage)
+			return ExitOK
+		}
+		fmt.Fprintf(env.Stderr, "vigil load: %v\n\n%s", err, loadUsage)
+		return ExitUsage
+	}
+	reg, err := logtype.Load(opts.configs...)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "vigil load: %v\n", err)
+		return ExitUsage
+	}
+	var force *logtype.Type
+	if opts.typeName != "" {
+		t, ok := reg.Get(opts.typeName)
+		if !ok {
+			fmt.Fprintf(env.Stderr, "vigil load: --type %q: unknown log type (known: %s)\n", opts.typeName, strings.Join(reg.Names(), ", "))
+			return ExitUsage
+		}
+		force = t
+	}
+	sink, written, err := openSink(opts.sink)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "vigil load: %v\n", err)
+		return ExitUsage
+	}
+	dl := ndjson.NewDeadLetter(opts.deadLetter)
+	rep := &reporter{w: env.Stderr, quiet: opts.quiet}
+	stats := &pipeline.Stats{Start: time.Now()}
+	cfg := &pipeline.ObjectConfig{
+		Registry:      reg,
+		ForceType:     force,
+		Scripts:       Scripts(),
+		Codec:         codec.Config{MaxRecordBytes: opts.maxRecordBytes},
+		DeadLetter:    dl,
+		Stats:         stats,
+		OnRecordError: rep.record,
+	}
+	src := &file.Source{
+		Paths: opts.paths,
+		NewAck: func(event.Origin) *event.Ack {
+			return event.NewAck(func(s event.Summary) { stats.Documents.Add(s.Delivered) })
+		},
+		OnError: rep.walkError,
+	}
+	stopProgress := rep.progress(stats)
+	err = pipeline.Run(ctx, pipeline.Config{Workers: opts.workers}, src,
+		func() pipeline.Processor { return pipeline.NewObjectProcessor(cfg) },
+		sink, rep.objectError)
+	stopProgress()
+	if cerr := dl.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if written != nil {
+		stats.BytesOut.Store(written())
+	}
+	rep.summary(stats, dl)
+	switch {
+	case err != nil:
+		fmt.Fprintf(env.Stderr, "vigil load: %v\n", err)
+		return ExitFailure
+	case rep.failures() > 0 || stats.Errors.Load() > 0:
+		return ExitFailure
+	}
+	return ExitOK
+}
+
+// reporter prints progress, failures and the summary to stderr.
+type reporter struct {
+	w     io.Writer
+	quiet bool
+
+	mu          sync.Mutex
+	objectFails []string
+	recordFails []string
+	moreRecords int
+	skipped     []string
+	tty         bool
+}
+
+const maxListed = 20
+
+func (r *reporter) failures() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.objectFails)
+}
+
+func (r *reporter) walkError(path string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.objectFails = append(r.objectFails, err.Error())
+}
+
+func (r *reporter) objectError(obj *pipeline.Object, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	name := obj.Origin.Path
+	if name == "" {
+		name = obj.Origin.Key
+	}
+	if errors.Is(err, pipeline.ErrIgnored) {
+		r.skipped = append(r.skipped, name+": "+err.Error())
+		return
+	}
+	var oe *pipeline.ObjectError
+	if errors.As(err, &oe) && oe.Err == nil {
+		r.objectFails = append(r.objectFails, fmt.Sprintf("%s: %d records failed", name, oe.Records))
+		return
+	}
+	if errors.As(err, &oe) {
+		msg := fmt.Sprintf("%s: %v", name, oe.Err)
+		if oe.Records > 0 {
+			msg += fmt.Sprintf(" (and %d records failed)", oe.Records)
+		}
+		r.objectFails = append(r.objectFails, msg)
+		return
+	}
+	r.objectFails = append(r.objectFails, fmt.Sprintf("%s: %v", name, err))
+}
+
+func (r *reporter) record(f pipeline.Failure) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.recordFails) >= maxListed {
+		r.moreRecords++
+		return
+	}
+	name := f.Origin.Path
+	if name == "" {
+		name = f.Origin.Key
+	}
+	r.recordFails = append(r.recordFails, fmt.Sprintf("%s:%d: %s", name, f.Line, f.Reason))
+}
+
+// progress shows a one-line progress display while stderr is a terminal.
+func (r *reporter) progress(st *pipeline.Stats) func() {
+	f, ok := r.w.(*os.File)
+	if r.quiet || !ok || !term.IsTerminal(int(f.Fd())) {
+		return func() {}
+	}
+	r.tty = true
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(r.w, "\r\033[K")
+				return
+			case <-tick.C:
+				sec := time.Since(st.Start).Seconds()
+				rec := st.Records.Load()
+				fmt.Fprintf(r.w, "\r\033[K%d files, %d records (%.0f/s), %d errors, %s read",
+					st.Files.Load(), rec, float64(rec)/sec, st.Errors.Load(), humanBytes(st.BytesIn.Load()))
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+func (r *reporter) summary(st *pipeline.Stats, dl *ndjson.DeadLetter) {
+	if r.quiet {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.objectFails {
+		fmt.Fprintf(r.w, "error: %s\n", s)
+	}
+	for _, s := range r.recordFails {
+		fmt.Fprintf(r.w, "error: %s\n", s)
+	}
+	if r.moreRecords > 0 {
+		fmt.Fprintf(r.w, "error: ... and %d more failed records\n", r.moreRecords)
+	}
+	for _, s := range r.skipped {
+		fmt.Fprintf(r.w, "skipped: %s\n", s)
+	}
+	sec := time.Since(st.Start).Seconds()
+	rec := st.Records.Load()
+	fmt.Fprintf(r.w, "vigil load: %d files, %d records, %d documents, %d errors, %d skipped; %s in, %s out; %.2f s (%.0f records/s)\n",
+		st.Files.Load(), rec, st.Documents.Load(), st.Errors.Load()+int64(len(r.objectFails)),
+		st.Skipped.Load(), humanBytes(st.BytesIn.Load()), humanBytes(st.BytesOut.Load()), sec, float64(rec)/sec)
+	if n := dl.Count(); n > 0 {
+		fmt.Fprintf(r.w, "vigil load: %d failed records kept in %s\n", n, dl.Path())
+	}
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

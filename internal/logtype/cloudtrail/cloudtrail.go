@@ -1,0 +1,183 @@
+// Package cloudtrail holds what is particular to CloudTrail documents: the
+// event outcome, the user name from ARNs, the instance id of SSM, STS and
+// CloudHSM calls, and fixes of fields whose type varies between events
+// (which would otherwise break an index mapping).
+package cloudtrail
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/vigil-siem/vigil/internal/normalize"
+)
+
+// instanceRe finds an EC2 instance id at the start of an SSM resource id.
+var instanceRe = regexp.MustCompile(`^(\W|_|^)(i-([0-9a-z]{8}|[0-9a-z]{17}))(\W|_|$)`)
+
+// Script is the cloudtrail transform.
+type Script struct{}
+
+// Transform adds the CloudTrail-specific fields.
+func (Script) Transform(d *normalize.Doc) error {
+	ov := d.ECS
+	raw, _ := d.Raw.Object()
+	if raw.Get("errorCode") != nil || raw.Get("errorMessage") != nil {
+		ov.SetString("event.outcome", "failure")
+	} else {
+		ov.SetString("event.outcome", "success")
+	}
+	if name := ov.String("user.name"); strings.Contains(name, ":") {
+		name = name[strings.LastIndexByte(name, ':')+1:]
+		name = name[strings.LastIndexByte(name, '/')+1:]
+		ov.SetString("user.name", name)
+	}
+
+	source := d.Str("eventSource")
+	eventName := d.Str("eventName")
+	rp := raw.Get("requestParameters")
+	rpObj := rp != nil && rp.Type() == fastjson.TypeObject
+	var instanceID string
+	switch source {
+	case "ssm.amazonaws.com":
+		switch {
+		case (eventName == "StartSession" || eventName == "GetConnectionStatus") && rpObj:
+			instanceID = normalize.ValueString(rp.Get("target"))
+		case eventName == "PutComplianceItems" && rpObj:
+			if id := normalize.ValueString(rp.Get("resourceId")); instanceRe.MatchString(id) {
+				instanceID = id
+			}
+		}
+	case "sts.amazonaws.com":
+		if d.Str("userAgent") == "ec2.amazonaws.com" && rpObj {
+			instanceID = normalize.ValueString(rp.Get("roleSessionName"))
+		}
+	case "cloudhsm.amazonaws.com":
+		var hosts []string
+		if rpObj {
+			if c := normalize.ValueString(rp.Get("clusterId")); c != "" {
+				hosts = append(hosts, c)
+			}
+		}
+		hsm := d.Str("responseElements.hsmId")
+		if hsm == "" {
+			hsm = d.Str("responseElements.hsm.hsmId")
+		}
+		if hsm != "" {
+			ov.SetString("cloud.instance.id", hsm)
+			hosts = append(hosts, hsm)
+		}
+		ov.Delete("related")
+		if len(hosts) > 0 {
+			ov.SetStrings("related.hosts", hosts)
+		}
+	}
+	if instanceID != "" {
+		ov.Delete("cloud.instance")
+		ov.SetString("cloud.instance.id", instanceID)
+	}
+
+	if c := d.Get("responseElements.credentials"); c != nil && c.Type() == fastjson.TypeString {
+		s := string(c.GetStringBytes())
+		if strings.Contains(s, "arn:aws:iam") || strings.Contains(s, "arn:aws-cn:iam") || strings.Contains(s, "arn:aws-us-gov:iam") {
+			ov.SetString("responseElements.credentials.iam", s)
+		} else {
+			ov.SetString("responseElements.credentials.value", s)
+		}
+	}
+	textToObject(d, "requestParameters.tags")
+	textToObject(d, "responseElements.policy")
+	for _, p := range []string{"requestParameters.disableApiTermination", "requestParameters.disableApiStop"} {
+		if v := d.Get(p); v != nil && v.Type() == fastjson.TypeObject {
+			if inner := v.Get("value"); inner != nil {
+				ov.SetRaw(p, inner.MarshalTo(nil))
+			}
+		}
+	}
+	wrapString(d, "responseElements.status", "status")
+
+	switch source {
+	case "athena.amazonaws.com":
+		// Keys with dots inside clash with the object of the same prefix.
+		renameKey(d, "responseElements.tableMetadata.parameters", "projection.part_date.interval.unit", "projection.part_date.interval_unit")
+	case "glue.amazonaws.com":
+		wrapString(d, "requestParameters.configuration", "text")
+	case "cognito-idp.amazonaws.com":
+		wrapString(d, "responseElements.session", "value")
+	case "ecs.amazonaws.com":
+		wrapString(d, "requestParameters.command", "command")
+	case "ssm.amazonaws.com", "sqlworkbench.amazonaws.com":
+		wrapString(d, "requestParameters.parameters", "value")
+	case "redshift-data.amazonaws.com":
+		wrapString(d, "responseElements.database", "name")
+	case "cloud9.amazonaws.com":
+		wrapString(d, "requestParameters.settings", "value")
+	case "dynamodb.amazonaws.com":
+		textToObject(d, "requestParameters.items")
+	case "codeguru-security.amazonaws.com":
+		if v := d.Get("requestParameters.resourceId"); v != nil && v.Type() == fastjson.TypeObject {
+			ov.SetString("requestParameters.resourceId", normalize.PyRepr(v))
+		}
+	case "inspector2.amazonaws.com":
+		if v := d.Get("requestParameters.accountIds"); v != nil && v.Type() == fastjson.TypeArray {
+			if a, _ := v.Array(); len(a) > 0 && a[0].Type() == fastjson.TypeObject {
+				ov.SetString("requestParameters.accountIds", normalize.PyRepr(v))
+			}
+		}
+	case "s3.amazonaws.com":
+		if rules := d.Get("requestParameters.ReplicationConfiguration.Rule"); rules != nil && rules.Type() == fastjson.TypeArray {
+			a, _ := rules.Array()
+			for _, r := range a {
+				if f := r.Get("Filter"); f != nil && f.Type() == fastjson.TypeObject {
+					f2 := d.Arena().NewString(normalize.PyRepr(f))
+					r.Set("Filter", f2)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// wrapString turns a non-empty string at path into {key: string}.
+func wrapString(d *normalize.Doc, path, key string) {
+	if v := d.Get(path); v != nil && v.Type() == fastjson.TypeString && len(v.GetStringBytes()) > 0 {
+		d.ECS.SetString(path+"."+key, string(v.GetStringBytes()))
+	}
+}
+
+// textToObject gives a field that is sometimes text and sometimes an object
+// one shape: an object.
+func textToObject(d *normalize.Doc, path string) {
+	v := d.Get(path)
+	if v == nil {
+		return
+	}
+	switch v.Type() {
+	case fastjson.TypeObject, fastjson.TypeNull:
+	case fastjson.TypeString:
+		d.ECS.SetString(path+".value", string(v.GetStringBytes()))
+	case fastjson.TypeArray:
+		a, _ := v.Array()
+		switch {
+		case len(a) == 0:
+			d.ECS.SetRaw(path, []byte("{}"))
+		case a[0].Type() == fastjson.TypeString:
+			d.ECS.SetRaw(path+".value", v.MarshalTo(nil))
+		}
+	default:
+		d.ECS.SetString(path+".value", normalize.PyRepr(v))
+	}
+}
+
+// renameKey renames a key of the object at path, in the raw record.
+func renameKey(d *normalize.Doc, path, from, to string) {
+	o := d.Get(path)
+	if o == nil || o.Type() != fastjson.TypeObject {
+		return
+	}
+	if v := o.Get(from); v != nil {
+		o.Del(from)
+		o.Set(to, v)
+	}
+}

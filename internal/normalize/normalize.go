@@ -1,0 +1,598 @@
+// Package normalize turns one parsed record into the document es-loader
+// would produce for it: the raw fields without empty values, @-fields,
+// @timestamp, the ECS mapping of the log type, the log type's own transform,
+// the deterministic document id and the rotated index name.
+package normalize
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/logtype"
+)
+
+// ErrNoTimestamp means the record lacks every configured timestamp field.
+var ErrNoTimestamp = errors.New("record has no timestamp")
+
+// Script is a log type's own transform (es-loader's sf_<type>.py). It runs
+// after the generic ECS mapping and may read and change the document.
+type Script interface {
+	Transform(d *Doc) error
+}
+
+// ScriptFunc adapts a function to Script.
+type ScriptFunc func(d *Doc) error
+
+// Transform calls f.
+func (f ScriptFunc) Transform(d *Doc) error { return f(d) }
+
+// Doc is the document being built for one record. Transforms read the
+// original record through Raw/Get and write added fields through ECS.
+type Doc struct {
+	// Type is the record's log type.
+	Type *logtype.Type
+	// Origin is where the record came from.
+	Origin *event.Origin
+	// Raw is the original record as a JSON object.
+	Raw *fastjson.Value
+	// ECS holds every field added to the record; it wins over Raw.
+	ECS *Overlay
+	// Timestamp is the parsed @timestamp.
+	Timestamp time.Time
+	// IDSuffix, when set by a transform, is appended to @id as "<id>_<suffix>".
+	IDSuffix string
+	// Index, when set by a transform, replaces the type's index name
+	// (before rotation).
+	Index string
+	// IndexTime, when set by a transform, is the time used for rotation.
+	IndexTime time.Time
+
+	arena *fastjson.Arena
+}
+
+// Arena returns the per-record arena for building new JSON values.
+func (d *Doc) Arena() *fastjson.Arena { return d.arena }
+
+// Get returns the raw value at a dotted path ("a.b.0.c"; a numeric part
+// indexes a list), or nil.
+func (d *Doc) Get(path string) *fastjson.Value { return Lookup(d.Raw, path) }
+
+// Str returns the raw value at path in string form: strings as they are,
+// numbers and booleans as written, objects and lists as JSON; "" if absent.
+func (d *Doc) Str(path string) string { return ValueString(d.Get(path)) }
+
+// Lookup walks a dotted path through objects and lists.
+func Lookup(v *fastjson.Value, path string) *fastjson.Value {
+	for v != nil {
+		seg, rest, more := strings.Cut(path, ".")
+		switch v.Type() {
+		case fastjson.TypeObject:
+			o, _ := v.Object()
+			v = o.Get(seg)
+		case fastjson.TypeArray:
+			n, err := strconv.Atoi(seg)
+			a, _ := v.Array()
+			if err != nil || n < 0 || n >= len(a) {
+				return nil
+			}
+			v = a[n]
+		default:
+			return nil
+		}
+		if !more {
+			return v
+		}
+		path = rest
+	}
+	return nil
+}
+
+// ValueString renders a value the way it reads as text.
+func ValueString(v *fastjson.Value) string {
+	if v == nil {
+		return ""
+	}
+	switch v.Type() {
+	case fastjson.TypeString:
+		return string(v.GetStringBytes())
+	case fastjson.TypeNull:
+		return ""
+	default:
+		return string(v.MarshalTo(nil))
+	}
+}
+
+// present reports whether es-loader's lookup finds a value: not missing,
+// not null and not "".
+func present(v *fastjson.Value) bool {
+	if v == nil {
+		return false
+	}
+	switch v.Type() {
+	case fastjson.TypeNull:
+		return false
+	case fastjson.TypeString:
+		return len(v.GetStringBytes()) > 0
+	}
+	return true
+}
+
+// truthy is Python truthiness of a JSON value.
+func truthy(v *fastjson.Value) bool {
+	if v == nil {
+		return false
+	}
+	switch v.Type() {
+	case fastjson.TypeNull, fastjson.TypeFalse:
+		return false
+	case fastjson.TypeString:
+		return len(v.GetStringBytes()) > 0
+	case fastjson.TypeNumber:
+		f := v.GetFloat64()
+		return f != 0
+	case fastjson.TypeArray:
+		a, _ := v.Array()
+		return len(a) > 0
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		return o.Len() > 0
+	}
+	return true
+}
+
+// Normalizer builds documents. It keeps per-record scratch memory and is
+// not safe for concurrent use: create one per worker.
+type Normalizer struct {
+	scripts map[string]Script
+	now     func() time.Time
+
+	arena   fastjson.Arena
+	ov      Overlay
+	w       docWriter
+	scratch []byte
+	strs    []string
+	doc     Doc
+}
+
+// New returns a normalizer using the given per-type scripts (keyed by log
+// type name). now (nil: time.Now) gives event.ingested.
+func New(scripts map[string]Script, now func() time.Time) *Normalizer {
+	if now == nil {
+		now = time.Now
+	}
+	n := &Normalizer{scripts: scripts, now: now}
+	n.w.ov = &n.ov
+	return n
+}
+
+// Input is one parsed record.
+type Input struct {
+	Type   *logtype.Type
+	Origin *event.Origin
+	// Record is the record as a JSON object.
+	Record *fastjson.Value
+	// Message is @message: the raw line for text formats, or nil to use
+	// the Python-style serialization of RawJSON.
+	Message []byte
+	// RawJSON is the record's original JSON text (JSON formats).
+	RawJSON []byte
+}
+
+// Arena returns the arena for building Input.Record for the next call. It
+// is reset by Normalize.
+func (n *Normalizer) Arena() *fastjson.Arena { return &n.arena }
+
+// Normalize appends the record's document (_source) to dst and returns it
+// with the document's index, id and timestamp.
+func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
+	t := in.Type
+	n.ov.Reset()
+	d := &n.doc
+	*d = Doc{Type: t, Origin: in.Origin, Raw: in.Record, ECS: &n.ov, arena: &n.arena}
+	defer n.arena.Reset()
+
+	if in.Record == nil || in.Record.Type() != fastjson.TypeObject {
+		return dst, Meta{}, errors.New("record is not a JSON object")
+	}
+	n.renameFields(d)
+
+	ts, err := n.timestamp(d)
+	if err != nil {
+		return dst, Meta{}, err
+	}
+	d.Timestamp = ts
+	ingested := n.now()
+
+	// @message and @id
+	msg := in.Message
+	if msg == nil {
+		n.scratch, err = AppendPythonJSON(n.scratch[:0], in.RawJSON)
+		if err != nil {
+			return dst, Meta{}, fmt.Errorf("record is not valid JSON: %w", err)
+		}
+		msg = n.scratch
+	}
+	n.ov.SetString("@message", string(msg))
+	var b []byte
+	b = AppendISOFormat(b, ts)
+	n.ov.SetString("@timestamp", string(b))
+	n.ov.SetString("@log_type", t.Name)
+	n.ov.SetString("@log_s3bucket", in.Origin.Bucket)
+	n.ov.SetString("@log_s3key", in.Origin.Key)
+	n.ov.SetString("event.module", t.Name)
+	n.ov.SetString("event.ingested", string(AppendISOFormat(b[:0], ingested.UTC())))
+	var id string
+	if t.DocID != "" {
+		id = ValueString(in.Record.Get(t.DocID))
+	}
+	if id == "" {
+		sum := md5.Sum(msg)
+		id = hex.EncodeToString(sum[:])
+	}
+	n.ov.SetString("@id", id)
+
+	n.jsonToText(d)
+	n.mapECS(d)
+	if s := n.scripts[t.Name]; s != nil && len(t.ScriptECS) > 0 {
+		if err := s.Transform(d); err != nil {
+			return dst, Meta{}, fmt.Errorf("%s transform: %w", t.Name, err)
+		}
+	}
+
+	docID := id
+	if d.IDSuffix != "" {
+		docID = id + "_" + d.IDSuffix
+	} else if t.DocIDSuffix != "" {
+		if s := Lookup(in.Record, t.DocIDSuffix); truthy(s) {
+			docID = id + "_" + pyStr(s)
+		}
+	}
+	meta := Meta{ID: docID, Index: n.indexName(d, ingested), TimestampMs: ts.UnixMilli()}
+	dst = n.w.write(dst, in.Record)
+	return dst, meta, nil
+}
+
+// Meta is what a sink needs besides the document body.
+type Meta struct {
+	Index       string
+	ID          string
+	TimestampMs int64
+}
+
+func (n *Normalizer) renameFields(d *Doc) {
+	if len(d.Type.RenamedNewFields) == 0 {
+		return
+	}
+	o, _ := d.Raw.Object()
+	for _, r := range d.Type.RenamedNewFields {
+		if v := o.Get(r.Old); truthy(v) {
+			o.Set(r.New, v)
+			o.Del(r.Old)
+		}
+	}
+}
+
+func (n *Normalizer) timestamp(d *Doc) (time.Time, error) {
+	t := d.Type
+	keys := t.TimestampKeyList
+	if len(keys) == 0 && t.TimestampKey != "" {
+		keys = []string{t.TimestampKey}
+	}
+	if len(keys) == 0 {
+		if v := d.Raw.Get("@timestamp"); present(v) {
+			if ts, err := ParseISO8601(ValueString(v), tzOr(t.TimestampTZ)); err == nil {
+				return ts, nil
+			}
+		}
+		return n.now(), nil
+	}
+	var s string
+	var key string
+	for _, k := range keys {
+		key = k
+		if s = ValueString(Lookup(d.Raw, k)); s != "" {
+			break
+		}
+	}
+	if s == "" {
+		return time.Time{}, fmt.Errorf("%w: field %s is missing or empty", ErrNoTimestamp, strings.Join(keys, " / "))
+	}
+	formats := t.TimestampFormatList
+	if len(formats) == 0 {
+		formats = []logtype.TimeFormat{t.TimestampFormat}
+	}
+	var err error
+	for _, f := range formats {
+		var ts time.Time
+		if ts, err = ParseTime(s, f, tzOr(t.TimestampTZ), n.now()); err == nil {
+			return ts, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("field %s: %w", key, err)
+}
+
+func tzOr(l *time.Location) *time.Location {
+	if l == nil {
+		return time.UTC
+	}
+	return l
+}
+
+// jsonToText replaces the json_to_text fields by their text form.
+func (n *Normalizer) jsonToText(d *Doc) {
+	for _, p := range d.Type.JSONToText {
+		v := Lookup(d.Raw, p)
+		if !truthy(v) {
+			continue
+		}
+		switch v.Type() {
+		case fastjson.TypeNumber, fastjson.TypeString:
+			continue // already text, or a number es-loader keeps
+		}
+		n.ov.SetString(p, pyStr(v))
+	}
+}
+
+// mapECS applies the type's ecs, static_ecs, ecs.version and cloud fields.
+func (n *Normalizer) mapECS(d *Doc) {
+	t := d.Type
+	ov := &n.ov
+	if t.ECSVersion != "" {
+		ov.SetString("ecs.version", t.ECSVersion)
+	}
+	rawCloud := d.Raw.Get("cloud")
+	hasProvider := present(Lookup(rawCloud, "provider"))
+	if !hasProvider && t.CloudProvider != "" {
+		ov.SetString("cloud.provider", t.CloudProvider)
+	}
+	for i := range t.ECS {
+		f := &t.ECS[i]
+		if f.List {
+			n.mapList(d, f)
+			continue
+		}
+		for _, src := range f.Sources {
+			v := Lookup(d.Raw, src)
+			if !present(v) {
+				continue // the first alternative with a value wins
+			}
+			if v.Type() == fastjson.TypeString && isIPField(f.Name) && !validIP(v.GetStringBytes()) {
+				break
+			}
+			if truthy(v) || v.Type() == fastjson.TypeNumber || v.Type() == fastjson.TypeFalse {
+				n.setECSValue(f.Name, v)
+			}
+			break
+		}
+	}
+	isCloud := ov.Has("cloud") || rawCloud != nil
+	if isCloud {
+		if !present(Lookup(rawCloud, "account.id")) {
+			acct := ov.String("cloud.account.id")
+			switch {
+			case acct == "unknown":
+				if a := accountFromKey(d.Origin.Key); a != "" {
+					ov.SetString("cloud.account.id", a)
+				}
+			case acct != "":
+			default:
+				a := accountFromKey(d.Origin.Key)
+				if a == "" {
+					a = "unknown"
+				}
+				ov.SetString("cloud.account.id", a)
+			}
+		}
+		if !present(Lookup(rawCloud, "region")) && !ov.Has("cloud.region") {
+			r := regionFromKey(d.Origin.Key)
+			if r == "" {
+				r = "unknown"
+			}
+			ov.SetString("cloud.region", r)
+		}
+	}
+	for _, s := range t.StaticECS {
+		if s.List {
+			ov.SetStrings(s.Name, s.Values)
+		} else {
+			ov.SetString(s.Name, s.Value)
+		}
+	}
+}
+
+// setECSValue stores a mapped value. In numeric ECS fields numbers and
+// numeric strings are written as numbers; elsewhere scalars become their
+// Python text form as in es-loader ("8", "6.95", "True"). Objects and lists
+// are copied.
+func (n *Normalizer) setECSValue(name string, v *fastjson.Value) {
+	switch v.Type() {
+	case fastjson.TypeString:
+		s := v.GetStringBytes()
+		if IsNumericField(name) && isNumeric(s) {
+			n.ov.SetRaw(name, s)
+			return
+		}
+		n.ov.SetString(name, string(s))
+	case fastjson.TypeNumber:
+		if IsNumericField(name) {
+			n.scratch = v.MarshalTo(n.scratch[:0])
+			n.ov.SetRaw(name, n.scratch)
+			return
+		}
+		n.ov.SetString(name, string(appendPyRepr(nil, v)))
+	case fastjson.TypeTrue, fastjson.TypeFalse:
+		n.ov.SetString(name, pyStr(v))
+	default:
+		n.scratch = v.MarshalTo(n.scratch[:0])
+		n.ov.SetRaw(name, n.scratch)
+	}
+}
+
+// mapList collects every source's values into a sorted, de-duplicated list.
+func (n *Normalizer) mapList(d *Doc, f *logtype.ECSField) {
+	vals := n.strs[:0]
+	ip := isIPField(f.Name)
+	add := func(v *fastjson.Value) {
+		if v == nil || v.Type() != fastjson.TypeString {
+			if v != nil && v.Type() == fastjson.TypeNumber && !ip {
+				vals = append(vals, string(v.MarshalTo(nil)))
+			}
+			return
+		}
+		s := v.GetStringBytes()
+		if len(s) == 0 || (ip && !validIP(s)) {
+			return
+		}
+		vals = append(vals, string(s))
+	}
+	for i := range f.Sources {
+		for _, src := range f.Candidates(i) {
+			v := Lookup(d.Raw, src)
+			if !present(v) {
+				continue
+			}
+			if v.Type() == fastjson.TypeArray {
+				a, _ := v.Array()
+				for _, e := range a {
+					add(e)
+				}
+			} else {
+				add(v)
+			}
+			break
+		}
+	}
+	n.strs = vals
+	if len(vals) == 0 {
+		return
+	}
+	slices.Sort(vals)
+	vals = slices.Compact(vals)
+	n.ov.SetStrings(f.Name, vals)
+}
+
+// AddRelated merges values into a list field such as related.ip, keeping
+// it sorted and de-duplicated.
+func AddRelated(ov *Overlay, field string, values ...string) {
+	var cur []string
+	if raw := ov.Raw(field); len(raw) > 0 {
+		var p fastjson.Parser
+		if v, err := p.ParseBytes(raw); err == nil {
+			if a, err := v.Array(); err == nil {
+				for _, e := range a {
+					cur = append(cur, string(e.GetStringBytes()))
+				}
+			}
+		}
+	}
+	for _, v := range values {
+		if v != "" {
+			cur = append(cur, v)
+		}
+	}
+	if len(cur) == 0 {
+		return
+	}
+	slices.Sort(cur)
+	ov.SetStrings(field, slices.Compact(cur))
+}
+
+func isIPField(name string) bool { return strings.Contains(name, ".ip") }
+
+func validIP(s []byte) bool {
+	_, err := netip.ParseAddr(string(s))
+	return err == nil
+}
+
+// indexName forms the index name with its rotation suffix.
+func (n *Normalizer) indexName(d *Doc, ingested time.Time) string {
+	t := d.Type
+	name := t.IndexName
+	if d.Index != "" {
+		name = d.Index
+	}
+	if t.IndexRotation == logtype.RotationAuto {
+		return name
+	}
+	if t.IndexSuffix != "" {
+		name += "-" + t.IndexSuffix
+	}
+	at := d.Timestamp
+	switch {
+	case t.IndexTime == "event_ingested":
+		at = ingested
+	case !d.IndexTime.IsZero():
+		at = d.IndexTime
+	}
+	if t.IndexTZ != nil {
+		at = at.In(t.IndexTZ)
+	}
+	b := make([]byte, 0, len(name)+11)
+	b = append(b, name...)
+	b = append(b, '-')
+	b = appendInt(b, at.Year(), 4)
+	switch t.IndexRotation {
+	case logtype.RotationDaily:
+		b = append(b, '-')
+		b = appendInt(b, int(at.Month()), 2)
+		b = append(b, '-')
+		b = appendInt(b, at.Day(), 2)
+	case logtype.RotationWeekly:
+		b = append(b, "-w"...)
+		b = appendInt(b, mondayWeek(at), 2)
+	case logtype.RotationYearly:
+	default:
+		b = append(b, '-')
+		b = appendInt(b, int(at.Month()), 2)
+	}
+	return string(b)
+}
+
+// mondayWeek is strftime's %W: the week number of the year with Monday as
+// the first day of the week; days before the first Monday are in week 0.
+func mondayWeek(t time.Time) int {
+	yday := t.YearDay() - 1
+	wday := (int(t.Weekday()) + 6) % 7 // Monday = 0
+	return (yday + 7 - wday) / 7
+}
+
+// Patterns that find the account and region in an object key, as
+// es-loader does: the first 12-digit number after a non-word character and
+// followed by "/", and the first region-shaped name.
+var (
+	keyAccountRe = regexp.MustCompile(`\W([0-9]{12})/`)
+	keyRegionRe  = regexp.MustCompile(`(global|(us|ap|ca|eu|il|me|mx|sa|af|cn)-(gov-)?[a-zA-Z]+-[0-9])`)
+)
+
+// accountFromKey finds the AWS account id in a key.
+func accountFromKey(key string) string {
+	if m := keyAccountRe.FindStringSubmatch(key); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// regionFromKey finds the AWS region in a key.
+func regionFromKey(key string) string {
+	return keyRegionRe.FindString(key)
+}
+
+// isNumeric reports whether s is a JSON-compatible decimal number.
+func isNumeric(s []byte) bool {
+	if len(s) == 0 {
+		return false
+	}
+	_, err := strconv.ParseFloat(string(s), 64)
+	return err == nil && (s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) && s[len(s)-1] >= '0' && s[len(s)-1] <= '9'
+}

@@ -1,0 +1,455 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/vigil-siem/vigil/internal/codec"
+	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/logtype"
+	"github.com/vigil-siem/vigil/internal/normalize"
+)
+
+// Failure is one record (or object) that could not become a document.
+type Failure struct {
+	Origin  event.Origin
+	LogType string
+	// Line is the 1-based line where the record starts; 0 for the object.
+	Line   int
+	Reason string
+	Raw    []byte
+}
+
+// DeadLetter keeps failures for replay. Add is safe for concurrent use.
+type DeadLetter interface {
+	Add(f Failure) error
+}
+
+// ErrUnknownType means no log type matches an object's key.
+var ErrUnknownType = errors.New("no log type matches the key")
+
+// ErrIgnored means the object's key matches the type's s3_key_ignored.
+var ErrIgnored = errors.New("key matches s3_key_ignored")
+
+// ObjectConfig configures the object processor.
+type ObjectConfig struct {
+	Registry *logtype.Registry
+	// ForceType, when set, is used for every object instead of detection.
+	ForceType *logtype.Type
+	Scripts   map[string]normalize.Script
+	Codec     codec.Config
+	// BatchDocs and BatchBytes bound one batch.
+	BatchDocs  int
+	BatchBytes int
+	DeadLetter DeadLetter
+	Stats      *Stats
+	// OnRecordError is told about each failed record (after dead-lettering).
+	OnRecordError func(Failure)
+}
+
+// ObjectProcessor decodes, splits, parses and normalizes objects. It is the
+// Processor of `vigil load`; create one per worker with NewObjectProcessor.
+type ObjectProcessor struct {
+	cfg    *ObjectConfig
+	norm   *normalize.Normalizer
+	parser fastjson.Parser
+	fields fieldParser
+}
+
+// NewObjectProcessor returns a processor for one worker.
+func NewObjectProcessor(cfg *ObjectConfig) *ObjectProcessor {
+	if cfg.BatchDocs <= 0 {
+		cfg.BatchDocs = 1000
+	}
+	if cfg.BatchBytes <= 0 {
+		cfg.BatchBytes = 4 << 20
+	}
+	return &ObjectProcessor{cfg: cfg, norm: normalize.New(cfg.Scripts, nil)}
+}
+
+// countingReader counts bytes read from an object as stored.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// ObjectError is a failure of a whole object, or the reason some of its
+// records failed; Records counts the records that failed.
+type ObjectError struct {
+	Key     string
+	Err     error
+	Records int64
+}
+
+func (e *ObjectError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("%s: %d records failed", e.Key, e.Records)
+	}
+	if e.Records > 0 {
+		return fmt.Sprintf("%s: %v (and %d records failed)", e.Key, e.Err, e.Records)
+	}
+	return fmt.Sprintf("%s: %v", e.Key, e.Err)
+}
+
+func (e *ObjectError) Unwrap() error { return e.Err }
+
+// Process handles one object. Documents go to out in batches; failed
+// records go to the dead letter. It returns an *ObjectError when the object
+// or any of its records failed, ErrIgnored when the key is ignored.
+func (p *ObjectProcessor) Process(ctx context.Context, obj *Object, out *Emitter) (err error) {
+	st := p.cfg.Stats
+	ack := obj.Ack
+	defer func() {
+		st.Files.Add(1)
+		ack.Close()
+	}()
+	t := p.cfg.ForceType
+	if t == nil {
+		var res logtype.DetectResult
+		t, res = p.cfg.Registry.Detect(obj.Origin.Key)
+		switch res {
+		case logtype.Matched:
+		case logtype.Ignored, logtype.NoData:
+			st.Skipped.Add(1)
+			return ErrIgnored
+		default:
+			st.FileErrs.Add(1)
+			return &ObjectError{Key: obj.Origin.Key, Err: ErrUnknownType}
+		}
+	}
+	if why := t.Incomplete(); why != "" {
+		st.FileErrs.Add(1)
+		return &ObjectError{Key: obj.Origin.Key, Err: errors.New(why)}
+	}
+	rc, err := obj.Open(ctx)
+	if err != nil {
+		st.FileErrs.Add(1)
+		return &ObjectError{Key: obj.Origin.Key, Err: err}
+	}
+	defer rc.Close()
+
+	run := &objectRun{p: p, t: t, obj: obj, out: out, ack: ack}
+	run.batch = out.NewBatch()
+	derr := codec.Decompress(countingReader{rc, &st.BytesIn}, func(member string, body io.Reader) error {
+		return run.records(ctx, body)
+	})
+	if ferr := run.flush(); ferr != nil && derr == nil {
+		derr = ferr
+	}
+	if derr != nil || run.failed > 0 {
+		st.FileErrs.Add(1)
+		if derr != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &ObjectError{Key: obj.Origin.Key, Err: derr, Records: run.failed}
+	}
+	return nil
+}
+
+// objectRun is the state of processing one object.
+type objectRun struct {
+	p      *ObjectProcessor
+	t      *logtype.Type
+	obj    *Object
+	out    *Emitter
+	ack    *event.Ack
+	batch  *Batch
+	failed int64
+}
+
+func (r *objectRun) flush() error {
+	b := r.batch
+	r.batch = nil
+	if b == nil {
+		return nil
+	}
+	return r.out.Emit(b)
+}
+
+// fail dead-letters one record.
+func (r *objectRun) fail(line int, raw []byte, err error) {
+	st := r.p.cfg.Stats
+	st.Errors.Add(1)
+	r.failed++
+	f := Failure{Origin: r.obj.Origin, LogType: r.t.Name, Line: line, Reason: err.Error(), Raw: raw}
+	if r.p.cfg.DeadLetter != nil {
+		if derr := r.p.cfg.DeadLetter.Add(f); derr != nil {
+			f.Reason += "; dead letter failed: " + derr.Error()
+		}
+	}
+	if r.p.cfg.OnRecordError != nil {
+		r.p.cfg.OnRecordError(f)
+	}
+}
+
+// records reads one decompressed stream.
+func (r *objectRun) records(ctx context.Context, body io.Reader) error {
+	t := r.t
+	cfg := r.p.cfg.Codec
+	switch t.FileFormat {
+	case "json":
+		jr := codec.NewJSONReader(body, t.JSONDelimiter, cfg)
+		return r.loop(ctx, jr.Next, jr.Line, r.jsonRecord)
+	case "csv":
+		lr := codec.NewLineReader(body, cfg)
+		r.p.fields.reset(t)
+		return r.loop(ctx, lr.Next, lr.Line, r.csvRecord)
+	case "text":
+		lr := codec.NewLineReader(body, cfg)
+		r.p.fields.reset(t)
+		return r.loop(ctx, lr.Next, lr.Line, r.textRecord)
+	case "multiline":
+		if t.MultilineFirstline == nil {
+			return fmt.Errorf("log type %s: multiline_firstline is not set", t.Name)
+		}
+		mr := codec.NewMultilineReader(body, t.MultilineFirstline, cfg)
+		r.p.fields.reset(t)
+		return r.loop(ctx, mr.Next, mr.Line, r.textRecord)
+	default:
+		return fmt.Errorf("file_format %q of log type %s is not supported yet", t.FileFormat, t.Name)
+	}
+}
+
+// loop pulls records, turning per-record errors into failures and stopping
+// on stream errors.
+func (r *objectRun) loop(ctx context.Context, next func() ([]byte, error), line func() int, handle func(raw []byte, line int) error) error {
+	st := r.p.cfg.Stats
+	skip := r.t.TextHeaderLineNumber
+	if r.t.FileFormat == "json" {
+		skip = 0
+	}
+	for n := 0; ; n++ {
+		if n&1023 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		raw, err := next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			var se *codec.SyntaxError
+			if errors.As(err, &se) || errors.Is(err, codec.ErrRecordTooLarge) {
+				st.Records.Add(1)
+				r.fail(line(), nil, err)
+				continue
+			}
+			return err
+		}
+		if skip > 0 {
+			skip--
+			continue
+		}
+		if len(bytes.TrimSpace(raw)) == 0 {
+			continue
+		}
+		st.Records.Add(1)
+		if err := handle(raw, line()); err != nil {
+			r.fail(line(), raw, err)
+		}
+	}
+}
+
+func (r *objectRun) jsonRecord(raw []byte, line int) error {
+	raw = validUTF8(raw)
+	v, err := r.p.parser.ParseBytes(raw)
+	if err != nil {
+		return fmt.Errorf("invalid JSON: %w", err)
+	}
+	if v.Type() != fastjson.TypeObject {
+		return fmt.Errorf("record is a JSON %s, not an object", v.Type())
+	}
+	// An EventBridge event carries the record in detail.
+	if d := v.Get("detail"); d != nil && d.Type() == fastjson.TypeObject && v.Get("detail-type") != nil {
+		v = d
+		raw = d.MarshalTo(nil)
+	}
+	return r.emit(normalize.Input{Record: v, RawJSON: raw})
+}
+
+func (r *objectRun) csvRecord(raw []byte, line int) error {
+	raw = validUTF8(raw)
+	v, isHeader, err := r.p.fields.csv(r.p.norm.Arena(), raw)
+	if isHeader {
+		r.p.cfg.Stats.Records.Add(-1) // a header line is not a record
+	}
+	if err != nil || isHeader {
+		return err
+	}
+	return r.emit(normalize.Input{Record: v, Message: raw})
+}
+
+func (r *objectRun) textRecord(raw []byte, line int) error {
+	raw = validUTF8(raw)
+	v, err := r.p.fields.text(r.p.norm.Arena(), raw)
+	if err != nil {
+		return err
+	}
+	return r.emit(normalize.Input{Record: v, Message: raw})
+}
+
+func (r *objectRun) emit(in normalize.Input) error {
+	in.Type = r.t
+	in.Origin = &r.obj.Origin
+	b := r.batch
+	if b == nil {
+		b = r.out.NewBatch()
+		r.batch = b
+	}
+	start := len(b.Buf)
+	buf, meta, err := r.p.norm.Normalize(b.Buf, in)
+	if err != nil {
+		b.Buf = buf[:start]
+		return err
+	}
+	b.Buf = buf
+	r.ack.Add(1)
+	b.Docs = append(b.Docs, event.Document{
+		Index: meta.Index, ID: meta.ID, LogType: r.t.Name, TimestampMs: meta.TimestampMs,
+		Ack: r.ack,
+	})
+	b.Docs[len(b.Docs)-1].Source = b.Buf[start:len(b.Buf):len(b.Buf)]
+	if len(b.Docs) >= r.p.cfg.BatchDocs || len(b.Buf) >= r.p.cfg.BatchBytes {
+		// Sources point into b.Buf, which must not move from now on.
+		r.batch = nil
+		return r.out.Emit(b)
+	}
+	return nil
+}
+
+// validUTF8 replaces invalid UTF-8 sequences with U+FFFD, leaving valid
+// input untouched (and unallocated).
+func validUTF8(b []byte) []byte {
+	if utf8.Valid(b) {
+		return b
+	}
+	return bytes.ToValidUTF8(b, []byte("\uFFFD"))
+}
+
+// fieldParser turns text records into JSON objects: CSV/space-separated
+// lines with a header, or lines matched by the type's log_pattern.
+type fieldParser struct {
+	t       *logtype.Type
+	header  [][]byte
+	hdrSeen bool
+	vals    [][]byte
+}
+
+// defaultVPCHeader is the field list of the default (version 2) flow log
+// format, used when a file has no header line.
+var defaultVPCHeader = []string{
+	"version", "account_id", "interface_id", "srcaddr", "dstaddr", "srcport", "dstport",
+	"protocol", "packets", "bytes", "start", "end", "action", "log_status",
+}
+
+func (f *fieldParser) reset(t *logtype.Type) {
+	f.t = t
+	f.header = f.header[:0]
+	f.hdrSeen = false
+}
+
+// csv parses one line. The first line is the header when its first field
+// is not a number; otherwise the default flow log header applies.
+func (f *fieldParser) csv(a *fastjson.Arena, line []byte) (*fastjson.Value, bool, error) {
+	f.vals = splitFields(f.vals[:0], line, f.t.CSVDelimiter)
+	if !f.hdrSeen {
+		f.hdrSeen = true
+		if len(f.vals) > 0 && !isNumber(f.vals[0]) {
+			for _, h := range f.vals {
+				h = bytes.ReplaceAll(h, []byte("-"), []byte("_"))
+				f.header = append(f.header, h)
+			}
+			return nil, true, nil
+		}
+		for _, h := range defaultVPCHeader {
+			f.header = append(f.header, []byte(h))
+		}
+	}
+	if len(f.vals) != len(f.header) {
+		return nil, false, fmt.Errorf("line has %d fields, the header has %d", len(f.vals), len(f.header))
+	}
+	o := a.NewObject()
+	for i, h := range f.header {
+		o.Set(string(h), a.NewStringBytes(f.vals[i]))
+	}
+	return o, false, nil
+}
+
+// text parses one line with the type's log_pattern.
+func (f *fieldParser) text(a *fastjson.Arena, line []byte) (*fastjson.Value, error) {
+	re := f.t.LogPattern
+	if re == nil {
+		return nil, fmt.Errorf("log type %s has no log_pattern", f.t.Name)
+	}
+	m := re.FindSubmatchIndex(line)
+	if m == nil {
+		return nil, fmt.Errorf("line does not match log_pattern of %s", f.t.Name)
+	}
+	return regexObject(a, re, line, m), nil
+}
+
+func regexObject(a *fastjson.Arena, re *regexp.Regexp, line []byte, m []int) *fastjson.Value {
+	o := a.NewObject()
+	for i, name := range re.SubexpNames() {
+		if i == 0 || name == "" || m[2*i] < 0 {
+			continue
+		}
+		o.Set(name, a.NewStringBytes(line[m[2*i]:m[2*i+1]]))
+	}
+	return o
+}
+
+// splitFields splits on delim, or on runs of spaces and tabs when delim is
+// empty.
+func splitFields(dst [][]byte, line []byte, delim string) [][]byte {
+	if delim != "" {
+		for {
+			i := bytes.Index(line, []byte(delim))
+			if i < 0 {
+				return append(dst, line)
+			}
+			dst = append(dst, line[:i])
+			line = line[i+len(delim):]
+		}
+	}
+	i := 0
+	for i < len(line) {
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+			i++
+		}
+		j := i
+		for j < len(line) && line[j] != ' ' && line[j] != '\t' {
+			j++
+		}
+		if j > i {
+			dst = append(dst, line[i:j])
+		}
+		i = j
+	}
+	return dst
+}
+
+func isNumber(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
