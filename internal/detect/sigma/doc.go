@@ -1,0 +1,60 @@
+// Package sigma is Vigil's streaming Sigma engine: it parses Sigma v2.1
+// rules (detection and correlation rules, YAML 1.2), compiles them once,
+// evaluates them on events, and keeps the correlation state.
+//
+// # API
+//
+//   - Parse(name, data) parses one (multi-document) rule file; LoadDir
+//     parses a directory tree. Both report invalid rules with file:line
+//     and keep the valid ones.
+//   - Compile(rules, opts) compiles rules into an immutable *Engine.
+//     Engine.Match(ev, logType) returns the detection matches of one
+//     event; it is safe for concurrent use.
+//   - Engine.NewCorrelator(cfg) returns a *Correlator, owned by one
+//     goroutine: Correlator.Process(ev, eventTime, logType) returns the
+//     detection matches and the correlation matches the event completes;
+//     Flush decides windows whose conditions are evaluated at window close;
+//     Snapshot/Restore persist the state across restarts.
+//
+// Events are map[string]any as produced by encoding/json (json.Number or
+// float64 numbers), raw or normalized. Field names in rules are dotted
+// paths into nested objects (a literal key containing dots is found too);
+// arrays on the path are mapped over.
+//
+// # Matching semantics
+//
+//   - Strings compare case-insensitively (cased makes them sensitive);
+//     `*` and `?` are wildcards, `\*`, `\?` and `\\` escape them.
+//   - Numbers and booleans compare equal to their string forms; numeric
+//     rule values also compare numerically (200 matches 200.0).
+//   - A value that is an array matches when any element matches; an object
+//     is compared as its JSON text (keys sorted).
+//   - `null` matches an absent field or a JSON null; `exists` tests
+//     presence only (a JSON null exists).
+//   - Keywords (values without a field) match when any scalar value of the
+//     event contains them (implicit contains unless a contains, startswith,
+//     endswith or re modifier says otherwise).
+//   - neq: the field is present and differs from every value (for arrays:
+//     some element differs from every value).
+//   - re uses Go RE2; constructs RE2 lacks (lookaround, backreferences) are
+//     compile errors naming file:line. Sub-modifiers i, m, s set the flags.
+//   - base64 and base64offset values match case-sensitively.
+//   - minute, hour, day, week, month, year extract that part of a
+//     timestamp (RFC 3339 or epoch seconds/milliseconds, UTC) and compare
+//     it as a number (alone: equality; with lt/lte/gt/gte).
+//   - expand placeholders come from Options.Placeholders; an undefined one
+//     is a compile error unless Options.MissingPlaceholders says otherwise.
+//
+// Legacy conditions are translated at parse time: `sel | count() by f > N`
+// with a timeframe becomes an event_count correlation (value_count with
+// count(field), value_sum/value_avg with sum()/avg()), `a | near b` and
+// `a and b` with a timeframe become temporal correlations; see
+// translateLegacy.
+//
+// The rule index (see ruleIndex) keys rules by the most selective equality
+// values they require, so an event is only checked against rules that can
+// match it; the result is identical to checking every rule.
+//
+// Log types: a rule's logsource selects log types through a mapping table
+// (DefaultLogsources, extendable through Options.Logsources).
+package sigma
