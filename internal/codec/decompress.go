@@ -237,6 +237,8 @@ func (t *trackReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+var errNegativeOffset = errors.New("negative offset")
+
 // trackReaderAt is trackReader for random access.
 type trackReaderAt struct {
 	ra  io.ReaderAt
@@ -244,6 +246,9 @@ type trackReaderAt struct {
 }
 
 func (t *trackReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 { // a corrupt archive points before its start
+		return 0, errNegativeOffset
+	}
 	n, err := t.ra.ReadAt(p, off)
 	if err != nil && err != io.EOF {
 		t.src.err = err

@@ -2,9 +2,11 @@ package codec
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"strconv"
 )
 
@@ -71,6 +73,35 @@ var strSafe = func() (t [256]bool) {
 	return t
 }()
 
+// SWAR constants for skipString.
+const (
+	lsb   = 0x0101010101010101
+	msb   = 0x8080808080808080
+	quote = 0x22 * lsb
+	bslsh = 0x5c * lsb
+	space = 0x20 * lsb
+)
+
+// skipString returns the index of the first byte at or after i in buf that
+// ends a run of plain string bytes: '"', '\\', a control byte, or len(buf).
+// It tests eight bytes at a time; the lowest flagged byte of each word is exact
+// (the tricks' false positives only sit above a true one).
+func skipString(buf []byte, i int) int {
+	for ; i+8 <= len(buf); i += 8 {
+		x := binary.LittleEndian.Uint64(buf[i:])
+		q := x ^ quote
+		b := x ^ bslsh
+		m := ((q - lsb) &^ q) | ((b - lsb) &^ b) | ((x - space) &^ x)
+		if m &= msb; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < len(buf) && strSafe[buf[i]] {
+		i++
+	}
+	return i
+}
+
 func isDigit(c byte) bool { return c-'0' < 10 }
 
 func isHex(c byte) bool { return c-'0' < 10 || (c|0x20)-'a' < 6 }
@@ -97,10 +128,10 @@ func isHex(c byte) bool { return c-'0' < 10 || (c|0x20)-'a' < 6 }
 // bytes, without unescaping.
 //
 // On malformed input Next returns a *SyntaxError and resynchronises:
-//   - outside a records array (NDJSON, concatenated values), it skips to the
-//     next line whose first non-blank byte is '{' or '[' (the line of the
-//     offending byte itself when that byte is such a first byte), and
-//     continues there with a fresh top-level value;
+//   - outside a records array (NDJSON, concatenated values), it continues
+//     with a fresh top-level value at the offending byte if that is '{' or
+//     '[' (a cut line followed by the next record), else at the next line
+//     whose first non-blank byte is '{' or '[';
 //   - inside a records array, it skips to the next "}" "," "{" sequence
 //     (whitespace allowed between) and continues with the element starting at
 //     that '{'; a line starting with '{' or '[' in column 0 met first is
@@ -312,13 +343,7 @@ func (j *JSONReader) fail(i int, msg string) ([]byte, bool, error) {
 	j.recDepth = 0
 	j.rs = rsLineSeek
 	if c := j.buf[i]; c == '{' || c == '[' {
-		k := i - 1
-		for k >= 0 && (j.buf[k] == ' ' || j.buf[k] == '\t' || j.buf[k] == '\r') {
-			k--
-		}
-		if k >= 0 && j.buf[k] == '\n' {
-			j.rs = rsNone // the offending byte starts a line: restart there
-		}
+		j.rs = rsNone // a value starts where the bad one went on: restart there
 	}
 	return nil, true, err
 }
@@ -413,9 +438,21 @@ func (j *JSONReader) scan() (rec []byte, ok bool, err error) {
 		c := buf[i]
 		switch st {
 		case stString:
+			// skipString, inlined by hand: most strings are short.
+			for i <= len(buf)-8 {
+				x := binary.LittleEndian.Uint64(buf[i : i+8])
+				q, b := x^quote, x^bslsh
+				m := (((q - lsb) &^ q) | ((b - lsb) &^ b) | ((x - space) &^ x)) & msb
+				if m != 0 {
+					i += bits.TrailingZeros64(m) >> 3
+					goto strStop
+				}
+				i += 8
+			}
 			for i < len(buf) && strSafe[buf[i]] {
 				i++
 			}
+		strStop:
 			if i == len(buf) {
 				continue
 			}
@@ -423,11 +460,17 @@ func (j *JSONReader) scan() (rec []byte, ok bool, err error) {
 			i++
 			if c == '"' {
 				if j.strKey {
-					st = stColon
 					if j.keyStart >= 0 {
 						j.delimNext = bytes.Equal(buf[j.keyStart+1:i-1], j.delim)
 						j.keyStart = -1
 					}
+					// Fast path: `"key":"` where the value is no record.
+					if i+1 < len(buf) && buf[i] == ':' && buf[i+1] == '"' && !j.delimNext && len(j.stack) != j.recDepth {
+						j.strKey = false
+						i += 2
+						continue
+					}
+					st = stColon
 					continue
 				}
 				goto valueEnd
@@ -552,8 +595,11 @@ func (j *JSONReader) scan() (rec []byte, ok bool, err error) {
 			switch c {
 			case '{', '[':
 				if d >= maxJSONDepth {
-					j.st = st
-					return j.fail(i, "exceeded max depth")
+					rec, ok, err = j.fail(i, "exceeded max depth")
+					if j.rs == rsNone {
+						j.rs = rsLineSeek // do not restart inside the deep value
+					}
+					return rec, ok, err
 				}
 				j.stack = append(j.stack, c)
 				if c == '{' {
@@ -685,6 +731,15 @@ func (j *JSONReader) scan() (rec []byte, ok bool, err error) {
 			j.pos, j.st = i, st
 			rec, err = j.yield(i)
 			return rec, true, err
+		}
+		// Fast path: `,"` starting the next key of an object.
+		if d > 0 && i+1 < len(buf) && buf[i] == ',' && buf[i+1] == '"' && j.stack[d-1] == '{' {
+			j.strKey = true
+			if j.tentative && d == 1 {
+				j.keyStart = i + 1
+			}
+			i += 2
+			st = stString
 		}
 	}
 	j.pos, j.st = i, st
