@@ -57,12 +57,7 @@ type Doc struct {
 	Index string
 	// IndexTime, when set by a transform, is the time used for rotation.
 	IndexTime time.Time
-
-	arena *fastjson.Arena
 }
-
-// Arena returns the per-record arena for building new JSON values.
-func (d *Doc) Arena() *fastjson.Arena { return d.arena }
 
 // Get returns the raw value at a dotted path ("a.b.0.c"; a numeric part
 // indexes a list), or nil.
@@ -76,26 +71,31 @@ func (d *Doc) Str(path string) string { return ValueString(d.Get(path)) }
 func Lookup(v *fastjson.Value, path string) *fastjson.Value {
 	for v != nil {
 		seg, rest, more := strings.Cut(path, ".")
-		switch v.Type() {
-		case fastjson.TypeObject:
-			o, _ := v.Object()
-			v = o.Get(seg)
-		case fastjson.TypeArray:
-			n, err := strconv.Atoi(seg)
-			a, _ := v.Array()
-			if err != nil || n < 0 || n >= len(a) {
-				return nil
-			}
-			v = a[n]
-		default:
-			return nil
-		}
+		v = step(v, seg)
 		if !more {
 			return v
 		}
 		path = rest
 	}
 	return nil
+}
+
+// step descends one path segment: an object key or a list index.
+func step(v *fastjson.Value, seg string) *fastjson.Value {
+	switch v.Type() {
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		return o.Get(seg)
+	case fastjson.TypeArray:
+		n, err := strconv.Atoi(seg)
+		a, _ := v.Array()
+		if err != nil || n < 0 || n >= len(a) {
+			return nil
+		}
+		return a[n]
+	default:
+		return nil
+	}
 }
 
 // ValueString renders a value the way it reads as text.
@@ -157,12 +157,111 @@ type Normalizer struct {
 	scripts map[string]Script
 	now     func() time.Time
 
-	arena   fastjson.Arena
+	parser  fastjson.Parser
 	ov      Overlay
 	w       docWriter
 	scratch []byte
 	strs    []string
 	doc     Doc
+	plans   map[*logtype.Type]*typePlan
+	memo    []*fastjson.Value
+	memoGen []uint32
+	gen     uint32
+}
+
+// typePlan is a log type's ECS mapping prepared for fast evaluation: every
+// distinct path prefix of every source is a node of a trie, so a record's
+// values are looked up once per prefix however many fields share it.
+type typePlan struct {
+	ecs      []fieldPlan
+	prefixes []prefixNode
+}
+
+// prefixNode is one path prefix: its parent prefix (-1 for the record) and
+// its last segment.
+type prefixNode struct {
+	parent int32
+	seg    string
+}
+
+// fieldPlan is one ECS field with its sources as prefix indexes. A non-list
+// field has one group of alternatives; a list field has a group per source.
+type fieldPlan struct {
+	name              string
+	list, ip, numeric bool
+	sources           [][]int32
+}
+
+// prefixIndex returns the trie node of a dotted path, adding it if new.
+func (p *typePlan) prefixIndex(path string, index map[string]int32) int32 {
+	if idx, ok := index[path]; ok {
+		return idx
+	}
+	parent := int32(-1)
+	seg := path
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		parent = p.prefixIndex(path[:i], index)
+		seg = path[i+1:]
+	}
+	idx := int32(len(p.prefixes))
+	p.prefixes = append(p.prefixes, prefixNode{parent: parent, seg: seg})
+	index[path] = idx
+	return idx
+}
+
+// lookupPrefix returns the value at prefix idx of the current record,
+// memoized for the record.
+func (n *Normalizer) lookupPrefix(p *typePlan, root *fastjson.Value, idx int32) *fastjson.Value {
+	if n.memoGen[idx] == n.gen {
+		return n.memo[idx]
+	}
+	base := root
+	if par := p.prefixes[idx].parent; par >= 0 {
+		base = n.lookupPrefix(p, root, par)
+	}
+	var v *fastjson.Value
+	if base != nil {
+		v = step(base, p.prefixes[idx].seg)
+	}
+	n.memo[idx], n.memoGen[idx] = v, n.gen
+	return v
+}
+
+// plan returns the prepared mapping of t, building it on first use.
+func (n *Normalizer) plan(t *logtype.Type) *typePlan {
+	if p := n.plans[t]; p != nil {
+		return p
+	}
+	p := &typePlan{}
+	index := map[string]int32{}
+	for _, f := range t.ECS {
+		fp := fieldPlan{name: f.Name, list: f.List, ip: isIPField(f.Name), numeric: IsNumericField(f.Name)}
+		if f.List {
+			for i := range f.Sources {
+				var alts []int32
+				for _, c := range f.Candidates(i) {
+					alts = append(alts, p.prefixIndex(c, index))
+				}
+				fp.sources = append(fp.sources, alts)
+			}
+		} else {
+			var alts []int32
+			for _, src := range f.Sources {
+				alts = append(alts, p.prefixIndex(src, index))
+			}
+			fp.sources = [][]int32{alts}
+		}
+		p.ecs = append(p.ecs, fp)
+	}
+	if len(p.prefixes) > len(n.memo) {
+		n.memo = make([]*fastjson.Value, len(p.prefixes))
+		n.memoGen = make([]uint32, len(p.prefixes))
+	}
+	if n.plans == nil {
+		n.plans = map[*logtype.Type]*typePlan{}
+	}
+	n.plans[t] = p
+	return p
 }
 
 // New returns a normalizer using the given per-type scripts (keyed by log
@@ -180,18 +279,14 @@ func New(scripts map[string]Script, now func() time.Time) *Normalizer {
 type Input struct {
 	Type   *logtype.Type
 	Origin *event.Origin
-	// Record is the record as a JSON object.
-	Record *fastjson.Value
+	// RawJSON is the record as a JSON object: the original text for JSON
+	// formats, the parsed fields for text formats. Invalid UTF-8 must have
+	// been replaced.
+	RawJSON []byte
 	// Message is @message: the raw line for text formats, or nil to use
 	// the Python-style serialization of RawJSON.
 	Message []byte
-	// RawJSON is the record's original JSON text (JSON formats).
-	RawJSON []byte
 }
-
-// Arena returns the arena for building Input.Record for the next call. It
-// is reset by Normalize.
-func (n *Normalizer) Arena() *fastjson.Arena { return &n.arena }
 
 // Normalize appends the record's document (_source) to dst and returns it
 // with the document's index, id and timestamp.
@@ -199,12 +294,19 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 	t := in.Type
 	n.ov.Reset()
 	d := &n.doc
-	*d = Doc{Type: t, Origin: in.Origin, Raw: in.Record, ECS: &n.ov, arena: &n.arena}
-	defer n.arena.Reset()
-
-	if in.Record == nil || in.Record.Type() != fastjson.TypeObject {
-		return dst, Meta{}, errors.New("record is not a JSON object")
+	rec, err := n.parser.ParseBytes(in.RawJSON)
+	if err != nil {
+		return dst, Meta{}, fmt.Errorf("invalid JSON: %w", err)
 	}
+	if rec.Type() != fastjson.TypeObject {
+		return dst, Meta{}, fmt.Errorf("record is a JSON %s, not an object", rec.Type())
+	}
+	// An EventBridge event carries the record in detail.
+	if det := rec.Get("detail"); det != nil && det.Type() == fastjson.TypeObject && rec.Get("detail-type") != nil {
+		rec = det
+		in.RawJSON = det.MarshalTo(nil)
+	}
+	*d = Doc{Type: t, Origin: in.Origin, Raw: rec, ECS: &n.ov}
 	n.renameFields(d)
 
 	ts, err := n.timestamp(d)
@@ -215,15 +317,13 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 	ingested := n.now()
 
 	// @message and @id
-	msg := in.Message
-	if msg == nil {
-		n.scratch, err = AppendPythonJSON(n.scratch[:0], in.RawJSON)
-		if err != nil {
-			return dst, Meta{}, fmt.Errorf("record is not valid JSON: %w", err)
-		}
-		msg = n.scratch
+	if in.Message != nil {
+		n.ov.SetString("@message", string(in.Message))
+	} else if err := n.ov.SetAppend("@message", func(b []byte) ([]byte, error) {
+		return AppendPythonJSONString(b, in.RawJSON)
+	}); err != nil {
+		return dst, Meta{}, fmt.Errorf("record is not valid JSON: %w", err)
 	}
-	n.ov.SetString("@message", string(msg))
 	var b []byte
 	b = AppendISOFormat(b, ts)
 	n.ov.SetString("@timestamp", string(b))
@@ -234,9 +334,14 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 	n.ov.SetString("event.ingested", string(AppendISOFormat(b[:0], ingested.UTC())))
 	var id string
 	if t.DocID != "" {
-		id = ValueString(in.Record.Get(t.DocID))
+		id = ValueString(rec.Get(t.DocID))
 	}
 	if id == "" {
+		msg := in.Message
+		if msg == nil {
+			n.scratch, _ = AppendPythonJSON(n.scratch[:0], in.RawJSON)
+			msg = n.scratch
+		}
 		sum := md5.Sum(msg)
 		id = hex.EncodeToString(sum[:])
 	}
@@ -254,12 +359,20 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 	if d.IDSuffix != "" {
 		docID = id + "_" + d.IDSuffix
 	} else if t.DocIDSuffix != "" {
-		if s := Lookup(in.Record, t.DocIDSuffix); truthy(s) {
+		if s := Lookup(rec, t.DocIDSuffix); truthy(s) {
 			docID = id + "_" + pyStr(s)
 		}
 	}
 	meta := Meta{ID: docID, Index: n.indexName(d, ingested), TimestampMs: ts.UnixMilli()}
-	dst = n.w.write(dst, in.Record)
+	start := len(dst)
+	dst, err = n.w.writeRaw(dst, in.RawJSON)
+	if errors.Is(err, errRawShape) {
+		// Control characters inside strings: escape them and try again.
+		dst, err = n.w.writeRaw(dst[:start], escapeControls(in.RawJSON))
+	}
+	if err != nil {
+		return dst[:start], Meta{}, fmt.Errorf("record is not valid JSON: %w", err)
+	}
 	return dst, meta, nil
 }
 
@@ -271,14 +384,13 @@ type Meta struct {
 }
 
 func (n *Normalizer) renameFields(d *Doc) {
-	if len(d.Type.RenamedNewFields) == 0 {
-		return
-	}
-	o, _ := d.Raw.Object()
 	for _, r := range d.Type.RenamedNewFields {
-		if v := o.Get(r.Old); truthy(v) {
-			o.Set(r.New, v)
-			o.Del(r.Old)
+		if v := d.Raw.Get(r.Old); truthy(v) {
+			// The output comes from the overlay, lookups from the tree.
+			n.ov.SetRaw(r.New, v.MarshalTo(nil))
+			n.ov.Delete(r.Old)
+			d.Raw.Set(r.New, v)
+			d.Raw.Del(r.Old)
 		}
 	}
 }
@@ -356,22 +468,28 @@ func (n *Normalizer) mapECS(d *Doc) {
 	if !hasProvider && t.CloudProvider != "" {
 		ov.SetString("cloud.provider", t.CloudProvider)
 	}
-	for i := range t.ECS {
-		f := &t.ECS[i]
-		if f.List {
-			n.mapList(d, f)
+	plan := n.plan(t)
+	n.gen++
+	if n.gen == 0 { // wrapped: forget every memo
+		clear(n.memoGen)
+		n.gen = 1
+	}
+	for i := range plan.ecs {
+		f := &plan.ecs[i]
+		if f.list {
+			n.mapList(d, plan, f)
 			continue
 		}
-		for _, src := range f.Sources {
-			v := Lookup(d.Raw, src)
+		for _, src := range f.sources[0] {
+			v := n.lookupPrefix(plan, d.Raw, src)
 			if !present(v) {
 				continue // the first alternative with a value wins
 			}
-			if v.Type() == fastjson.TypeString && isIPField(f.Name) && !validIP(v.GetStringBytes()) {
+			if v.Type() == fastjson.TypeString && f.ip && !validIP(v.GetStringBytes()) {
 				break
 			}
 			if truthy(v) || v.Type() == fastjson.TypeNumber || v.Type() == fastjson.TypeFalse {
-				n.setECSValue(f.Name, v)
+				n.setECSValue(f, v)
 			}
 			break
 		}
@@ -415,17 +533,18 @@ func (n *Normalizer) mapECS(d *Doc) {
 // numeric strings are written as numbers; elsewhere scalars become their
 // Python text form as in es-loader ("8", "6.95", "True"). Objects and lists
 // are copied.
-func (n *Normalizer) setECSValue(name string, v *fastjson.Value) {
+func (n *Normalizer) setECSValue(f *fieldPlan, v *fastjson.Value) {
+	name := f.name
 	switch v.Type() {
 	case fastjson.TypeString:
 		s := v.GetStringBytes()
-		if IsNumericField(name) && isNumeric(s) {
+		if f.numeric && isNumeric(s) {
 			n.ov.SetRaw(name, s)
 			return
 		}
 		n.ov.SetString(name, string(s))
 	case fastjson.TypeNumber:
-		if IsNumericField(name) {
+		if f.numeric {
 			n.scratch = v.MarshalTo(n.scratch[:0])
 			n.ov.SetRaw(name, n.scratch)
 			return
@@ -440,9 +559,9 @@ func (n *Normalizer) setECSValue(name string, v *fastjson.Value) {
 }
 
 // mapList collects every source's values into a sorted, de-duplicated list.
-func (n *Normalizer) mapList(d *Doc, f *logtype.ECSField) {
+func (n *Normalizer) mapList(d *Doc, plan *typePlan, f *fieldPlan) {
 	vals := n.strs[:0]
-	ip := isIPField(f.Name)
+	ip := f.ip
 	add := func(v *fastjson.Value) {
 		if v == nil || v.Type() != fastjson.TypeString {
 			if v != nil && v.Type() == fastjson.TypeNumber && !ip {
@@ -456,9 +575,9 @@ func (n *Normalizer) mapList(d *Doc, f *logtype.ECSField) {
 		}
 		vals = append(vals, string(s))
 	}
-	for i := range f.Sources {
-		for _, src := range f.Candidates(i) {
-			v := Lookup(d.Raw, src)
+	for _, alts := range f.sources {
+		for _, src := range alts {
+			v := n.lookupPrefix(plan, d.Raw, src)
 			if !present(v) {
 				continue
 			}
@@ -479,7 +598,7 @@ func (n *Normalizer) mapList(d *Doc, f *logtype.ECSField) {
 	}
 	slices.Sort(vals)
 	vals = slices.Compact(vals)
-	n.ov.SetStrings(f.Name, vals)
+	n.ov.SetStrings(f.name, vals)
 }
 
 // AddRelated merges values into a list field such as related.ip, keeping

@@ -143,11 +143,15 @@ func (o *Overlay) SetStrings(path string, vs []string) {
 	o.setVal(n, start)
 }
 
-// Delete removes the field (or object) at the dotted path.
+// Delete removes the field (or object) at the dotted path, from the
+// overlay and from the written document: a raw field at the same path is
+// hidden too. Setting the path again afterwards adds a new field.
 func (o *Overlay) Delete(path string) {
-	if n := o.lookup(path); n != noNode {
-		o.nodes[n].deleted = true
+	n := o.lookup(path)
+	if n == noNode {
+		n = o.nodeFor(path)
 	}
+	o.nodes[n].deleted = true
 }
 
 // Has reports whether a field or object exists at the dotted path.
@@ -206,4 +210,44 @@ func lastSegment(path string) string {
 		return path[i+1:]
 	}
 	return path
+}
+
+// SetKey sets the key (which may contain dots) of the object at the dotted
+// path parent to an encoded JSON value.
+func (o *Overlay) SetKey(parent, key string, encoded []byte) {
+	p := o.nodeFor(parent)
+	c := o.child(p, key)
+	if c == noNode {
+		c = o.addChild(p, key)
+	}
+	start := int32(len(o.buf))
+	o.buf = append(o.buf, encoded...)
+	o.setVal(c, start)
+}
+
+// DeleteKey hides the key (which may contain dots) of the object at the
+// dotted path parent.
+func (o *Overlay) DeleteKey(parent, key string) {
+	p := o.nodeFor(parent)
+	c := o.child(p, key)
+	if c == noNode {
+		c = o.addChild(p, key)
+	}
+	o.nodes[c].deleted = true
+}
+
+// SetAppend sets the field at path to the encoded JSON value that fn
+// appends to the buffer it is given.
+func (o *Overlay) SetAppend(path string, fn func([]byte) ([]byte, error)) error {
+	n := o.nodeFor(path)
+	start := int32(len(o.buf))
+	var err error
+	o.buf, err = fn(o.buf)
+	if err != nil {
+		o.buf = o.buf[:start]
+		o.nodes[n].deleted = true
+		return err
+	}
+	o.setVal(n, start)
+	return nil
 }

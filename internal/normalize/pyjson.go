@@ -17,6 +17,21 @@ var errPyJSON = errors.New("malformed JSON")
 // escaped, "/" unescaped, and floats in Python's repr form. It is a single
 // pass over the bytes; raw must be valid JSON.
 func AppendPythonJSON(dst, raw []byte) ([]byte, error) {
+	return appendPythonJSON(dst, raw, false)
+}
+
+// AppendPythonJSONString appends the same text as AppendPythonJSON, as a
+// JSON string (quoted and escaped), in one pass: @message in a document.
+func AppendPythonJSONString(dst, raw []byte) ([]byte, error) {
+	dst = append(dst, '"')
+	dst, err := appendPythonJSON(dst, raw, true)
+	return append(dst, '"'), err
+}
+
+// appendPythonJSON writes the Python-style text; when quoted, every '"'
+// and '\\' it writes is escaped once more, so the text lands inside a JSON
+// string.
+func appendPythonJSON(dst, raw []byte, quoted bool) ([]byte, error) {
 	for i := 0; i < len(raw); {
 		c := raw[i]
 		switch {
@@ -33,7 +48,7 @@ func AppendPythonJSON(dst, raw []byte) ([]byte, error) {
 			i++
 		case c == '"':
 			var err error
-			dst, i, err = appendPyString(dst, raw, i+1)
+			dst, i, err = appendPyString(dst, raw, i+1, quoted)
 			if err != nil {
 				return dst, err
 			}
@@ -151,15 +166,30 @@ func AppendPythonFloat(dst []byte, f float64) []byte {
 	return strconv.AppendInt(dst, int64(exp), 10)
 }
 
+// pySafe marks the bytes copied unchanged inside a string: everything but
+// the quote, the backslash and control characters (UTF-8 passes through).
+var pySafe = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendPyString re-escapes the JSON string starting after its opening quote
 // at raw[i]. It returns the index after the closing quote.
-func appendPyString(dst, raw []byte, i int) ([]byte, int, error) {
-	dst = append(dst, '"')
+func appendPyString(dst, raw []byte, i int, quoted bool) ([]byte, int, error) {
+	dst = appendQuote(dst, quoted)
 	for i < len(raw) {
 		c := raw[i]
+		if pySafe[c] {
+			j := plainRun(raw, i+1, false)
+			dst = append(dst, raw[i:j]...)
+			i = j
+			continue
+		}
 		switch {
 		case c == '"':
-			return append(dst, '"'), i + 1, nil
+			return appendQuote(dst, quoted), i + 1, nil
 		case c == '\\':
 			if i+1 >= len(raw) {
 				return dst, i, errPyJSON
@@ -186,23 +216,18 @@ func appendPyString(dst, raw []byte, i int) ([]byte, int, error) {
 							}
 						}
 					}
+					if quoted {
+						dst = append(dst, '\\')
+					}
 					dst = appendU4(dst, r) // a lone surrogate stays escaped
 					continue
 				}
-				dst = appendPyRune(dst, r)
+				dst = appendPyRune(dst, r, quoted)
 				continue
 			case '"', '\\', '/':
-				dst = appendPyRune(dst, rune(esc))
-			case 'b':
-				dst = append(dst, '\\', 'b')
-			case 'f':
-				dst = append(dst, '\\', 'f')
-			case 'n':
-				dst = append(dst, '\\', 'n')
-			case 'r':
-				dst = append(dst, '\\', 'r')
-			case 't':
-				dst = append(dst, '\\', 't')
+				dst = appendPyRune(dst, rune(esc), quoted)
+			case 'b', 'f', 'n', 'r', 't':
+				dst = append(appendBackslash(dst, quoted), esc)
 			default:
 				return dst, i, errPyJSON
 			}
@@ -211,7 +236,7 @@ func appendPyString(dst, raw []byte, i int) ([]byte, int, error) {
 			dst = append(dst, c) // printable ASCII and UTF-8 bytes pass through
 			i++
 		default:
-			dst = appendPyRune(dst, rune(c))
+			dst = appendPyRune(dst, rune(c), quoted)
 			i++
 		}
 	}
@@ -220,27 +245,47 @@ func appendPyString(dst, raw []byte, i int) ([]byte, int, error) {
 
 // appendPyRune writes one character as Python's encoder with
 // ensure_ascii=False does.
-func appendPyRune(dst []byte, r rune) []byte {
+func appendPyRune(dst []byte, r rune, quoted bool) []byte {
 	switch {
 	case r == '"':
-		return append(dst, '\\', '"')
+		return appendQuote(appendBackslash(dst, quoted), quoted)
 	case r == '\\':
-		return append(dst, '\\', '\\')
+		return appendBackslash(appendBackslash(dst, quoted), quoted)
 	case r == '\n':
-		return append(dst, '\\', 'n')
+		return append(appendBackslash(dst, quoted), 'n')
 	case r == '\r':
-		return append(dst, '\\', 'r')
+		return append(appendBackslash(dst, quoted), 'r')
 	case r == '\t':
-		return append(dst, '\\', 't')
+		return append(appendBackslash(dst, quoted), 't')
 	case r == '\b':
-		return append(dst, '\\', 'b')
+		return append(appendBackslash(dst, quoted), 'b')
 	case r == '\f':
-		return append(dst, '\\', 'f')
+		return append(appendBackslash(dst, quoted), 'f')
 	case r < 0x20:
+		if quoted {
+			dst = append(dst, '\\')
+		}
 		return appendU4(dst, r)
 	default:
 		return utf8.AppendRune(dst, r)
 	}
+}
+
+// appendBackslash writes the backslash of an escape, itself escaped when
+// the text is going inside a JSON string.
+func appendBackslash(dst []byte, quoted bool) []byte {
+	if quoted {
+		return append(dst, '\\', '\\')
+	}
+	return append(dst, '\\')
+}
+
+// appendQuote writes a '"' of the text, escaped when quoted.
+func appendQuote(dst []byte, quoted bool) []byte {
+	if quoted {
+		return append(dst, '\\', '"')
+	}
+	return append(dst, '"')
 }
 
 func appendU4(dst []byte, r rune) []byte {

@@ -30,3 +30,19 @@ func FuzzAppendPythonJSON(f *testing.F) {
 		_, _ = AppendPythonJSON(nil, in)
 	})
 }
+
+func TestAppendPythonJSONString(t *testing.T) {
+	for _, tc := range pyJSONCases {
+		plain, err := AppendPythonJSON(nil, []byte(tc.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := AppendPythonJSONString(nil, []byte(tc.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := AppendQuoted(nil, string(plain)); string(got) != string(want) {
+			t.Errorf("in %q\ngot  %s\nwant %s", tc.in, got, want)
+		}
+	}
+}

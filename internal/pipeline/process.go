@@ -6,11 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"sync/atomic"
 	"unicode/utf8"
-
-	"github.com/valyala/fastjson"
 
 	"github.com/vigil-siem/vigil/internal/codec"
 	"github.com/vigil-siem/vigil/internal/event"
@@ -60,7 +57,6 @@ type ObjectConfig struct {
 type ObjectProcessor struct {
 	cfg    *ObjectConfig
 	norm   *normalize.Normalizer
-	parser fastjson.Parser
 	fields fieldParser
 }
 
@@ -264,41 +260,28 @@ func (r *objectRun) loop(ctx context.Context, next func() ([]byte, error), line 
 }
 
 func (r *objectRun) jsonRecord(raw []byte, line int) error {
-	raw = validUTF8(raw)
-	v, err := r.p.parser.ParseBytes(raw)
-	if err != nil {
-		return fmt.Errorf("invalid JSON: %w", err)
-	}
-	if v.Type() != fastjson.TypeObject {
-		return fmt.Errorf("record is a JSON %s, not an object", v.Type())
-	}
-	// An EventBridge event carries the record in detail.
-	if d := v.Get("detail"); d != nil && d.Type() == fastjson.TypeObject && v.Get("detail-type") != nil {
-		v = d
-		raw = d.MarshalTo(nil)
-	}
-	return r.emit(normalize.Input{Record: v, RawJSON: raw})
+	return r.emit(normalize.Input{RawJSON: validUTF8(raw)})
 }
 
 func (r *objectRun) csvRecord(raw []byte, line int) error {
 	raw = validUTF8(raw)
-	v, isHeader, err := r.p.fields.csv(r.p.norm.Arena(), raw)
+	obj, isHeader, err := r.p.fields.csv(raw)
 	if isHeader {
 		r.p.cfg.Stats.Records.Add(-1) // a header line is not a record
 	}
 	if err != nil || isHeader {
 		return err
 	}
-	return r.emit(normalize.Input{Record: v, Message: raw})
+	return r.emit(normalize.Input{RawJSON: obj, Message: raw})
 }
 
 func (r *objectRun) textRecord(raw []byte, line int) error {
 	raw = validUTF8(raw)
-	v, err := r.p.fields.text(r.p.norm.Arena(), raw)
+	obj, err := r.p.fields.text(raw)
 	if err != nil {
 		return err
 	}
-	return r.emit(normalize.Input{Record: v, Message: raw})
+	return r.emit(normalize.Input{RawJSON: obj, Message: raw})
 }
 
 func (r *objectRun) emit(in normalize.Input) error {
@@ -346,6 +329,7 @@ type fieldParser struct {
 	header  [][]byte
 	hdrSeen bool
 	vals    [][]byte
+	obj     []byte
 }
 
 // defaultVPCHeader is the field list of the default (version 2) flow log
@@ -361,13 +345,14 @@ func (f *fieldParser) reset(t *logtype.Type) {
 	f.hdrSeen = false
 }
 
-// csv parses one line. The first line is the header when its first field
-// is not a number; otherwise the default flow log header applies.
-func (f *fieldParser) csv(a *fastjson.Arena, line []byte) (*fastjson.Value, bool, error) {
+// csv parses one line into a JSON object (valid until the next call). The
+// first line is the header when every field of it is a field name;
+// otherwise the default flow log header applies.
+func (f *fieldParser) csv(line []byte) ([]byte, bool, error) {
 	f.vals = splitFields(f.vals[:0], line, f.t.CSVDelimiter)
 	if !f.hdrSeen {
 		f.hdrSeen = true
-		if len(f.vals) > 0 && !isNumber(f.vals[0]) {
+		if isHeader(f.vals) {
 			for _, h := range f.vals {
 				h = bytes.ReplaceAll(h, []byte("-"), []byte("_"))
 				f.header = append(f.header, h)
@@ -381,15 +366,41 @@ func (f *fieldParser) csv(a *fastjson.Arena, line []byte) (*fastjson.Value, bool
 	if len(f.vals) != len(f.header) {
 		return nil, false, fmt.Errorf("line has %d fields, the header has %d", len(f.vals), len(f.header))
 	}
-	o := a.NewObject()
+	o := append(f.obj[:0], '{')
 	for i, h := range f.header {
-		o.Set(string(h), a.NewStringBytes(f.vals[i]))
+		if i > 0 {
+			o = append(o, ',')
+		}
+		o = normalize.AppendQuoted(o, string(h))
+		o = append(o, ':')
+		o = normalize.AppendQuoted(o, string(f.vals[i]))
 	}
-	return o, false, nil
+	f.obj = append(o, '}')
+	return f.obj, false, nil
 }
 
-// text parses one line with the type's log_pattern.
-func (f *fieldParser) text(a *fastjson.Arena, line []byte) (*fastjson.Value, error) {
+// isHeader reports whether a line's fields are all field names (letters,
+// digits, "-" and "_", starting with a letter).
+func isHeader(fields [][]byte) bool {
+	if len(fields) == 0 {
+		return false
+	}
+	for _, f := range fields {
+		if len(f) == 0 || !(f[0] >= 'a' && f[0] <= 'z' || f[0] >= 'A' && f[0] <= 'Z') {
+			return false
+		}
+		for _, c := range f {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// text parses one line with the type's log_pattern into a JSON object
+// (valid until the next call).
+func (f *fieldParser) text(line []byte) ([]byte, error) {
 	re := f.t.LogPattern
 	if re == nil {
 		return nil, fmt.Errorf("log type %s has no log_pattern", f.t.Name)
@@ -398,18 +409,22 @@ func (f *fieldParser) text(a *fastjson.Arena, line []byte) (*fastjson.Value, err
 	if m == nil {
 		return nil, fmt.Errorf("line does not match log_pattern of %s", f.t.Name)
 	}
-	return regexObject(a, re, line, m), nil
-}
-
-func regexObject(a *fastjson.Arena, re *regexp.Regexp, line []byte, m []int) *fastjson.Value {
-	o := a.NewObject()
+	o := append(f.obj[:0], '{')
+	n := 0
 	for i, name := range re.SubexpNames() {
 		if i == 0 || name == "" || m[2*i] < 0 {
 			continue
 		}
-		o.Set(name, a.NewStringBytes(line[m[2*i]:m[2*i+1]]))
+		if n > 0 {
+			o = append(o, ',')
+		}
+		n++
+		o = normalize.AppendQuoted(o, name)
+		o = append(o, ':')
+		o = normalize.AppendQuoted(o, string(line[m[2*i]:m[2*i+1]]))
 	}
-	return o
+	f.obj = append(o, '}')
+	return f.obj, nil
 }
 
 // splitFields splits on delim, or on runs of spaces and tabs when delim is
@@ -440,16 +455,4 @@ func splitFields(dst [][]byte, line []byte, delim string) [][]byte {
 		i = j
 	}
 	return dst
-}
-
-func isNumber(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }

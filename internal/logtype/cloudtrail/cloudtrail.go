@@ -6,6 +6,7 @@ package cloudtrail
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/valyala/fastjson"
@@ -128,10 +129,9 @@ func (Script) Transform(d *normalize.Doc) error {
 	case "s3.amazonaws.com":
 		if rules := d.Get("requestParameters.ReplicationConfiguration.Rule"); rules != nil && rules.Type() == fastjson.TypeArray {
 			a, _ := rules.Array()
-			for _, r := range a {
+			for i, r := range a {
 				if f := r.Get("Filter"); f != nil && f.Type() == fastjson.TypeObject {
-					f2 := d.Arena().NewString(normalize.PyRepr(f))
-					r.Set("Filter", f2)
+					ov.SetString("requestParameters.ReplicationConfiguration.Rule."+strconv.Itoa(i)+".Filter", normalize.PyRepr(f))
 				}
 			}
 		}
@@ -170,14 +170,15 @@ func textToObject(d *normalize.Doc, path string) {
 	}
 }
 
-// renameKey renames a key of the object at path, in the raw record.
+// renameKey renames a key of the object at path. The key contains dots,
+// so it is addressed through the object rather than by a dotted path.
 func renameKey(d *normalize.Doc, path, from, to string) {
 	o := d.Get(path)
 	if o == nil || o.Type() != fastjson.TypeObject {
 		return
 	}
 	if v := o.Get(from); v != nil {
-		o.Del(from)
-		o.Set(to, v)
+		d.ECS.DeleteKey(path, from)
+		d.ECS.SetKey(path, to, v.MarshalTo(nil))
 	}
 }

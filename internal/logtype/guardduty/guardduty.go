@@ -5,15 +5,56 @@
 package guardduty
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/vigil-siem/vigil/internal/normalize"
 )
 
-// typeRe splits a finding type such as "Backdoor:EC2/C&CActivity.B!DNS"
-// into its documented parts.
-var typeRe = regexp.MustCompile(`^(?P<ThreatPurpose>\w*):(?P<ResourceTypeAffected>\w*)/(?P<ThreatFamilyName>[\w&]*)(\.(?P<DetectionMechanism>\w*))?(!(?P<Artifact>\w*))?`)
+// FindingType is a finding type such as "Backdoor:EC2/C&CActivity.B!DNS"
+// split into its documented parts.
+type FindingType struct {
+	ThreatPurpose, ResourceTypeAffected, ThreatFamilyName, DetectionMechanism, Artifact string
+}
+
+// ParseType splits a finding type, ThreatPurpose:ResourceTypeAffected/
+// ThreatFamilyName[.DetectionMechanism][!Artifact]; ok is false when the
+// type does not have that shape.
+func ParseType(s string) (ft FindingType, ok bool) {
+	word := func(extra byte) string {
+		i := 0
+		for i < len(s) {
+			c := s[i]
+			if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || (extra != 0 && c == extra) {
+				i++
+				continue
+			}
+			break
+		}
+		w := s[:i]
+		s = s[i:]
+		return w
+	}
+	ft.ThreatPurpose = word(0)
+	if s == "" || s[0] != ':' {
+		return FindingType{}, false
+	}
+	s = s[1:]
+	ft.ResourceTypeAffected = word(0)
+	if s == "" || s[0] != '/' {
+		return FindingType{}, false
+	}
+	s = s[1:]
+	ft.ThreatFamilyName = word('&')
+	if s != "" && s[0] == '.' {
+		s = s[1:]
+		ft.DetectionMechanism = word(0)
+	}
+	if s != "" && s[0] == '!' {
+		s = s[1:]
+		ft.Artifact = word(0)
+	}
+	return ft, true
+}
 
 // Script is the guardduty transform.
 type Script struct{}
@@ -44,22 +85,21 @@ func (Script) Transform(d *normalize.Doc) error {
 			ov.SetString("severitylabel", Label(f))
 		}
 	}
-	m := typeRe.FindStringSubmatch(d.Str("type"))
-	if m == nil {
+	ft, ok := ParseType(d.Str("type"))
+	if !ok {
 		return nil
 	}
-	family := ""
-	for i, name := range typeRe.SubexpNames() {
-		if name == "" || m[i] == "" {
-			continue
-		}
-		ov.SetString(name, m[i])
-		if name == "ThreatFamilyName" {
-			family = m[i]
+	for _, kv := range [...]struct{ k, v string }{
+		{"ThreatPurpose", ft.ThreatPurpose}, {"ResourceTypeAffected", ft.ResourceTypeAffected},
+		{"ThreatFamilyName", ft.ThreatFamilyName}, {"DetectionMechanism", ft.DetectionMechanism},
+		{"Artifact", ft.Artifact},
+	} {
+		if kv.v != "" {
+			ov.SetString(kv.k, kv.v)
 		}
 	}
-	purpose := m[typeRe.SubexpIndex("ThreatPurpose")]
-	fileFinding := family == "SuspiciousFile" || family == "MaliciousFile"
+	purpose := ft.ThreatPurpose
+	fileFinding := ft.ThreatFamilyName == "SuspiciousFile" || ft.ThreatFamilyName == "MaliciousFile"
 
 	var direction string
 	switch d.Str("service.action.actionType") {

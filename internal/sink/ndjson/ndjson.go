@@ -50,14 +50,18 @@ func (s *Sink) BytesWritten() int64 { return s.written.Load() }
 
 // Write appends the batch and flushes it, then acknowledges its documents.
 func (s *Sink) Write(_ context.Context, b *pipeline.Batch) error {
+	var n int64
 	for i := range b.Docs {
 		d := &b.Docs[i]
-		s.line = AppendLine(s.line[:0], d)
-		if _, err := s.w.Write(s.line); err != nil {
+		s.line = appendHead(s.line[:0], d)
+		s.w.Write(s.line)
+		s.w.Write(d.Source)
+		if _, err := s.w.Write(tail); err != nil {
 			return fmt.Errorf("writing NDJSON: %w", err)
 		}
-		s.written.Add(int64(len(s.line)))
+		n += int64(len(s.line) + len(d.Source) + len(tail))
 	}
+	s.written.Add(n)
 	if err := s.w.Flush(); err != nil {
 		return fmt.Errorf("writing NDJSON: %w", err)
 	}
@@ -67,15 +71,16 @@ func (s *Sink) Write(_ context.Context, b *pipeline.Batch) error {
 	return nil
 }
 
-// AppendLine appends one document as an NDJSON line.
-func AppendLine(dst []byte, d *event.Document) []byte {
+// tail ends a document line.
+var tail = []byte("}\n")
+
+// appendHead appends the start of a document line, up to its _source.
+func appendHead(dst []byte, d *event.Document) []byte {
 	dst = append(dst, `{"_index":`...)
 	dst = normalize.AppendQuoted(dst, d.Index)
 	dst = append(dst, `,"_id":`...)
 	dst = normalize.AppendQuoted(dst, d.ID)
-	dst = append(dst, `,"_source":`...)
-	dst = append(dst, d.Source...)
-	return append(dst, '}', '\n')
+	return append(dst, `,"_source":`...)
 }
 
 // Close flushes and closes the output.

@@ -1,0 +1,57 @@
+# Vigil build, test and benchmark targets. See README.md.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+GO ?= go
+VIGIL_SHARED ?= $(abspath ../shared)
+export VIGIL_SHARED
+BENCH_DATA ?= $(abspath bench-data)
+BENCH_COUNT ?= 5
+
+.PHONY: all build test conformance bench bench-data lint fuzz clean
+
+all: build test
+
+build:
+	$(GO) build -o vigil ./cmd/vigil
+
+## test: unit tests of every package (no shared corpus needed).
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+## conformance: tests against ../shared (es-loader output, ECS oracle,
+## Sigma rules, large-file memory); prints agreement figures.
+conformance:
+	@test -d "$(VIGIL_SHARED)/corpus" || { echo "conformance: shared folder not found at $(VIGIL_SHARED) (set VIGIL_SHARED)"; exit 1; }
+	$(GO) test -count=1 -tags conformance -v -timeout 30m ./test/conformance/... ./internal/logtype/... ./internal/detect/... 2>&1 \
+	  | grep -v -E '^(=== (RUN|PAUSE|CONT)|    --- PASS|--- PASS)'
+
+## bench-data: the 100k-record benchmark set, generated once by the corpus generator.
+bench-data: $(BENCH_DATA)/manifest.json
+$(BENCH_DATA)/manifest.json:
+	python3 "$(VIGIL_SHARED)/corpus/esloader-compat/gen_data.py" --out "$(BENCH_DATA)"
+
+## bench: throughput per log type on one core and on all cores (medians of BENCH_COUNT runs).
+bench: bench-data
+	VIGIL_BENCH_DATA="$(BENCH_DATA)" $(GO) test -run '^$$' -bench . -benchtime 2x -count $(BENCH_COUNT) -cpu 1,2 ./test/bench/ | tee bench-load.txt
+	$(GO) run ./test/bench/benchsummary < bench-load.txt
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/codec/ ./internal/normalize/ ./internal/detect/...
+
+## lint: gofmt, go vet and golangci-lint (installed into ./bin on first use).
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@if ! command -v golangci-lint >/dev/null && [ ! -x bin/golangci-lint ]; then \
+	  GOBIN=$(abspath bin) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.5.0; fi
+	PATH="$(abspath bin):$$PATH" golangci-lint run ./...
+
+## fuzz: run every fuzz target for FUZZTIME each.
+FUZZTIME ?= 20s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; done; done
+
+clean:
+	rm -rf vigil bin bench-load.txt

@@ -1,0 +1,49 @@
+package normalize
+
+import "math/bits"
+
+// Word-at-a-time scanning: eight bytes are tested together for the bytes
+// that end a run of plain string content.
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// specialMask has the high bit set in every byte of x that is '"', '\\',
+// a control character (< 0x20) or, when stopHigh, a byte >= 0x80.
+func specialMask(x uint64, stopHigh bool) uint64 {
+	q := x ^ (lsb * '"')
+	b := x ^ (lsb * '\\')
+	m := ((q - lsb) &^ q) | ((b - lsb) &^ b) | ((x - lsb*0x20) &^ x)
+	if stopHigh {
+		m |= x
+	}
+	return m & msb
+}
+
+// plainRun returns the index of the first byte at or after i that is '"',
+// '\\', a control character, or (when stopHigh) a non-ASCII byte; len(s)
+// when there is none.
+func plainRun[T ~string | ~[]byte](s T, i int, stopHigh bool) int {
+	for i+8 <= len(s) {
+		x := load64(s, i)
+		if m := specialMask(x, stopHigh); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+		i += 8
+	}
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c == '"' || c == '\\' || c < 0x20 || (stopHigh && c >= 0x80) {
+			return i
+		}
+	}
+	return i
+}
+
+// load64 reads eight bytes little-endian; the compiler merges the loads.
+func load64[T ~string | ~[]byte](s T, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
