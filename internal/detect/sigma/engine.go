@@ -3,11 +3,12 @@ package sigma
 import (
 	"errors"
 	"fmt"
-	"slices"
+	bits64 "math/bits"
 	"sort"
 	"strings"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Options configure Compile.
@@ -23,6 +24,8 @@ type Options struct {
 	Logsources []LogsourceMapping
 	// NoIndex makes Match check every rule (for testing the index).
 	NoIndex bool
+
+	paths *pathInterner // set by Compile
 }
 
 // Match is one detection rule matching one event.
@@ -43,6 +46,8 @@ type Engine struct {
 	index *ruleIndex
 	opts  Options
 	pool  sync.Pool // *matchScratch
+	// typeIDs numbers the log types any rule maps to.
+	typeIDs map[string]int
 }
 
 type compiledRule struct {
@@ -51,6 +56,7 @@ type compiledRule struct {
 	conds      []expr // OR-ed
 	allTypes   bool
 	logTypes   map[string]bool
+	types      []uint64 // bitset of Engine.typeIDs
 	standalone bool
 	feeds      []corrFeed // correlation inputs fed by this rule
 }
@@ -64,7 +70,8 @@ func Compile(rules []*Rule, opts Options) (*Engine, error) {
 	if opts.Logsources == nil {
 		opts.Logsources = DefaultLogsources()
 	}
-	e := &Engine{opts: opts}
+	opts.paths = &pathInterner{byName: map[string]*fieldPath{}}
+	e := &Engine{opts: opts, typeIDs: map[string]int{}}
 	e.pool.New = func() any { return &matchScratch{} }
 	var errs []error
 	var corrRules []*Rule
@@ -86,6 +93,19 @@ func Compile(rules []*Rule, opts Options) (*Engine, error) {
 		e.rules = append(e.rules, cr)
 	}
 	errs = append(errs, e.compileCorrelations(corrRules)...)
+	for _, cr := range e.rules {
+		for t := range cr.logTypes {
+			id, ok := e.typeIDs[t]
+			if !ok {
+				id = len(e.typeIDs)
+				e.typeIDs[t] = id
+			}
+			for len(cr.types) <= id/64 {
+				cr.types = append(cr.types, 0)
+			}
+			cr.types[id/64] |= 1 << uint(id%64)
+		}
+	}
 	e.index = buildIndex(e.rules, opts.NoIndex)
 	return e, errors.Join(errs...)
 }
@@ -144,7 +164,7 @@ func compileSearch(s *Search, opts *Options) (*exprSearch, *lineErr) {
 // Compiled conditions
 
 type expr interface {
-	eval(ev map[string]any) bool
+	eval(c *evalCtx) bool
 }
 
 type exprSearch struct {
@@ -152,11 +172,11 @@ type exprSearch struct {
 	items [][]*fieldMatcher
 }
 
-func (x *exprSearch) eval(ev map[string]any) bool {
+func (x *exprSearch) eval(c *evalCtx) bool {
 	for _, item := range x.items {
 		ok := true
 		for _, f := range item {
-			if !f.eval(ev) {
+			if !f.eval(c) {
 				ok = false
 				break
 			}
@@ -178,33 +198,33 @@ type exprOf struct {
 	xs []expr
 }
 
-func (x exprAnd) eval(ev map[string]any) bool {
+func (x exprAnd) eval(c *evalCtx) bool {
 	for _, y := range x {
-		if !y.eval(ev) {
+		if !y.eval(c) {
 			return false
 		}
 	}
 	return true
 }
 
-func (x exprOr) eval(ev map[string]any) bool {
+func (x exprOr) eval(c *evalCtx) bool {
 	for _, y := range x {
-		if y.eval(ev) {
+		if y.eval(c) {
 			return true
 		}
 	}
 	return false
 }
 
-func (x *exprNot) eval(ev map[string]any) bool { return !x.x.eval(ev) }
+func (x *exprNot) eval(c *evalCtx) bool { return !x.x.eval(c) }
 
-func (x *exprOf) eval(ev map[string]any) bool {
+func (x *exprOf) eval(c *evalCtx) bool {
 	if x.n == 0 {
-		return exprAnd(x.xs).eval(ev)
+		return exprAnd(x.xs).eval(c)
 	}
 	n := 0
 	for i, y := range x.xs {
-		if y.eval(ev) {
+		if y.eval(c) {
 			n++
 			if n >= x.n {
 				return true
@@ -278,7 +298,9 @@ func compileCond(n condNode, searches map[string]expr, order []string) (expr, er
 
 type matchScratch struct {
 	cand []int32
+	bits []uint64
 	buf  [128]byte
+	ctx  evalCtx
 }
 
 // Match returns the detection rules that match ev and raise matches of
@@ -299,13 +321,13 @@ func (cr *compiledRule) match() Match {
 	return Match{RuleID: cr.rule.Ref(), Title: cr.rule.Title, Level: cr.rule.Level, Tags: cr.rule.Tags, Rule: cr.rule}
 }
 
-func (cr *compiledRule) applies(logType string) bool {
-	return logType == "" || cr.allTypes || cr.logTypes[logType]
+func (cr *compiledRule) hasType(id int) bool {
+	return id/64 < len(cr.types) && cr.types[id/64]&(1<<uint(id%64)) != 0
 }
 
-func (cr *compiledRule) eval(ev map[string]any) bool {
+func (cr *compiledRule) eval(ctx *evalCtx) bool {
 	for _, c := range cr.conds {
-		if c.eval(ev) {
+		if c.eval(ctx) {
 			return true
 		}
 	}
@@ -316,12 +338,18 @@ func (cr *compiledRule) eval(ev map[string]any) bool {
 func (e *Engine) eachMatch(ev map[string]any, logType string, fn func(*compiledRule)) {
 	sc := e.pool.Get().(*matchScratch)
 	cand, owned := e.index.candidates(ev, sc)
+	sc.ctx.reset(ev, e.opts.paths.n)
+	typeID, known := e.typeIDs[logType]
 	for _, i := range cand {
 		cr := e.rules[i]
-		if cr.applies(logType) && cr.eval(ev) {
+		if logType != "" && !cr.allTypes && (!known || !cr.hasType(typeID)) {
+			continue
+		}
+		if cr.eval(&sc.ctx) {
 			fn(cr)
 		}
 	}
+	sc.ctx.ev = nil
 	if owned {
 		sc.cand = cand[:0]
 	}
@@ -366,17 +394,31 @@ func (e *Engine) IndexStats() IndexStats {
 // the rules without such a requirement, always) gives the same result as
 // checking every rule.
 type ruleIndex struct {
+	nRules  int
 	fields  []*fieldPath
 	byValue []map[string][]int32 // per field: folded value → rules
 	always  []int32
+	// subs are substring requirements of rules without equality ones.
+	subs []subIndex
 }
 
-type fieldValue struct{ field, value string }
+type subIndex struct {
+	path  *fieldPath
+	lits  []string  // folded ASCII literals
+	rules [][]int32 // per literal
+}
+
+// fieldValue is a requirement on an event: field equals value (folded), or
+// with sub set, the folded field value contains value.
+type fieldValue struct {
+	field, value string
+	sub          bool
+}
 
 // required returns (field, value) pairs at least one of which holds in
 // every event the expression matches, or nil when there is no such set.
 // score is the expected selectivity (lower is better).
-func required(x expr, weight map[string]float64) ([]fieldValue, float64) {
+func required(x expr, weight map[string]float64, sub bool) ([]fieldValue, float64) {
 	switch c := x.(type) {
 	case *exprSearch:
 		var out []fieldValue
@@ -385,7 +427,11 @@ func required(x expr, weight map[string]float64) ([]fieldValue, float64) {
 			var best []fieldValue
 			bestScore := 0.0
 			for _, f := range item {
-				if fv := f.eqLiterals(); fv != nil {
+				fv := f.eqLiterals()
+				if fv == nil && sub {
+					fv = f.subLiterals()
+				}
+				if fv != nil {
 					s := float64(len(fv)) * weight[fv[0].field]
 					if best == nil || s < bestScore {
 						best, bestScore = fv, s
@@ -400,23 +446,23 @@ func required(x expr, weight map[string]float64) ([]fieldValue, float64) {
 		}
 		return out, total
 	case exprAnd:
-		return bestOf(c, weight)
+		return bestOf(c, weight, sub)
 	case exprOr:
-		return unionOf(c, weight)
+		return unionOf(c, weight, sub)
 	case *exprOf:
 		if c.n == 0 {
-			return bestOf(c.xs, weight)
+			return bestOf(c.xs, weight, sub)
 		}
-		return unionOf(c.xs, weight)
+		return unionOf(c.xs, weight, sub)
 	}
 	return nil, 0
 }
 
-func bestOf(xs []expr, weight map[string]float64) ([]fieldValue, float64) {
+func bestOf(xs []expr, weight map[string]float64, sub bool) ([]fieldValue, float64) {
 	var best []fieldValue
 	bestScore := 0.0
 	for _, y := range xs {
-		fv, s := required(y, weight)
+		fv, s := required(y, weight, sub)
 		if fv != nil && (best == nil || s < bestScore) {
 			best, bestScore = fv, s
 		}
@@ -424,11 +470,11 @@ func bestOf(xs []expr, weight map[string]float64) ([]fieldValue, float64) {
 	return best, bestScore
 }
 
-func unionOf(xs []expr, weight map[string]float64) ([]fieldValue, float64) {
+func unionOf(xs []expr, weight map[string]float64, sub bool) ([]fieldValue, float64) {
 	var out []fieldValue
 	total := 0.0
 	for _, y := range xs {
-		fv, s := required(y, weight)
+		fv, s := required(y, weight, sub)
 		if fv == nil {
 			return nil, 0
 		}
@@ -458,13 +504,43 @@ func (f *fieldMatcher) eqLiterals() []fieldValue {
 	return out
 }
 
+// required returns the rule's requirements: equalities when it has
+// them, else substrings, else nil.
 func (cr *compiledRule) required(weight map[string]float64) []fieldValue {
-	if len(cr.conds) == 1 {
-		fv, _ := required(cr.conds[0], weight)
-		return fv
+	for _, sub := range []bool{false, true} {
+		var fv []fieldValue
+		if len(cr.conds) == 1 {
+			fv, _ = required(cr.conds[0], weight, sub)
+		} else {
+			fv, _ = unionOf(cr.conds, weight, sub)
+		}
+		if fv != nil {
+			return fv
+		}
 	}
-	fv, _ := unionOf(cr.conds, weight)
-	return fv
+	return nil
+}
+
+// subLiterals returns (field, folded literal) substring requirements of a
+// field condition whose values all contain a literal run (contains,
+// startswith, endswith or equality on strings), else nil. A value
+// matching such a pattern contains the literal, also case-folded.
+func (f *fieldMatcher) subLiterals() []fieldValue {
+	if f.path == nil || f.kind != fkValues || f.neq || f.nullOK || len(f.ms) == 0 {
+		return nil
+	}
+	var out []fieldValue
+	for _, m := range f.ms {
+		sm, ok := m.(*strMatcher)
+		if !ok || sm.isNum || sm.mode == modeGlob || sm.mode == modeAny || sm.lit == "" || !sm.litASCII {
+			return nil
+		}
+		out = append(out, fieldValue{field: f.path.name, value: foldLower(sm.lit), sub: true})
+		if f.all {
+			break
+		}
+	}
+	return out
 }
 
 func collectLiterals(x expr, fn func(fieldValue)) {
@@ -495,7 +571,7 @@ func collectLiterals(x expr, fn func(fieldValue)) {
 }
 
 func buildIndex(rules []*compiledRule, noIndex bool) *ruleIndex {
-	idx := &ruleIndex{}
+	idx := &ruleIndex{nRules: len(rules)}
 	if noIndex {
 		for i := range rules {
 			idx.always = append(idx.always, int32(i))
@@ -528,6 +604,10 @@ func buildIndex(rules []*compiledRule, noIndex bool) *ruleIndex {
 			continue
 		}
 		for _, fv := range fvs {
+			if fv.sub {
+				idx.addSub(fv, int32(i))
+				continue
+			}
 			fi, ok := fieldIdx[fv.field]
 			if !ok {
 				fi = len(idx.fields)
@@ -561,6 +641,12 @@ func buildIndex(rules []*compiledRule, noIndex bool) *ruleIndex {
 // must not be modified).
 func (idx *ruleIndex) candidates(ev map[string]any, sc *matchScratch) (list []int32, owned bool) {
 	cand := sc.cand[:0]
+	words := (idx.nRules + 63) / 64
+	if len(sc.bits) < words {
+		sc.bits = make([]uint64, words)
+	}
+	bits := sc.bits[:words]
+	hit := false
 	for fi, p := range idx.fields {
 		v, found := p.get(ev)
 		if !found || v == nil {
@@ -572,18 +658,64 @@ func (idx *ruleIndex) candidates(ev map[string]any, sc *matchScratch) (list []in
 			if !ok {
 				return false
 			}
-			if list := lookupFolded(m, s, &sc.buf); list != nil {
-				cand = append(cand, list...)
+			for _, r := range lookupFolded(m, s, &sc.buf) {
+				bits[r>>6] |= 1 << uint(r&63)
+				hit = true
 			}
 			return false
 		})
 	}
-	if len(cand) == 0 {
+	for si := range idx.subs {
+		sx := &idx.subs[si]
+		v, found := sx.path.get(ev)
+		if !found || v == nil {
+			continue
+		}
+		anyElem(v, func(e any) bool {
+			s, ok := valueString(e)
+			if !ok {
+				return false
+			}
+			// Literals are ASCII: lowering only ASCII bytes keeps every
+			// match (see mayFoldToASCII for the exception).
+			if mayFoldToASCII(s) {
+				s = foldLower(s)
+			} else if len(s) <= len(sc.buf) {
+				b := sc.buf[:len(s)]
+				for i := 0; i < len(s); i++ {
+					b[i] = lowerByte(s[i])
+				}
+				s = unsafeString(b)
+			} else {
+				s = asciiLower(s)
+			}
+			for li, lit := range sx.lits {
+				if strings.Contains(s, lit) {
+					for _, r := range sx.rules[li] {
+						bits[r>>6] |= 1 << uint(r&63)
+						hit = true
+					}
+				}
+			}
+			return false
+		})
+	}
+	if !hit {
 		return idx.always, false
 	}
-	cand = append(cand, idx.always...)
-	slices.Sort(cand)
-	return slices.Compact(cand), true
+	for _, r := range idx.always {
+		bits[r>>6] |= 1 << uint(r&63)
+	}
+	// Read the set bits back in rule order, clearing them.
+	for w, x := range bits {
+		for x != 0 {
+			b := bits64.TrailingZeros64(x)
+			cand = append(cand, int32(w*64+b))
+			x &= x - 1
+		}
+		bits[w] = 0
+	}
+	return cand, true
 }
 
 // lookupFolded looks s up by its folded form without allocating for short
@@ -600,4 +732,33 @@ func lookupFolded(m map[string][]int32, s string, buf *[128]byte) []int32 {
 		return m[asciiLower(s)]
 	}
 	return m[foldLower(s)]
+}
+
+func (idx *ruleIndex) addSub(fv fieldValue, rule int32) {
+	var sx *subIndex
+	for i := range idx.subs {
+		if idx.subs[i].path.name == fv.field {
+			sx = &idx.subs[i]
+		}
+	}
+	if sx == nil {
+		idx.subs = append(idx.subs, subIndex{path: newFieldPath(fv.field)})
+		sx = &idx.subs[len(idx.subs)-1]
+	}
+	for i, l := range sx.lits {
+		if l == fv.value {
+			if rs := sx.rules[i]; rs[len(rs)-1] != rule {
+				sx.rules[i] = append(rs, rule)
+			}
+			return
+		}
+	}
+	sx.lits = append(sx.lits, fv.value)
+	sx.rules = append(sx.rules, []int32{rule})
+}
+
+// unsafeString views b as a string for the duration of a lookup; b must
+// not change while the string is in use.
+func unsafeString(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }

@@ -21,13 +21,14 @@ import (
 // on the way are mapped over, so `a.b` on {"a":[{"b":1},{"b":2}]} yields
 // [1, 2].
 type fieldPath struct {
+	id     int // slot in evalCtx's cache; -1 when not interned
 	name   string
 	parts  []string
 	joined [][]string // joined[i][j-i-1] = parts[i..j] joined with "."
 }
 
 func newFieldPath(name string) *fieldPath {
-	p := &fieldPath{name: name, parts: strings.Split(name, ".")}
+	p := &fieldPath{id: -1, name: name, parts: strings.Split(name, ".")}
 	n := len(p.parts)
 	if n > 1 {
 		p.joined = make([][]string, n)
@@ -212,6 +213,13 @@ func asciiLower(s string) string {
 		}
 	}
 	return s
+}
+
+// mayFoldToASCII reports whether s may contain a non-ASCII rune whose
+// lowercase form contains ASCII letters: U+212A KELVIN SIGN (UTF-8 E2 84 AA)
+// and U+0130 (C4 B0). Only then can byte-wise ASCII folding miss a match.
+func mayFoldToASCII(s string) bool {
+	return strings.IndexByte(s, 0xE2) >= 0 || strings.IndexByte(s, 0xC4) >= 0
 }
 
 func lowerByte(c byte) byte {
@@ -434,7 +442,7 @@ func (p pattern) matchString(s string, _ bool) bool {
 // valueMatcher tests one scalar (or object) event value; arrays are handled
 // by the caller. ev is the whole event, for field references.
 type valueMatcher interface {
-	matchValue(v any, ev map[string]any) bool
+	matchValue(v any, c *evalCtx) bool
 }
 
 type strMode uint8
@@ -488,7 +496,7 @@ func newStrMatcher(p pattern, ci bool) *strMatcher {
 	return m
 }
 
-func (m *strMatcher) matchValue(v any, _ map[string]any) bool {
+func (m *strMatcher) matchValue(v any, _ *evalCtx) bool {
 	if m.isNum && isNumber(v) {
 		f, ok := valueFloat(v)
 		return ok && f == m.num
@@ -512,17 +520,23 @@ func (m *strMatcher) matchString(s string) bool {
 	if m.mode == modeAny {
 		return true
 	}
-	if m.ci && m.litASCII && m.mode != modeGlob && isASCII(s) {
+	if m.ci && m.litASCII && m.mode != modeGlob {
+		// Comparing bytes with ASCII folding is exact unless s holds a
+		// rune whose lowercase is ASCII (see mayFoldToASCII).
 		n := len(m.lit)
+		var ok bool
 		switch m.mode {
 		case modeExact:
-			return equalFoldASCII(s, m.lit)
+			ok = len(s) == n && equalFoldASCII(s, m.lit)
 		case modePrefix:
-			return len(s) >= n && equalFoldASCII(s[:n], m.lit)
+			ok = len(s) >= n && equalFoldASCII(s[:n], m.lit)
 		case modeSuffix:
-			return len(s) >= n && equalFoldASCII(s[len(s)-n:], m.lit)
+			ok = len(s) >= n && equalFoldASCII(s[len(s)-n:], m.lit)
 		case modeContains:
-			return indexFoldASCII(s, m.lit) >= 0
+			ok = indexFoldASCII(s, m.lit) >= 0
+		}
+		if ok || !mayFoldToASCII(s) {
+			return ok
 		}
 	}
 	if m.ci {
@@ -545,7 +559,7 @@ func (m *strMatcher) matchString(s string) bool {
 // reMatcher matches the string form of a value with a regular expression.
 type reMatcher struct{ re *regexp.Regexp }
 
-func (m *reMatcher) matchValue(v any, _ map[string]any) bool {
+func (m *reMatcher) matchValue(v any, _ *evalCtx) bool {
 	s, ok := valueString(v)
 	return ok && m.re.MatchString(s)
 }
@@ -553,7 +567,7 @@ func (m *reMatcher) matchValue(v any, _ map[string]any) bool {
 // cidrMatcher matches IP addresses inside any of its prefixes.
 type cidrMatcher struct{ prefixes []netip.Prefix }
 
-func (m *cidrMatcher) matchValue(v any, _ map[string]any) bool {
+func (m *cidrMatcher) matchValue(v any, _ *evalCtx) bool {
 	s, ok := v.(string)
 	if !ok {
 		return false
@@ -578,7 +592,7 @@ type numMatcher struct {
 	timePart string
 }
 
-func (m *numMatcher) matchValue(v any, _ map[string]any) bool {
+func (m *numMatcher) matchValue(v any, _ *evalCtx) bool {
 	var f float64
 	if m.timePart != "" {
 		t, ok := valueTime(v)
@@ -665,12 +679,12 @@ type refMatcher struct {
 	ci   bool
 }
 
-func (m *refMatcher) matchValue(v any, ev map[string]any) bool {
+func (m *refMatcher) matchValue(v any, c *evalCtx) bool {
 	s, ok := valueString(v)
 	if !ok {
 		return false
 	}
-	rv, found := m.ref.get(ev)
+	rv, found := c.get(m.ref)
 	if !found || rv == nil {
 		return false
 	}
@@ -700,7 +714,7 @@ func (m *refMatcher) matchValue(v any, ev map[string]any) bool {
 // PlaceholderMatchNothing).
 type matchNothing struct{}
 
-func (matchNothing) matchValue(any, map[string]any) bool { return false }
+func (matchNothing) matchValue(any, *evalCtx) bool { return false }
 
 // anyElem applies f to v, or to each non-null element of v (recursively)
 // when v is an array.
@@ -740,11 +754,11 @@ type fieldMatcher struct {
 	neq    bool
 }
 
-func (f *fieldMatcher) eval(ev map[string]any) bool {
+func (f *fieldMatcher) eval(ev *evalCtx) bool {
 	if f.path == nil {
 		return f.evalKeywords(ev)
 	}
-	v, found := f.path.get(ev)
+	v, found := ev.get(f.path)
 	switch f.kind {
 	case fkExists:
 		return found
@@ -772,6 +786,14 @@ func (f *fieldMatcher) eval(ev map[string]any) bool {
 		}
 		return len(f.ms) > 0
 	}
+	if _, isArr := v.([]any); !isArr {
+		for _, m := range f.ms {
+			if m.matchValue(v, ev) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, m := range f.ms {
 		if anyElem(v, func(e any) bool { return m.matchValue(e, ev) }) {
 			return true
@@ -780,16 +802,16 @@ func (f *fieldMatcher) eval(ev map[string]any) bool {
 	return false
 }
 
-func (f *fieldMatcher) evalKeywords(ev map[string]any) bool {
+func (f *fieldMatcher) evalKeywords(ev *evalCtx) bool {
 	if f.all {
 		for _, m := range f.ms {
-			if !anyLeaf(ev, func(v any) bool { return m.matchValue(v, ev) }) {
+			if !anyLeaf(ev.ev, func(v any) bool { return m.matchValue(v, ev) }) {
 				return false
 			}
 		}
 		return len(f.ms) > 0
 	}
-	return anyLeaf(ev, func(v any) bool {
+	return anyLeaf(ev.ev, func(v any) bool {
 		for _, m := range f.ms {
 			if m.matchValue(v, ev) {
 				return true
@@ -821,4 +843,64 @@ func anyLeaf(v any, f func(any) bool) bool {
 	default:
 		return f(v)
 	}
+}
+
+// pathInterner gives every distinct field name of an Engine one fieldPath
+// with a cache slot, so each field is looked up once per event however
+// many rules test it.
+type pathInterner struct {
+	byName map[string]*fieldPath
+	n      int
+}
+
+func (pi *pathInterner) get(name string) *fieldPath {
+	if pi == nil {
+		return newFieldPath(name)
+	}
+	if p, ok := pi.byName[name]; ok {
+		return p
+	}
+	p := newFieldPath(name)
+	p.id = pi.n
+	pi.n++
+	pi.byName[name] = p
+	return p
+}
+
+type cachedField struct {
+	gen   uint32
+	found bool
+	v     any
+}
+
+// evalCtx is the per-event evaluation state: the event and its looked-up
+// fields. It belongs to one Match call.
+type evalCtx struct {
+	ev    map[string]any
+	gen   uint32
+	cache []cachedField
+}
+
+func (c *evalCtx) reset(ev map[string]any, nFields int) {
+	c.ev = ev
+	if len(c.cache) < nFields {
+		c.cache = make([]cachedField, nFields)
+	}
+	c.gen++
+	if c.gen == 0 { // wrapped: clear stale generations
+		clear(c.cache)
+		c.gen = 1
+	}
+}
+
+func (c *evalCtx) get(p *fieldPath) (any, bool) {
+	if p.id < 0 || p.id >= len(c.cache) {
+		return p.get(c.ev)
+	}
+	cf := &c.cache[p.id]
+	if cf.gen != c.gen {
+		cf.v, cf.found = p.get(c.ev)
+		cf.gen = c.gen
+	}
+	return cf.v, cf.found
 }

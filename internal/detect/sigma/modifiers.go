@@ -104,7 +104,7 @@ func compileFieldCondition(fc *FieldCondition, opts *Options) (*fieldMatcher, er
 	}
 	f := &fieldMatcher{all: ms.all, neq: ms.neq}
 	if fc.Field != "" {
-		f.path = newFieldPath(fc.Field)
+		f.path = opts.paths.get(fc.Field)
 	}
 	if ms.exists {
 		if f.path == nil {
@@ -154,7 +154,7 @@ func compileFieldCondition(fc *FieldCondition, opts *Options) (*fieldMatcher, er
 	return f, nil
 }
 
-func compileValue(v Value, raw string, ms *modSet, keyword bool, _ *Options) ([]valueMatcher, error) {
+func compileValue(v Value, raw string, ms *modSet, keyword bool, opts *Options) ([]valueMatcher, error) {
 	switch {
 	case ms.re:
 		expr := raw
@@ -193,7 +193,7 @@ func compileValue(v Value, raw string, ms *modSet, keyword bool, _ *Options) ([]
 		if keyword {
 			return nil, fmt.Errorf("fieldref needs a field")
 		}
-		m := &refMatcher{ref: newFieldPath(raw), ci: !ms.cased}
+		m := &refMatcher{ref: opts.paths.get(raw), ci: !ms.cased}
 		for _, t := range ms.transforms {
 			switch t {
 			case "contains":
