@@ -89,13 +89,17 @@ func parseLoadFlags(stderr io.Writer, args []string) (*loadOptions, error) {
 	return o, nil
 }
 
-// openSink parses a --sink spec.
-func openSink(spec string) (pipeline.Sink, func() int64, error) {
+// openSink parses a --sink spec; "ndjson:-" writes to stdout.
+func openSink(spec string, stdout io.Writer) (pipeline.Sink, func() int64, error) {
 	kind, arg, _ := strings.Cut(spec, ":")
 	switch kind {
 	case "ndjson":
 		if arg == "" {
 			return nil, nil, fmt.Errorf("--sink %q: ndjson needs a file name or - (ndjson:out.ndjson)", spec)
+		}
+		if arg == "-" {
+			s := ndjson.New(stdout, nil)
+			return s, s.BytesWritten, nil
 		}
 		s, err := ndjson.Open(arg)
 		if err != nil {
@@ -133,7 +137,7 @@ func runLoad(ctx context.Context, env *Env, args []string) int {
 		}
 		force = t
 	}
-	sink, written, err := openSink(opts.sink)
+	sink, written, err := openSink(opts.sink, env.Stdout)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "vigil load: %v\n", err)
 		return ExitUsage
@@ -185,7 +189,8 @@ type reporter struct {
 	quiet bool
 
 	mu          sync.Mutex
-	objectFails []string
+	objectFails []string // one line per failed file
+	wholeFails  int      // files that failed as a whole, not only some records
 	recordFails []string
 	moreRecords int
 	skipped     []string
@@ -204,6 +209,7 @@ func (r *reporter) walkError(path string, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.objectFails = append(r.objectFails, err.Error())
+	r.wholeFails++
 }
 
 func (r *reporter) objectError(obj *pipeline.Object, err error) {
@@ -222,6 +228,7 @@ func (r *reporter) objectError(obj *pipeline.Object, err error) {
 		r.objectFails = append(r.objectFails, fmt.Sprintf("%s: %d records failed", name, oe.Records))
 		return
 	}
+	r.wholeFails++
 	if errors.As(err, &oe) {
 		msg := fmt.Sprintf("%s: %v", name, oe.Err)
 		if oe.Records > 0 {
@@ -298,7 +305,7 @@ func (r *reporter) summary(st *pipeline.Stats, dl *ndjson.DeadLetter) {
 	sec := time.Since(st.Start).Seconds()
 	rec := st.Records.Load()
 	fmt.Fprintf(r.w, "vigil load: %d files, %d records, %d documents, %d errors, %d skipped; %s in, %s out; %.2f s (%.0f records/s)\n",
-		st.Files.Load(), rec, st.Documents.Load(), st.Errors.Load()+int64(len(r.objectFails)),
+		st.Files.Load(), rec, st.Documents.Load(), st.Errors.Load()+int64(r.wholeFails),
 		st.Skipped.Load(), humanBytes(st.BytesIn.Load()), humanBytes(st.BytesOut.Load()), sec, float64(rec)/sec)
 	if n := dl.Count(); n > 0 {
 		fmt.Fprintf(r.w, "vigil load: %d failed records kept in %s\n", n, dl.Path())

@@ -21,6 +21,10 @@ type SyntaxError struct {
 	Offset int64
 	// Msg describes the error.
 	Msg string
+	// Raw holds the bytes of the bad record as far as they were read
+	// (for a line that is not a record, the line), for dead-lettering and
+	// replay. It is a copy owned by the caller.
+	Raw []byte
 }
 
 // Error implements error.
@@ -329,7 +333,7 @@ func (j *JSONReader) fail(i int, msg string) ([]byte, bool, error) {
 		line = j.recLine
 	}
 	j.lastLine = line
-	err := &SyntaxError{Line: line, Offset: j.base + int64(i), Msg: msg}
+	err := &SyntaxError{Line: line, Offset: j.base + int64(i), Msg: msg, Raw: j.badBytes(i)}
 	j.recStart, j.recSkip, j.keyStart = -1, false, -1
 	j.delimNext, j.tentative = false, false
 	j.pos = i
@@ -346,6 +350,30 @@ func (j *JSONReader) fail(i int, msg string) ([]byte, bool, error) {
 		j.rs = rsNone // a value starts where the bad one went on: restart there
 	}
 	return nil, true, err
+}
+
+// badBytes copies the bad record around buffer index i: from the record's
+// start (or i) to i, or to the end of the line when the offending byte does
+// not start a new value.
+func (j *JSONReader) badBytes(i int) []byte {
+	start := i
+	if j.recStart >= 0 && j.recStart < i {
+		start = j.recStart
+	}
+	end := i
+	if i < j.end {
+		if c := j.buf[i]; c != '{' && c != '[' {
+			if k := bytes.IndexByte(j.buf[i:j.end], '\n'); k >= 0 {
+				end = i + k
+			} else {
+				end = j.end
+			}
+		}
+	}
+	if end-start > j.max {
+		end = start + j.max
+	}
+	return bytes.TrimSpace(append([]byte(nil), j.buf[start:end]...))
 }
 
 func failMsg(what string, c byte) string {

@@ -238,7 +238,12 @@ func (r *objectRun) loop(ctx context.Context, next func() ([]byte, error), line 
 				return nil
 			}
 			var se *codec.SyntaxError
-			if errors.As(err, &se) || errors.Is(err, codec.ErrRecordTooLarge) {
+			if errors.As(err, &se) {
+				st.Records.Add(1)
+				r.fail(se.Line, se.Raw, err)
+				continue
+			}
+			if errors.Is(err, codec.ErrRecordTooLarge) {
 				st.Records.Add(1)
 				r.fail(line(), nil, err)
 				continue
