@@ -126,8 +126,13 @@ func TestECS(t *testing.T) {
 			input := strings.TrimSuffix(exp, "-expected.json")
 			recs := readECSRecords(t, input, exp)
 			score.files++
-			ok := runECSFile(t, s.vigilType, input, recs, "", false, score, true)
-			if f, has := s.s3Form[filepath.Base(input)]; has && !ok {
+			// Files not in the form AWS writes to S3 (flow logs in a custom
+			// format without their header line, or wrapped in another JSON
+			// document) are dead-lettered line by line, not lost; they are
+			// scored again below in their S3 form.
+			f, has := s.s3Form[filepath.Base(input)]
+			ok := runECSFile(t, s.vigilType, input, recs, "", false, score, !has)
+			if has && !ok {
 				s3score.files++
 				runECSFile(t, s.vigilType, input, recs, f.header, f.unwrapMessage, s3score, false)
 			} else if ok {
