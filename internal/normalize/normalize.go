@@ -164,9 +164,13 @@ type Normalizer struct {
 	strs    []string
 	doc     Doc
 	plans   map[*logtype.Type]*typePlan
-	memo    []*fastjson.Value
-	memoGen []uint32
-	gen     uint32
+	tsBuf   []byte
+	// ingestedAt and ingested cache event.ingested per millisecond.
+	ingestedAt int64
+	ingested   string
+	memo       []*fastjson.Value
+	memoGen    []uint32
+	gen        uint32
 }
 
 // typePlan is a log type's ECS mapping prepared for fast evaluation: every
@@ -175,6 +179,12 @@ type Normalizer struct {
 type typePlan struct {
 	ecs      []fieldPlan
 	prefixes []prefixNode
+	// tmpl is the overlay shape of the type; the slots are its nodes for
+	// the fields every document gets.
+	tmpl                                                     []onode
+	message, timestamp, logType, bucket, key, module, ingest int32
+	id, ecsVersion, provider                                 int32
+	static                                                   []int32
 }
 
 // prefixNode is one path prefix: its parent prefix (-1 for the record) and
@@ -190,6 +200,7 @@ type fieldPlan struct {
 	name              string
 	list, ip, numeric bool
 	sources           [][]int32
+	slot              int32 // the field's node in the template
 }
 
 // prefixIndex returns the trie node of a dotted path, adding it if new.
@@ -233,9 +244,22 @@ func (n *Normalizer) plan(t *logtype.Type) *typePlan {
 		return p
 	}
 	p := &typePlan{}
+	var tmpl Overlay
+	tmpl.Reset()
+	for _, s := range []struct {
+		slot *int32
+		path string
+	}{
+		{&p.message, "@message"}, {&p.timestamp, "@timestamp"}, {&p.logType, "@log_type"},
+		{&p.bucket, "@log_s3bucket"}, {&p.key, "@log_s3key"}, {&p.module, "event.module"},
+		{&p.ingest, "event.ingested"}, {&p.id, "@id"}, {&p.ecsVersion, "ecs.version"},
+		{&p.provider, "cloud.provider"},
+	} {
+		*s.slot = tmpl.nodeFor(s.path)
+	}
 	index := map[string]int32{}
 	for _, f := range t.ECS {
-		fp := fieldPlan{name: f.Name, list: f.List, ip: isIPField(f.Name), numeric: IsNumericField(f.Name)}
+		fp := fieldPlan{name: f.Name, list: f.List, ip: isIPField(f.Name), numeric: IsNumericField(f.Name), slot: tmpl.nodeFor(f.Name)}
 		if f.List {
 			for i := range f.Sources {
 				var alts []int32
@@ -253,6 +277,10 @@ func (n *Normalizer) plan(t *logtype.Type) *typePlan {
 		}
 		p.ecs = append(p.ecs, fp)
 	}
+	for _, sf := range t.StaticECS {
+		p.static = append(p.static, tmpl.nodeFor(sf.Name))
+	}
+	p.tmpl = tmpl.template()
 	if len(p.prefixes) > len(n.memo) {
 		n.memo = make([]*fastjson.Value, len(p.prefixes))
 		n.memoGen = make([]uint32, len(p.prefixes))
@@ -292,7 +320,8 @@ type Input struct {
 // with the document's index, id and timestamp.
 func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 	t := in.Type
-	n.ov.Reset()
+	plan := n.plan(t)
+	n.ov.resetFrom(plan.tmpl)
 	d := &n.doc
 	rec, err := n.parser.ParseBytes(in.RawJSON)
 	if err != nil {
@@ -317,21 +346,24 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 	ingested := n.now()
 
 	// @message and @id
+	ov := &n.ov
 	if in.Message != nil {
-		n.ov.SetString("@message", string(in.Message))
-	} else if err := n.ov.SetAppend("@message", func(b []byte) ([]byte, error) {
-		return AppendPythonJSONString(b, in.RawJSON)
-	}); err != nil {
-		return dst, Meta{}, fmt.Errorf("record is not valid JSON: %w", err)
+		putString(ov, plan.message, in.Message)
+	} else {
+		start := int32(len(ov.buf))
+		ov.buf, err = AppendPythonJSONString(ov.buf, in.RawJSON)
+		if err != nil {
+			return dst, Meta{}, fmt.Errorf("record is not valid JSON: %w", err)
+		}
+		ov.setVal(plan.message, start)
 	}
-	var b []byte
-	b = AppendISOFormat(b, ts)
-	n.ov.SetString("@timestamp", string(b))
-	n.ov.SetString("@log_type", t.Name)
-	n.ov.SetString("@log_s3bucket", in.Origin.Bucket)
-	n.ov.SetString("@log_s3key", in.Origin.Key)
-	n.ov.SetString("event.module", t.Name)
-	n.ov.SetString("event.ingested", string(AppendISOFormat(b[:0], ingested.UTC())))
+	n.tsBuf = AppendISOFormat(n.tsBuf[:0], ts)
+	putString(ov, plan.timestamp, n.tsBuf)
+	putString(ov, plan.logType, t.Name)
+	putString(ov, plan.bucket, in.Origin.Bucket)
+	putString(ov, plan.key, in.Origin.Key)
+	putString(ov, plan.module, t.Name)
+	putString(ov, plan.ingest, n.ingestedText(ingested))
 	var id string
 	if t.DocID != "" {
 		id = ValueString(rec.Get(t.DocID))
@@ -345,10 +377,10 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 		sum := md5.Sum(msg)
 		id = hex.EncodeToString(sum[:])
 	}
-	n.ov.SetString("@id", id)
+	putString(ov, plan.id, id)
 
 	n.jsonToText(d)
-	n.mapECS(d)
+	n.mapECS(d, plan)
 	if s := n.scripts[t.Name]; s != nil && len(t.ScriptECS) > 0 {
 		if err := s.Transform(d); err != nil {
 			return dst, Meta{}, fmt.Errorf("%s transform: %w", t.Name, err)
@@ -457,18 +489,17 @@ func (n *Normalizer) jsonToText(d *Doc) {
 }
 
 // mapECS applies the type's ecs, static_ecs, ecs.version and cloud fields.
-func (n *Normalizer) mapECS(d *Doc) {
+func (n *Normalizer) mapECS(d *Doc, plan *typePlan) {
 	t := d.Type
 	ov := &n.ov
 	if t.ECSVersion != "" {
-		ov.SetString("ecs.version", t.ECSVersion)
+		putString(ov, plan.ecsVersion, t.ECSVersion)
 	}
 	rawCloud := d.Raw.Get("cloud")
 	hasProvider := present(Lookup(rawCloud, "provider"))
 	if !hasProvider && t.CloudProvider != "" {
-		ov.SetString("cloud.provider", t.CloudProvider)
+		putString(ov, plan.provider, t.CloudProvider)
 	}
-	plan := n.plan(t)
 	n.gen++
 	if n.gen == 0 { // wrapped: forget every memo
 		clear(n.memoGen)
@@ -520,11 +551,11 @@ func (n *Normalizer) mapECS(d *Doc) {
 			ov.SetString("cloud.region", r)
 		}
 	}
-	for _, s := range t.StaticECS {
+	for i, s := range t.StaticECS {
 		if s.List {
-			ov.SetStrings(s.Name, s.Values)
+			ov.putStrings(plan.static[i], s.Values)
 		} else {
-			ov.SetString(s.Name, s.Value)
+			putString(ov, plan.static[i], s.Value)
 		}
 	}
 }
@@ -534,27 +565,27 @@ func (n *Normalizer) mapECS(d *Doc) {
 // Python text form as in es-loader ("8", "6.95", "True"). Objects and lists
 // are copied.
 func (n *Normalizer) setECSValue(f *fieldPlan, v *fastjson.Value) {
-	name := f.name
+	ov := &n.ov
 	switch v.Type() {
 	case fastjson.TypeString:
 		s := v.GetStringBytes()
 		if f.numeric && isNumeric(s) {
-			n.ov.SetRaw(name, s)
+			ov.putRaw(f.slot, s)
 			return
 		}
-		n.ov.SetString(name, string(s))
+		putString(ov, f.slot, s)
 	case fastjson.TypeNumber:
 		if f.numeric {
 			n.scratch = v.MarshalTo(n.scratch[:0])
-			n.ov.SetRaw(name, n.scratch)
+			ov.putRaw(f.slot, n.scratch)
 			return
 		}
-		n.ov.SetString(name, string(appendPyRepr(nil, v)))
+		putString(ov, f.slot, appendPyRepr(n.scratch[:0], v))
 	case fastjson.TypeTrue, fastjson.TypeFalse:
-		n.ov.SetString(name, pyStr(v))
+		putString(ov, f.slot, pyStr(v))
 	default:
 		n.scratch = v.MarshalTo(n.scratch[:0])
-		n.ov.SetRaw(name, n.scratch)
+		ov.putRaw(f.slot, n.scratch)
 	}
 }
 
@@ -598,7 +629,7 @@ func (n *Normalizer) mapList(d *Doc, plan *typePlan, f *fieldPlan) {
 	}
 	slices.Sort(vals)
 	vals = slices.Compact(vals)
-	n.ov.SetStrings(f.name, vals)
+	n.ov.putStrings(f.slot, vals)
 }
 
 // AddRelated merges values into a list field such as related.ip, keeping
@@ -714,4 +745,14 @@ func isNumeric(s []byte) bool {
 	}
 	_, err := strconv.ParseFloat(string(s), 64)
 	return err == nil && (s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) && s[len(s)-1] >= '0' && s[len(s)-1] <= '9'
+}
+
+// ingestedText formats event.ingested, reusing the text within a
+// millisecond.
+func (n *Normalizer) ingestedText(t time.Time) string {
+	if ms := t.UnixMilli(); ms != n.ingestedAt || n.ingested == "" {
+		n.ingestedAt = ms
+		n.ingested = string(AppendISOFormat(nil, t.UTC()))
+	}
+	return n.ingested
 }

@@ -9,20 +9,29 @@ import (
 // (ECS fields, @-fields). Values are stored already encoded as JSON, so
 // writing a document copies bytes. Keys are usually substrings of static
 // configuration strings, so building an overlay does not allocate in steady
-// state. An Overlay is reused across records with Reset and is not safe for
-// concurrent use.
+// state.
+//
+// A log type's overlays share a shape: Normalizer prepares a template with
+// a node for every field the type may set, and each record starts from a
+// copy of it in which no node is present yet. Setting a field through its
+// template slot is then O(1). An Overlay is not safe for concurrent use.
 type Overlay struct {
 	nodes []onode
 	buf   []byte
 }
 
 // onode is one key of the overlay. A node either holds an encoded value
-// (val >= 0) or is an object whose children form a linked list.
+// (val >= 0) or is an object whose children form a linked list. Only
+// present nodes (set in this record, or with a set descendant) exist as far
+// as readers and the writer are concerned; a deleted node hides the raw
+// field of the same name.
 type onode struct {
 	key         string
+	parent      int32
 	first, last int32
 	next        int32
 	val, end    int32 // encoded value is buf[val:end]; val == -1 for objects
+	present     bool
 	deleted     bool
 }
 
@@ -32,7 +41,25 @@ const noNode = -1
 func (o *Overlay) Reset() {
 	o.nodes = o.nodes[:0]
 	o.buf = o.buf[:0]
-	o.nodes = append(o.nodes, onode{first: noNode, last: noNode, next: noNode, val: noNode})
+	o.nodes = append(o.nodes, onode{parent: noNode, first: noNode, last: noNode, next: noNode, val: noNode, present: true})
+}
+
+// resetFrom empties the overlay and gives it the shape of tmpl, whose
+// nodes are all absent (see template).
+func (o *Overlay) resetFrom(tmpl []onode) {
+	o.nodes = append(o.nodes[:0], tmpl...)
+	o.buf = o.buf[:0]
+}
+
+// template returns the overlay's shape with every node absent, for
+// resetFrom.
+func (o *Overlay) template() []onode {
+	t := append([]onode(nil), o.nodes...)
+	for i := range t {
+		t[i].present = i == 0
+		t[i].val, t[i].end = noNode, noNode
+	}
+	return t
 }
 
 func (o *Overlay) root() int32 {
@@ -42,8 +69,9 @@ func (o *Overlay) root() int32 {
 	return 0
 }
 
-// child finds the live child of parent named key.
-func (o *Overlay) child(parent int32, key string) int32 {
+// find returns the child of parent named key that is not deleted, present
+// or not.
+func (o *Overlay) find(parent int32, key string) int32 {
 	for c := o.nodes[parent].first; c != noNode; c = o.nodes[c].next {
 		if !o.nodes[c].deleted && o.nodes[c].key == key {
 			return c
@@ -52,9 +80,17 @@ func (o *Overlay) child(parent int32, key string) int32 {
 	return noNode
 }
 
+// child returns the present child of parent named key.
+func (o *Overlay) child(parent int32, key string) int32 {
+	if c := o.find(parent, key); c != noNode && o.nodes[c].present {
+		return c
+	}
+	return noNode
+}
+
 func (o *Overlay) addChild(parent int32, key string) int32 {
 	idx := int32(len(o.nodes))
-	o.nodes = append(o.nodes, onode{key: key, first: noNode, last: noNode, next: noNode, val: noNode})
+	o.nodes = append(o.nodes, onode{key: key, parent: parent, first: noNode, last: noNode, next: noNode, val: noNode})
 	p := &o.nodes[parent]
 	if p.last == noNode {
 		p.first = idx
@@ -65,27 +101,36 @@ func (o *Overlay) addChild(parent int32, key string) int32 {
 	return idx
 }
 
-// nodeFor walks the dotted path, creating objects as needed. A value found on
-// the way is replaced by an object, as merging dictionaries does.
+// nodeFor walks the dotted path, creating nodes as needed, and returns the
+// last one (not yet marked present). A value found on the way is replaced by
+// an object, as merging dictionaries does.
 func (o *Overlay) nodeFor(path string) int32 {
 	n := o.root()
 	for {
 		seg, rest, more := strings.Cut(path, ".")
-		c := o.child(n, seg)
+		c := o.find(n, seg)
 		if c == noNode {
 			c = o.addChild(n, seg)
 		}
 		if !more {
 			return c
 		}
-		if o.nodes[c].val != noNode {
+		if o.nodes[c].val != noNode && o.nodes[c].present {
 			o.nodes[c].val, o.nodes[c].end = noNode, noNode
 		}
 		n, path = c, rest
 	}
 }
 
-// lookup returns the node at the dotted path, or noNode.
+// markPresent makes n and its ancestors present.
+func (o *Overlay) markPresent(n int32) {
+	for n != noNode && !o.nodes[n].present {
+		o.nodes[n].present = true
+		n = o.nodes[n].parent
+	}
+}
+
+// lookup returns the present node at the dotted path, or noNode.
 func (o *Overlay) lookup(path string) int32 {
 	n := o.root()
 	for {
@@ -98,39 +143,28 @@ func (o *Overlay) lookup(path string) int32 {
 	}
 }
 
-// SetRaw sets the field at the dotted path to an already encoded JSON value.
-func (o *Overlay) SetRaw(path string, encoded []byte) {
-	n := o.nodeFor(path)
+// setVal makes node n hold buf[start:] as its value.
+func (o *Overlay) setVal(n, start int32) {
+	nd := &o.nodes[n]
+	nd.val, nd.end = start, int32(len(o.buf))
+	nd.first, nd.last = noNode, noNode
+	o.markPresent(n)
+}
+
+// putRaw, putString and putStrings set node n's value.
+func (o *Overlay) putRaw(n int32, encoded []byte) {
 	start := int32(len(o.buf))
 	o.buf = append(o.buf, encoded...)
 	o.setVal(n, start)
 }
 
-func (o *Overlay) setVal(n, start int32) {
-	nd := &o.nodes[n]
-	nd.val, nd.end = start, int32(len(o.buf))
-	nd.first, nd.last = noNode, noNode
-}
-
-// SetString sets the field at path to the string s.
-func (o *Overlay) SetString(path, s string) {
-	n := o.nodeFor(path)
+func putString[T ~string | ~[]byte](o *Overlay, n int32, s T) {
 	start := int32(len(o.buf))
 	o.buf = appendQuoted(o.buf, s)
 	o.setVal(n, start)
 }
 
-// SetInt sets the field at path to the integer v.
-func (o *Overlay) SetInt(path string, v int64) {
-	n := o.nodeFor(path)
-	start := int32(len(o.buf))
-	o.buf = strconv.AppendInt(o.buf, v, 10)
-	o.setVal(n, start)
-}
-
-// SetStrings sets the field at path to a list of strings.
-func (o *Overlay) SetStrings(path string, vs []string) {
-	n := o.nodeFor(path)
+func (o *Overlay) putStrings(n int32, vs []string) {
 	start := int32(len(o.buf))
 	o.buf = append(o.buf, '[')
 	for i, s := range vs {
@@ -143,15 +177,45 @@ func (o *Overlay) SetStrings(path string, vs []string) {
 	o.setVal(n, start)
 }
 
+// SetRaw sets the field at the dotted path to an already encoded JSON value.
+func (o *Overlay) SetRaw(path string, encoded []byte) { o.putRaw(o.nodeFor(path), encoded) }
+
+// SetString sets the field at path to the string s.
+func (o *Overlay) SetString(path, s string) { putString(o, o.nodeFor(path), s) }
+
+// SetInt sets the field at path to the integer v.
+func (o *Overlay) SetInt(path string, v int64) {
+	n := o.nodeFor(path)
+	start := int32(len(o.buf))
+	o.buf = strconv.AppendInt(o.buf, v, 10)
+	o.setVal(n, start)
+}
+
+// SetStrings sets the field at path to a list of strings.
+func (o *Overlay) SetStrings(path string, vs []string) { o.putStrings(o.nodeFor(path), vs) }
+
+// SetAppend sets the field at path to the encoded JSON value that fn
+// appends to the buffer it is given.
+func (o *Overlay) SetAppend(path string, fn func([]byte) ([]byte, error)) error {
+	n := o.nodeFor(path)
+	start := int32(len(o.buf))
+	var err error
+	o.buf, err = fn(o.buf)
+	if err != nil {
+		o.buf = o.buf[:start]
+		return err
+	}
+	o.setVal(n, start)
+	return nil
+}
+
 // Delete removes the field (or object) at the dotted path, from the
 // overlay and from the written document: a raw field at the same path is
 // hidden too. Setting the path again afterwards adds a new field.
 func (o *Overlay) Delete(path string) {
-	n := o.lookup(path)
-	if n == noNode {
-		n = o.nodeFor(path)
-	}
+	n := o.nodeFor(path)
 	o.nodes[n].deleted = true
+	o.markPresent(n)
 }
 
 // Has reports whether a field or object exists at the dotted path.
@@ -195,13 +259,27 @@ const hexDigits = "0123456789abcdef"
 // parent, e.g. "source" and "destination". A side that is absent makes the
 // other side move.
 func (o *Overlay) Swap(a, b string) {
-	na, nb := o.lookup(a), o.lookup(b)
+	// Absent template nodes move too, so that neither name is found twice.
+	na, nb := o.findPath(a), o.findPath(b)
 	ka, kb := lastSegment(a), lastSegment(b)
 	if na != noNode {
 		o.nodes[na].key = kb
 	}
 	if nb != noNode {
 		o.nodes[nb].key = ka
+	}
+}
+
+// findPath returns the node at the dotted path, present or not.
+func (o *Overlay) findPath(path string) int32 {
+	n := o.root()
+	for {
+		seg, rest, more := strings.Cut(path, ".")
+		n = o.find(n, seg)
+		if n == noNode || !more {
+			return n
+		}
+		path = rest
 	}
 }
 
@@ -216,38 +294,21 @@ func lastSegment(path string) string {
 // path parent to an encoded JSON value.
 func (o *Overlay) SetKey(parent, key string, encoded []byte) {
 	p := o.nodeFor(parent)
-	c := o.child(p, key)
+	c := o.find(p, key)
 	if c == noNode {
 		c = o.addChild(p, key)
 	}
-	start := int32(len(o.buf))
-	o.buf = append(o.buf, encoded...)
-	o.setVal(c, start)
+	o.putRaw(c, encoded)
 }
 
 // DeleteKey hides the key (which may contain dots) of the object at the
 // dotted path parent.
 func (o *Overlay) DeleteKey(parent, key string) {
 	p := o.nodeFor(parent)
-	c := o.child(p, key)
+	c := o.find(p, key)
 	if c == noNode {
 		c = o.addChild(p, key)
 	}
 	o.nodes[c].deleted = true
-}
-
-// SetAppend sets the field at path to the encoded JSON value that fn
-// appends to the buffer it is given.
-func (o *Overlay) SetAppend(path string, fn func([]byte) ([]byte, error)) error {
-	n := o.nodeFor(path)
-	start := int32(len(o.buf))
-	var err error
-	o.buf, err = fn(o.buf)
-	if err != nil {
-		o.buf = o.buf[:start]
-		o.nodes[n].deleted = true
-		return err
-	}
-	o.setVal(n, start)
-	return nil
+	o.markPresent(c)
 }

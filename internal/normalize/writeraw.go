@@ -137,7 +137,7 @@ func (w *docWriter) rawChild(ov int32, key []byte) (c int32, hidden bool) {
 	}
 	c = noNode
 	for n := w.ov.nodes[ov].first; n != noNode; n = w.ov.nodes[n].next {
-		if w.ov.nodes[n].key != string(key) {
+		if !w.ov.nodes[n].present || w.ov.nodes[n].key != string(key) {
 			continue
 		}
 		if !w.ov.nodes[n].deleted {
@@ -245,7 +245,7 @@ func (w *docWriter) overlayRest(dst []byte, ov int32, n int) ([]byte, int) {
 		return dst, n
 	}
 	for c := w.ov.nodes[ov].first; c != noNode; c = w.ov.nodes[c].next {
-		if w.used[c] || w.ov.nodes[c].deleted {
+		if w.used[c] || w.ov.nodes[c].deleted || !w.ov.nodes[c].present {
 			continue
 		}
 		mark := len(dst)
