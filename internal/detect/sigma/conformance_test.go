@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -83,36 +82,123 @@ func loadPantherEvents(t *testing.T, shared string) []pantherEvent {
 	return out
 }
 
+// handVerified lists (event line, rule file) pairs checked by reading the
+// rule and the event: want says whether the rule must fire.
+var handVerified = []struct {
+	line int
+	file string
+	want bool
+	why  string
+}{
+	{423, "aws_sts_getcalleridentity_trufflehog.yml", true, "sts GetCallerIdentity, userAgent TruffleHog"},
+	{423, "aws_cloudtrail_pua_trufflehog.yml", true, "userAgent equals TruffleHog"},
+	{424, "aws_sts_getcalleridentity_trufflehog.yml", true, "trufflehog/3.63.0 contains TruffleHog case-insensitively"},
+	{424, "aws_cloudtrail_pua_trufflehog.yml", false, "trufflehog/3.63.0 is not equal to TruffleHog"},
+	{425, "aws_sts_getcalleridentity_trufflehog.yml", false, "aws-cli user agent"},
+	{426, "aws_cloudtrail_pua_trufflehog.yml", true, "userAgent TruffleHog on AssumeRole"},
+	{426, "aws_sts_getcalleridentity_trufflehog.yml", false, "AssumeRole is not GetCallerIdentity"},
+	{85, "aws_cloudtrail_console_login_success_without_mfa.yml", true, "MFAUsed No matches NO (YAML 1.2 string, case-insensitive), login Success"},
+	{85, "aws_root_account_usage.yml", true, "Root, eventType AwsConsoleSignIn is not AwsServiceEvent"},
+	{87, "aws_cloudtrail_console_login_success_without_mfa.yml", false, "ConsoleLogin Failure"},
+	{87, "aws_root_account_usage.yml", true, "Root user"},
+	{69, "aws_console_getsignintoken.yml", true, "GetSigninToken from python-requests, not the console's Jersey agent"},
+	{95, "aws_ec2_disable_encryption.yml", true, "DisableEbsEncryptionByDefault"},
+	{189, "aws_iam_backdoor_users_keys.yml", true, "the filter value is the literal text responseElements.accessKey.userName, not a field reference"},
+	{282, "aws_rds_change_master_password.yml", true, "masterUserPassword **** contains the wildcard *"},
+	{374, "aws_disable_bucket_versioning.yml", true, "requestParameters object's JSON text contains Suspended"},
+	{443, "aws_cloudtrail_vpc_flow_logs_deleted.yml", true, "DeleteFlowLogs without errorCode: null matches the absent field"},
+	{51, "aws_cloudtrail_disable_logging.yml", true, "StopLogging on cloudtrail.amazonaws.com"},
+	{427, "aws_sts_getsessiontoken_misuse.yml", true, "GetSessionToken by an IAMUser"},
+	{441, "aws_update_login_profile.yml", true, "fieldref: assumed-role ARN differs from requestParameters.userName bob"},
+}
+
 func TestCorpusMatches(t *testing.T) {
 	shared := sharedDir(t)
-	rs, errs := LoadDir(filepath.Join(shared, "corpus", "sigma-aws", "rules"))
+	sigmaDir := filepath.Join(shared, "corpus", "sigma-aws")
+	rs, errs := LoadDir(filepath.Join(sigmaDir, "rules"))
 	for _, err := range errs {
 		t.Errorf("load: %v", err)
 	}
-	eng, err := Compile(rs.Rules, Options{})
+	if len(rs.Rules) != 57 {
+		t.Errorf("loaded %d rules, want 57", len(rs.Rules))
+	}
+	unsup, errs := LoadDir(filepath.Join(sigmaDir, "unsupported"))
+	for _, err := range errs {
+		t.Errorf("load unsupported: %v", err)
+	}
+	corrByFile := map[string]bool{}
+	for _, r := range unsup.Rules {
+		if r.Correlation != nil {
+			corrByFile[filepath.Base(r.File)] = true
+		}
+	}
+	if len(corrByFile) != 8 {
+		t.Errorf("%d of the 8 unsupported/ rules load as correlations: %v", len(corrByFile), corrByFile)
+	}
+	placeholder, errs := LoadDir(filepath.Join(sigmaDir, "rules-placeholder"))
+	for _, err := range errs {
+		t.Errorf("load placeholder: %v", err)
+	}
+	if _, err := Compile(placeholder.Rules, Options{}); err == nil || !strings.Contains(err.Error(), "Legitimate_Countries") {
+		t.Errorf("placeholder rule without placeholders: want a compile error, got %v", err)
+	}
+	opts := Options{Placeholders: map[string][]string{"Legitimate_Countries": {"US", "DE"}, "Legitimate_IP_Ranges": {"203.0.113.*"}}}
+	all := append(append(append([]*Rule{}, rs.Rules...), unsup.Rules...), placeholder.Rules...)
+	eng, err := Compile(all, opts)
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}
-	det, _ := eng.Rules()
-	t.Logf("rules: %d loaded, %d compiled; index %+v", len(rs.Rules), len(det), eng.IndexStats())
+	det, corrs := eng.Rules()
+	t.Logf("rules: %d documents (57 rules, 8 unsupported/ translated into %d, 1 placeholder); compiled %d detection rules (incl. hidden legacy parts) and %d correlations; index %+v",
+		len(all), len(unsup.Rules), len(det), len(corrs), eng.IndexStats())
+
+	plain, err := Compile(all, Options{Placeholders: opts.Placeholders, NoIndex: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	events := loadPantherEvents(t, shared)
-	corr := eng.NewCorrelator(CorrelatorConfig{})
+	if len(events) != 461 {
+		t.Errorf("%d events, want 461", len(events))
+	}
+	corr := eng.NewCorrelator(CorrelatorConfig{RefField: "eventID"})
 	got := map[string]bool{}
-	total := 0
+	total, corrTotal := 0, 0
 	for i, ev := range events {
-		ts, _ := time.Parse(time.RFC3339, fmt.Sprint(ev.Log["eventTime"]))
-		ms, _ := corr.Process(ev.Log, ts, "cloudtrail")
+		line := i + 1
+		ts, ok := valueTime(ev.Log["eventTime"])
+		if !ok {
+			ts = time.Unix(0, 0)
+		}
+		ms, cms := corr.Process(ev.Log, ts, "cloudtrail")
 		for _, m := range ms {
 			total++
-			got[fmt.Sprintf("%d %s", i+1, m.Rule.Title)] = true
-			t.Logf("line %d (%s / %s): %s", i+1, ev.Rule, ev.Name, m.Title)
+			got[fmt.Sprintf("%d %s", line, filepath.Base(m.Rule.File))] = true
+			t.Logf("line %d (%s / %s): %s", line, ev.Rule, ev.Name, m.Title)
+		}
+		for _, cm := range cms {
+			corrTotal++
+			t.Logf("line %d: correlation %s (%s) group %v value %v", line, cm.Title, cm.Type, cm.GroupBy, cm.Value)
+		}
+		// The index changes nothing, with or without a log type.
+		for _, lt := range []string{"", "cloudtrail"} {
+			a, b := eng.Match(ev.Log, lt), plain.Match(ev.Log, lt)
+			if fmt.Sprint(ruleIDs(a)) != fmt.Sprint(ruleIDs(b)) {
+				t.Errorf("line %d, log type %q: indexed %v, unindexed %v", line, lt, ruleIDs(a), ruleIDs(b))
+			}
 		}
 	}
-	t.Logf("%d events, %d matches", len(events), total)
-	keys := make([]string, 0, len(got))
-	for k := range got {
-		keys = append(keys, k)
+	t.Logf("%d events evaluated: %d detection matches, %d correlation matches", len(events), total, corrTotal)
+	for _, hv := range handVerified {
+		if got[fmt.Sprintf("%d %s", hv.line, hv.file)] != hv.want {
+			t.Errorf("line %d, %s: fired = %v, want %v (%s)", hv.line, hv.file, !hv.want, hv.want, hv.why)
+		}
 	}
-	sort.Strings(keys)
-	_ = strings.Join
+}
+
+func ruleIDs(ms []Match) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.RuleID
+	}
+	return out
 }
