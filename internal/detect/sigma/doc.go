@@ -45,6 +45,19 @@
 //   - expand placeholders come from Options.Placeholders; an undefined one
 //     is a compile error unless Options.MissingPlaceholders says otherwise.
 //
+// Correlation types follow the Sigma v2.1 correlation specification:
+// event_count, value_count (distinct values, or distinct tuples of several
+// fields), temporal, temporal_ordered, value_sum, value_avg and
+// value_percentile. The specification leaves value_percentile loose; here
+// its value is the percentage (0–100) of the window's events whose field
+// value equals the current event's, so `lte: 1` finds values seen in at
+// most 1% of a group's events. A correlation referenced by another
+// correlation feeds it at the event time its condition became true; its
+// group-by values are read from the event that completed it. Matches of
+// rules referenced by correlations are only returned when a referencing
+// correlation sets `generate: true`. See Correlator for windows, memory
+// and out-of-order handling.
+//
 // Legacy conditions are translated at parse time: `sel | count() by f > N`
 // with a timeframe becomes an event_count correlation (value_count with
 // count(field), value_sum/value_avg with sum()/avg()), `a | near b` and

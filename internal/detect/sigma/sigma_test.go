@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -416,5 +417,36 @@ func TestMatchAllocations(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() { eng.Match(ev, "cloudtrail") })
 	if allocs > 2 {
 		t.Errorf("Match allocates %.1f times per non-matching event", allocs)
+	}
+}
+
+// TestConcurrentMatch runs Match from several goroutines on one Engine
+// (run with -race).
+func TestConcurrentMatch(t *testing.T) {
+	eng, err := Compile(generateRules(t, 200), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := decodeAll(t, generateEvents(200))
+	want := make([]int, len(evs))
+	for i, ev := range evs {
+		want[i] = len(eng.Match(ev, "cloudtrail"))
+	}
+	done := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for i, ev := range evs {
+				if n := len(eng.Match(ev, "cloudtrail")); n != want[i] {
+					done <- fmt.Errorf("event %d: %d matches, want %d", i, n, want[i])
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }
