@@ -168,9 +168,11 @@ type Normalizer struct {
 	// ingestedAt and ingested cache event.ingested per millisecond.
 	ingestedAt int64
 	ingested   string
-	memo       []*fastjson.Value
-	memoGen    []uint32
-	gen        uint32
+	// key caches what the object key says (records of one object share it).
+	key     keyInfo
+	memo    []*fastjson.Value
+	memoGen []uint32
+	gen     uint32
 }
 
 // typePlan is a log type's ECS mapping prepared for fast evaluation: every
@@ -185,6 +187,8 @@ type typePlan struct {
 	message, timestamp, logType, bucket, key, module, ingest int32
 	id, ecsVersion, provider                                 int32
 	static                                                   []int32
+	// jsonToText holds the prefix index of each json_to_text path.
+	jsonToText []int32
 }
 
 // prefixNode is one path prefix: its parent prefix (-1 for the record) and
@@ -279,6 +283,9 @@ func (n *Normalizer) plan(t *logtype.Type) *typePlan {
 	}
 	for _, sf := range t.StaticECS {
 		p.static = append(p.static, tmpl.nodeFor(sf.Name))
+	}
+	for _, path := range t.JSONToText {
+		p.jsonToText = append(p.jsonToText, p.prefixIndex(path, index))
 	}
 	p.tmpl = tmpl.template()
 	if len(p.prefixes) > len(n.memo) {
@@ -379,7 +386,12 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 	}
 	putString(ov, plan.id, id)
 
-	n.jsonToText(d)
+	n.gen++
+	if n.gen == 0 { // wrapped: forget every memo
+		clear(n.memoGen)
+		n.gen = 1
+	}
+	n.jsonToText(d, plan)
 	n.mapECS(d, plan)
 	if s := n.scripts[t.Name]; s != nil && len(t.ScriptECS) > 0 {
 		if err := s.Transform(d); err != nil {
@@ -474,9 +486,9 @@ func tzOr(l *time.Location) *time.Location {
 }
 
 // jsonToText replaces the json_to_text fields by their text form.
-func (n *Normalizer) jsonToText(d *Doc) {
-	for _, p := range d.Type.JSONToText {
-		v := Lookup(d.Raw, p)
+func (n *Normalizer) jsonToText(d *Doc, plan *typePlan) {
+	for i, p := range d.Type.JSONToText {
+		v := n.lookupPrefix(plan, d.Raw, plan.jsonToText[i])
 		if !truthy(v) {
 			continue
 		}
@@ -499,11 +511,6 @@ func (n *Normalizer) mapECS(d *Doc, plan *typePlan) {
 	hasProvider := present(Lookup(rawCloud, "provider"))
 	if !hasProvider && t.CloudProvider != "" {
 		putString(ov, plan.provider, t.CloudProvider)
-	}
-	n.gen++
-	if n.gen == 0 { // wrapped: forget every memo
-		clear(n.memoGen)
-		n.gen = 1
 	}
 	for i := range plan.ecs {
 		f := &plan.ecs[i]
@@ -531,12 +538,12 @@ func (n *Normalizer) mapECS(d *Doc, plan *typePlan) {
 			acct := ov.String("cloud.account.id")
 			switch {
 			case acct == "unknown":
-				if a := accountFromKey(d.Origin.Key); a != "" {
+				if a := n.keyInfo(d.Origin.Key).account; a != "" {
 					ov.SetString("cloud.account.id", a)
 				}
 			case acct != "":
 			default:
-				a := accountFromKey(d.Origin.Key)
+				a := n.keyInfo(d.Origin.Key).account
 				if a == "" {
 					a = "unknown"
 				}
@@ -544,7 +551,7 @@ func (n *Normalizer) mapECS(d *Doc, plan *typePlan) {
 			}
 		}
 		if !present(Lookup(rawCloud, "region")) && !ov.Has("cloud.region") {
-			r := regionFromKey(d.Origin.Key)
+			r := n.keyInfo(d.Origin.Key).region
 			if r == "" {
 				r = "unknown"
 			}
@@ -755,4 +762,17 @@ func (n *Normalizer) ingestedText(t time.Time) string {
 		n.ingested = string(AppendISOFormat(nil, t.UTC()))
 	}
 	return n.ingested
+}
+
+// keyInfo is the account and region found in an object key.
+type keyInfo struct {
+	key, account, region string
+}
+
+// keyInfo returns the account and region of key, cached per key.
+func (n *Normalizer) keyInfo(key string) keyInfo {
+	if n.key.key != key || (n.key.account == "" && n.key.region == "" && key != "") {
+		n.key = keyInfo{key: key, account: accountFromKey(key), region: regionFromKey(key)}
+	}
+	return n.key
 }

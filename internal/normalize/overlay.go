@@ -33,6 +33,17 @@ type onode struct {
 	val, end    int32 // encoded value is buf[val:end]; val == -1 for objects
 	present     bool
 	deleted     bool
+	// keyMask has the keyBit of every child's key set: a cheap test that
+	// a raw key has no overlay counterpart.
+	keyMask uint64
+}
+
+// keyBit hashes a key to one of 64 bits for onode.keyMask.
+func keyBit[T ~string | ~[]byte](key T) uint64 {
+	if len(key) == 0 {
+		return 1
+	}
+	return 1 << ((uint(key[0]) + 7*uint(len(key)) + 31*uint(key[len(key)-1])) & 63)
 }
 
 const noNode = -1
@@ -92,6 +103,7 @@ func (o *Overlay) addChild(parent int32, key string) int32 {
 	idx := int32(len(o.nodes))
 	o.nodes = append(o.nodes, onode{key: key, parent: parent, first: noNode, last: noNode, next: noNode, val: noNode})
 	p := &o.nodes[parent]
+	p.keyMask |= keyBit(key)
 	if p.last == noNode {
 		p.first = idx
 	} else {
@@ -264,9 +276,11 @@ func (o *Overlay) Swap(a, b string) {
 	ka, kb := lastSegment(a), lastSegment(b)
 	if na != noNode {
 		o.nodes[na].key = kb
+		o.nodes[o.nodes[na].parent].keyMask |= keyBit(kb)
 	}
 	if nb != noNode {
 		o.nodes[nb].key = ka
+		o.nodes[o.nodes[nb].parent].keyMask |= keyBit(ka)
 	}
 }
 

@@ -1,6 +1,9 @@
 package normalize
 
-import "math/bits"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // Word-at-a-time scanning: eight bytes are tested together for the bytes
 // that end a run of plain string content.
@@ -25,8 +28,29 @@ func specialMask(x uint64, stopHigh bool) uint64 {
 // '\\', a control character, or (when stopHigh) a non-ASCII byte; len(s)
 // when there is none.
 func plainRun[T ~string | ~[]byte](s T, i int, stopHigh bool) int {
+	if b, ok := any(s).([]byte); ok {
+		return plainRunBytes(b, i, stopHigh)
+	}
 	for i+8 <= len(s) {
 		x := load64(s, i)
+		if m := specialMask(x, stopHigh); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+		i += 8
+	}
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c == '"' || c == '\\' || c < 0x20 || (stopHigh && c >= 0x80) {
+			return i
+		}
+	}
+	return i
+}
+
+// plainRunBytes is plainRun for byte slices, with single 8-byte loads.
+func plainRunBytes(s []byte, i int, stopHigh bool) int {
+	for i+8 <= len(s) {
+		x := binary.LittleEndian.Uint64(s[i:])
 		if m := specialMask(x, stopHigh); m != 0 {
 			return i + bits.TrailingZeros64(m)/8
 		}

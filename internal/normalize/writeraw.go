@@ -132,7 +132,7 @@ func scanValue(raw []byte, i int) (int, error) {
 // live node wins over a deleted one; hidden reports a deleted node, which
 // hides the raw member.
 func (w *docWriter) rawChild(ov int32, key []byte) (c int32, hidden bool) {
-	if ov == noNode {
+	if ov == noNode || w.ov.nodes[ov].keyMask&keyBit(key) == 0 {
 		return noNode, false
 	}
 	c = noNode
