@@ -446,6 +446,12 @@ func (c *Correlator) feed(f corrFeed, ev map[string]any, t int64, out *[]Correla
 		g.MaxT = t
 	}
 	if n := len(g.Entries) - c.cfg.MaxEventsPerGroup; n > 0 {
+		// Drop a quarter more than needed so that a full group does not
+		// shift its whole slice on every event.
+		n += c.cfg.MaxEventsPerGroup / 4
+		if n > len(g.Entries) {
+			n = len(g.Entries)
+		}
 		g.Entries = append(g.Entries[:0], g.Entries[n:]...)
 		if i -= n; i < 0 {
 			return // the new event was the oldest and fell out
@@ -466,7 +472,9 @@ func (c *Correlator) prune(cc *compiledCorr, g *group) {
 	for n < len(g.Entries) && g.Entries[n].T < limit && (!cc.atClose || g.Entries[n].T <= g.Closed) {
 		n++
 	}
-	if n > 0 {
+	// Compact in batches: expired entries left in place are never read
+	// (windows start at a binary search on time).
+	if n > 0 && (n >= 64 || 2*n >= len(g.Entries)) {
 		g.Entries = append(g.Entries[:0], g.Entries[n:]...)
 	}
 	k := 0
@@ -480,12 +488,18 @@ func (c *Correlator) prune(cc *compiledCorr, g *group) {
 }
 
 func (g *group) blocked(s, e int64) bool {
+	_, b := g.blocker(s, e)
+	return b
+}
+
+// blocker returns the fired window [s, e] overlaps, if any.
+func (g *group) blocker(s, e int64) (window, bool) {
 	for _, w := range g.Fired {
 		if s <= w.E && e >= w.S {
-			return true
+			return w, true
 		}
 	}
-	return false
+	return window{}, false
 }
 
 // checkArrival looks for the earliest window containing the new entry cur
@@ -500,7 +514,11 @@ func (c *Correlator) checkArrival(cc *compiledCorr, g *group, cur *entry, ev map
 		if i > start && g.Entries[i-1].T == s {
 			continue
 		}
-		if g.blocked(s, s+cc.span) {
+		if w, ok := g.blocker(s, s+cc.span); ok {
+			// Skip every start inside the fired window at once.
+			if j := sort.Search(len(g.Entries), func(k int) bool { return g.Entries[k].T > w.E }); j-1 > i {
+				i = j - 1
+			}
 			continue
 		}
 		if res, ok := cc.evalWindow(g.Entries[i:], s+cc.span, &curCopy); ok {
@@ -545,6 +563,9 @@ type windowResult struct {
 // time end. For monotone conditions it stops at the first entry where the
 // condition holds (at is that entry's time).
 func (cc *compiledCorr) evalWindow(es []entry, end int64, cur *entry) (windowResult, bool) {
+	if cc.c.Type == EventCount && cc.monotone {
+		return cc.evalCount(es, end)
+	}
 	var res windowResult
 	var distinct map[string]struct{}
 	var seen uint64
@@ -597,6 +618,31 @@ func (cc *compiledCorr) evalWindow(es []entry, end int64, cur *entry) (windowRes
 		return res, false
 	}
 	return res, cc.satisfied(res.value)
+}
+
+// evalCount is evalWindow for monotone event_count conditions: the count
+// first satisfies the condition at a known entry, found without a scan.
+func (cc *compiledCorr) evalCount(es []entry, end int64) (windowResult, bool) {
+	need := 1
+	for _, th := range cc.c.Condition {
+		n := int(math.Floor(th.Value)) + 1 // gt
+		if th.Op == "gte" {
+			n = int(math.Ceil(th.Value))
+		}
+		if n > need {
+			need = n
+		}
+	}
+	if need > len(es) || es[need-1].T > end {
+		return windowResult{}, false
+	}
+	res := windowResult{value: float64(need), count: need, at: es[need-1].T}
+	for _, e := range es[:need] {
+		if e.Ref != "" {
+			res.refs = append(res.refs, e.Ref)
+		}
+	}
+	return res, true
 }
 
 func popcount(x uint64) int {
