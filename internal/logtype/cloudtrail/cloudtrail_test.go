@@ -1,0 +1,201 @@
+package cloudtrail_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/logtype"
+	"github.com/vigil-siem/vigil/internal/logtype/cloudtrail"
+	"github.com/vigil-siem/vigil/internal/normalize"
+)
+
+const key = "AWSLogs/123456789012/CloudTrail/us-east-1/2024/01/02/123456789012_CloudTrail_us-east-1_20240102T0305Z_abc.json.gz"
+
+func fixedNow() time.Time { return time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC) }
+
+// normalizeRecord runs rec through the cloudtrail type and its transform
+// and returns the decoded document (numbers as json.Number) and its meta.
+func normalizeRecord(t *testing.T, rec string) (map[string]any, normalize.Meta) {
+	t.Helper()
+	reg, err := logtype.Load()
+	if err != nil {
+		t.Fatalf("logtype.Load: %v", err)
+	}
+	typ, ok := reg.Get("cloudtrail")
+	if !ok {
+		t.Fatal("no cloudtrail type")
+	}
+	n := normalize.New(map[string]normalize.Script{"cloudtrail": cloudtrail.Script{}}, fixedNow)
+	out, meta, err := n.Normalize(nil, normalize.Input{
+		Type:    typ,
+		Origin:  &event.Origin{Bucket: "trail-bucket", Key: key},
+		RawJSON: []byte(rec),
+	})
+	if err != nil {
+		t.Fatalf("Normalize: %v", err)
+	}
+	if !json.Valid(out) {
+		t.Fatalf("document is not valid JSON: %s", out)
+	}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	dec.UseNumber()
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc, meta
+}
+
+// get walks a dotted path through decoded objects.
+func get(doc map[string]any, path string) (any, bool) {
+	var cur any = doc
+	for _, seg := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[seg]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// absent marks a field that must not be in the document.
+type absentT struct{}
+
+var absent = absentT{}
+
+func TestTransform(t *testing.T) {
+	base := `"eventVersion":"1.08","eventTime":"2024-01-02T03:04:05Z","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.10","recipientAccountId":"123456789012","eventID":"e-1"`
+	tests := []struct {
+		name string
+		rec  string
+		want map[string]any // dotted path -> value (strings, json.Number, or absent)
+	}{
+		{
+			name: "assumed-role ARN gives the session name",
+			rec: `{` + base + `,"eventSource":"s3.amazonaws.com","eventName":"GetObject",
+				"userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLE:alice@example.com",
+				"arn":"arn:aws:sts::123456789012:assumed-role/Admin/alice@example.com"}}`,
+			want: map[string]any{"user.name": "alice@example.com", "event.outcome": "success",
+				"userIdentity.arn": "arn:aws:sts::123456789012:assumed-role/Admin/alice@example.com"},
+		},
+		{
+			name: "IAM user name is kept",
+			rec: `{` + base + `,"eventSource":"iam.amazonaws.com","eventName":"ListUsers",
+				"userIdentity":{"type":"IAMUser","userName":"bob","arn":"arn:aws:iam::123456789012:user/bob"}}`,
+			want: map[string]any{"user.name": "bob"},
+		},
+		{
+			name: "root ARN without a slash",
+			rec: `{` + base + `,"eventSource":"iam.amazonaws.com","eventName":"ListUsers",
+				"userIdentity":{"type":"Root","arn":"arn:aws:iam::123456789012:root"}}`,
+			want: map[string]any{"user.name": "root"},
+		},
+		{
+			name: "errorCode gives failure",
+			rec: `{` + base + `,"eventSource":"iam.amazonaws.com","eventName":"CreateUser","errorCode":"AccessDenied",
+				"errorMessage":"User is not authorized"}`,
+			want: map[string]any{"event.outcome": "failure", "error.code": "AccessDenied", "error.message": "User is not authorized"},
+		},
+		{
+			name: "errorCode null still gives failure",
+			rec:  `{` + base + `,"eventSource":"iam.amazonaws.com","eventName":"CreateUser","errorCode":null}`,
+			want: map[string]any{"event.outcome": "failure", "errorCode": absent, "error.code": absent},
+		},
+		{
+			name: "errorMessage alone gives failure",
+			rec:  `{` + base + `,"eventSource":"iam.amazonaws.com","eventName":"CreateUser","errorMessage":"no"}`,
+			want: map[string]any{"event.outcome": "failure"},
+		},
+		{
+			name: "SSM StartSession target is the instance",
+			rec: `{` + base + `,"eventSource":"ssm.amazonaws.com","eventName":"StartSession",
+				"requestParameters":{"target":"i-0123456789abcdef0"},"responseElements":{"sessionId":"s-1"}}`,
+			want: map[string]any{"cloud.instance.id": "i-0123456789abcdef0", "requestParameters.target": "i-0123456789abcdef0"},
+		},
+		{
+			name: "SSM PutComplianceItems with an instance resource id",
+			rec: `{` + base + `,"eventSource":"ssm.amazonaws.com","eventName":"PutComplianceItems",
+				"requestParameters":{"resourceId":"i-0123456789abcdef0","resourceType":"ManagedInstance"}}`,
+			want: map[string]any{"cloud.instance.id": "i-0123456789abcdef0"},
+		},
+		{
+			name: "SSM PutComplianceItems with another resource id",
+			rec: `{` + base + `,"eventSource":"ssm.amazonaws.com","eventName":"PutComplianceItems",
+				"requestParameters":{"resourceId":"mi-0123456789abcdef0"}}`,
+			want: map[string]any{"cloud.instance.id": absent},
+		},
+		{
+			name: "STS AssumeRole by EC2 gives the role session name",
+			rec: `{` + base + `,"eventSource":"sts.amazonaws.com","eventName":"AssumeRole","userAgent":"ec2.amazonaws.com",
+				"userIdentity":{"type":"AWSService","invokedBy":"ec2.amazonaws.com"},
+				"requestParameters":{"roleArn":"arn:aws:iam::123456789012:role/web","roleSessionName":"i-0fedcba9876543210"}}`,
+			want: map[string]any{"cloud.instance.id": "i-0fedcba9876543210", "event.outcome": "success"},
+		},
+		{
+			name: "STS AssumeRole by someone else has no instance",
+			rec: `{` + base + `,"eventSource":"sts.amazonaws.com","eventName":"AssumeRole","userAgent":"aws-cli/2.0",
+				"requestParameters":{"roleSessionName":"alice"}}`,
+			want: map[string]any{"cloud.instance.id": absent},
+		},
+		{
+			name: "credentials as an IAM ARN string",
+			rec: `{` + base + `,"eventSource":"sts.amazonaws.com","eventName":"GetFederationToken",
+				"responseElements":{"credentials":"arn:aws:iam::123456789012:role/x"}}`,
+			want: map[string]any{"responseElements.credentials.iam": "arn:aws:iam::123456789012:role/x",
+				"responseElements.credentials.value": absent},
+		},
+		{
+			name: "credentials as another string",
+			rec: `{` + base + `,"eventSource":"sts.amazonaws.com","eventName":"GetFederationToken",
+				"responseElements":{"credentials":"HIDDEN_DUE_TO_SECURITY_REASONS"}}`,
+			want: map[string]any{"responseElements.credentials.value": "HIDDEN_DUE_TO_SECURITY_REASONS",
+				"responseElements.credentials.iam": absent},
+		},
+		{
+			name: "credentials as an object are kept",
+			rec: `{` + base + `,"eventSource":"sts.amazonaws.com","eventName":"AssumeRole",
+				"responseElements":{"credentials":{"accessKeyId":"ASIAEXAMPLE","expiration":"Jan 2, 2024"}}}`,
+			want: map[string]any{"responseElements.credentials.accessKeyId": "ASIAEXAMPLE",
+				"responseElements.credentials.value": absent},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			doc, meta := normalizeRecord(t, tc.rec)
+			if meta.ID != "e-1" {
+				t.Errorf("ID = %q, want the eventID e-1", meta.ID)
+			}
+			if meta.Index != "log-aws-cloudtrail-2024-01" {
+				t.Errorf("Index = %q, want log-aws-cloudtrail-2024-01", meta.Index)
+			}
+			for path, want := range tc.want {
+				got, ok := get(doc, path)
+				if want == absent {
+					if ok {
+						t.Errorf("%s = %#v, want it absent", path, got)
+					}
+					continue
+				}
+				if !ok || got != want {
+					t.Errorf("%s = %#v (present %v), want %#v", path, got, ok, want)
+				}
+			}
+			for path, want := range map[string]any{
+				"@log_type": "cloudtrail", "cloud.account.id": "123456789012",
+				"cloud.region": "us-east-1", "source.ip": "192.0.2.10", "@timestamp": "2024-01-02T03:04:05+00:00",
+				"@log_s3bucket": "trail-bucket", "@log_s3key": key,
+			} {
+				if got, _ := get(doc, path); got != want {
+					t.Errorf("%s = %#v, want %#v", path, got, want)
+				}
+			}
+		})
+	}
+}
