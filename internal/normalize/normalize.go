@@ -5,6 +5,7 @@
 package normalize
 
 import (
+	"bytes"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
@@ -161,7 +162,7 @@ type Normalizer struct {
 	ov      Overlay
 	w       docWriter
 	scratch []byte
-	strs    []string
+	strs    [][]byte
 	doc     Doc
 	plans   map[*logtype.Type]*typePlan
 	tsBuf   []byte
@@ -560,7 +561,7 @@ func (n *Normalizer) mapECS(d *Doc, plan *typePlan) {
 	}
 	for i, s := range t.StaticECS {
 		if s.List {
-			ov.putStrings(plan.static[i], s.Values)
+			putStrings(ov, plan.static[i], s.Values)
 		} else {
 			putString(ov, plan.static[i], s.Value)
 		}
@@ -603,7 +604,7 @@ func (n *Normalizer) mapList(d *Doc, plan *typePlan, f *fieldPlan) {
 	add := func(v *fastjson.Value) {
 		if v == nil || v.Type() != fastjson.TypeString {
 			if v != nil && v.Type() == fastjson.TypeNumber && !ip {
-				vals = append(vals, string(v.MarshalTo(nil)))
+				vals = append(vals, v.MarshalTo(nil))
 			}
 			return
 		}
@@ -611,7 +612,7 @@ func (n *Normalizer) mapList(d *Doc, plan *typePlan, f *fieldPlan) {
 		if len(s) == 0 || (ip && !validIP(s)) {
 			return
 		}
-		vals = append(vals, string(s))
+		vals = append(vals, s)
 	}
 	for _, alts := range f.sources {
 		for _, src := range alts {
@@ -634,9 +635,9 @@ func (n *Normalizer) mapList(d *Doc, plan *typePlan, f *fieldPlan) {
 	if len(vals) == 0 {
 		return
 	}
-	slices.Sort(vals)
-	vals = slices.Compact(vals)
-	n.ov.putStrings(f.slot, vals)
+	slices.SortFunc(vals, bytes.Compare)
+	vals = slices.CompactFunc(vals, bytes.Equal)
+	putStrings(&n.ov, f.slot, vals)
 }
 
 // AddRelated merges values into a list field such as related.ip, keeping
@@ -668,8 +669,34 @@ func AddRelated(ov *Overlay, field string, values ...string) {
 func isIPField(name string) bool { return strings.Contains(name, ".ip") }
 
 func validIP(s []byte) bool {
+	if isIPv4(s) {
+		return true
+	}
 	_, err := netip.ParseAddr(string(s))
 	return err == nil
+}
+
+// isIPv4 is a fast check for dotted-quad IPv4 text (no leading zeros), the
+// common case; anything else goes to netip.
+func isIPv4(s []byte) bool {
+	parts, val, digits := 0, 0, 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '.' {
+			if digits == 0 || val > 255 || (digits > 1 && s[i-digits] == '0') {
+				return false
+			}
+			parts++
+			val, digits = 0, 0
+			continue
+		}
+		c := s[i]
+		if c < '0' || c > '9' || digits == 3 {
+			return false
+		}
+		val = val*10 + int(c-'0')
+		digits++
+	}
+	return parts == 4
 }
 
 // indexName forms the index name with its rotation suffix.

@@ -176,7 +176,7 @@ func putString[T ~string | ~[]byte](o *Overlay, n int32, s T) {
 	o.setVal(n, start)
 }
 
-func (o *Overlay) putStrings(n int32, vs []string) {
+func putStrings[T ~string | ~[]byte](o *Overlay, n int32, vs []T) {
 	start := int32(len(o.buf))
 	o.buf = append(o.buf, '[')
 	for i, s := range vs {
@@ -204,7 +204,7 @@ func (o *Overlay) SetInt(path string, v int64) {
 }
 
 // SetStrings sets the field at path to a list of strings.
-func (o *Overlay) SetStrings(path string, vs []string) { o.putStrings(o.nodeFor(path), vs) }
+func (o *Overlay) SetStrings(path string, vs []string) { putStrings(o, o.nodeFor(path), vs) }
 
 // SetAppend sets the field at path to the encoded JSON value that fn
 // appends to the buffer it is given.
