@@ -181,6 +181,8 @@ func (r *objectRun) fail(line int, raw []byte, err error) {
 	st := r.p.cfg.Stats
 	st.Errors.Add(1)
 	r.failed++
+	r.ack.Add(1)
+	r.ack.Done(event.DeadLettered)
 	f := Failure{Origin: r.obj.Origin, LogType: r.t.Name, Line: line, Reason: err.Error(), Raw: raw}
 	if r.p.cfg.DeadLetter != nil {
 		if derr := r.p.cfg.DeadLetter.Add(f); derr != nil {

@@ -1,5 +1,6 @@
-// Command benchsummary reads `go test -bench` output and prints the median
-// of each benchmark's custom records/s metric, and the 2-core/1-core ratio.
+// Command benchsummary reads `go test -bench` output and prints, for each
+// benchmark, the median of its records/s and records/cpu-s metrics, and the
+// 2-core/1-core ratio.
 package main
 
 import (
@@ -11,8 +12,10 @@ import (
 	"strings"
 )
 
+var metrics = []string{"records/s", "records/cpu-s"}
+
 func main() {
-	runs := map[string][]float64{}
+	runs := map[string]map[string][]float64{}
 	var order []string
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
@@ -21,35 +24,49 @@ func main() {
 			continue
 		}
 		for i := 2; i+1 < len(f); i++ {
-			if f[i+1] == "records/s" {
-				v, err := strconv.ParseFloat(f[i], 64)
-				if err != nil {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			for _, m := range metrics {
+				if f[i+1] != m {
 					continue
 				}
-				if _, ok := runs[f[0]]; !ok {
+				if runs[f[0]] == nil {
+					runs[f[0]] = map[string][]float64{}
 					order = append(order, f[0])
 				}
-				runs[f[0]] = append(runs[f[0]], v)
+				runs[f[0]][m] = append(runs[f[0]][m], v)
 			}
 		}
 	}
 	med := map[string]float64{}
 	for _, name := range order {
-		v := runs[name]
-		sort.Float64s(v)
-		m := v[len(v)/2]
-		if len(v)%2 == 0 {
-			m = (v[len(v)/2-1] + v[len(v)/2]) / 2
+		line := fmt.Sprintf("%-34s", name)
+		for _, m := range metrics {
+			v := runs[name][m]
+			if len(v) == 0 {
+				continue
+			}
+			md := median(v)
+			if m == "records/s" {
+				med[name] = md
+			}
+			line += fmt.Sprintf("  median %9.0f %s", md, m)
 		}
-		med[name] = m
-		fmt.Printf("%-40s median %10.0f records/s over %d runs\n", name, m, len(v))
+		fmt.Printf("%s  (%d runs)\n", line, len(runs[name]["records/s"]))
 	}
 	for _, name := range order {
-		if strings.HasSuffix(name, "-2") {
-			one := strings.TrimSuffix(name, "-2")
-			if m1, ok := med[one]; ok && m1 > 0 {
-				fmt.Printf("%-40s scaling 2 cores / 1 core: %.2fx\n", one, med[name]/m1)
-			}
+		if one, ok := strings.CutSuffix(name, "-2"); ok && med[one] > 0 {
+			fmt.Printf("%-34s  scaling 2 cores / 1 core: %.2fx\n", one, med[name]/med[one])
 		}
 	}
+}
+
+func median(v []float64) float64 {
+	sort.Float64s(v)
+	if len(v)%2 == 0 {
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	return v[len(v)/2]
 }
