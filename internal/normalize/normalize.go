@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"crypto/md5"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -39,15 +40,16 @@ type ScriptFunc func(d *Doc) error
 func (f ScriptFunc) Transform(d *Doc) error { return f(d) }
 
 // Doc is the document being built for one record. Transforms read the
-// original record through Raw/Get and write added fields through ECS.
+// original record with Str, Has, Kind and Raw (answered from the single pass
+// over the record for the paths the transform declares, see PathsScript)
+// or Get (a parse of the whole record, made on first use), and write added
+// fields through ECS.
 type Doc struct {
 	// Type is the record's log type.
 	Type *logtype.Type
 	// Origin is where the record came from.
 	Origin *event.Origin
-	// Raw is the original record as a JSON object.
-	Raw *fastjson.Value
-	// ECS holds every field added to the record; it wins over Raw.
+	// ECS holds every field added to the record; it wins over the record.
 	ECS *Overlay
 	// Timestamp is the parsed @timestamp.
 	Timestamp time.Time
@@ -58,15 +60,86 @@ type Doc struct {
 	Index string
 	// IndexTime, when set by a transform, is the time used for rotation.
 	IndexTime time.Time
+
+	n *Normalizer
 }
 
-// Get returns the raw value at a dotted path ("a.b.0.c"; a numeric part
-// indexes a list), or nil.
-func (d *Doc) Get(path string) *fastjson.Value { return Lookup(d.Raw, path) }
+// PathsScript is a Script that declares the record paths it reads with
+// Str, Has, Kind and Raw, so they are found in the same pass that writes
+// the document instead of by parsing the record.
+type PathsScript interface {
+	Script
+	Paths() []string
+}
 
-// Str returns the raw value at path in string form: strings as they are,
-// numbers and booleans as written, objects and lists as JSON; "" if absent.
-func (d *Doc) Str(path string) string { return ValueString(d.Get(path)) }
+// Kind is the JSON type of a value in the record.
+type Kind byte
+
+// Kinds of values; KindMissing when the path does not exist.
+const (
+	KindMissing Kind = 0
+	KindNull    Kind = 'n'
+	KindBool    Kind = 'b'
+	KindNumber  Kind = '0'
+	KindString  Kind = '"'
+	KindObject  Kind = '{'
+	KindArray   Kind = '['
+)
+
+// Get returns the record's value at a dotted path ("a.b.0.c"; a numeric
+// part indexes a list), or nil. The first call parses the whole record.
+func (d *Doc) Get(path string) *fastjson.Value { return Lookup(d.n.tree(), path) }
+
+// Str returns the value at path in string form: strings unescaped, numbers
+// and booleans as written, objects and lists as JSON; "" if absent or null.
+func (d *Doc) Str(path string) string {
+	if sp, ok := d.n.spanOf(path); ok {
+		return d.n.spanText(sp)
+	}
+	return ValueString(d.Get(path))
+}
+
+// Has reports whether the path exists in the record, even with null.
+func (d *Doc) Has(path string) bool { return d.Kind(path) != KindMissing }
+
+// Kind returns the JSON type of the value at path.
+func (d *Doc) Kind(path string) Kind {
+	if sp, ok := d.n.spanOf(path); ok {
+		return d.n.spanKind(sp)
+	}
+	v := d.Get(path)
+	if v == nil {
+		return KindMissing
+	}
+	switch v.Type() {
+	case fastjson.TypeNull:
+		return KindNull
+	case fastjson.TypeTrue, fastjson.TypeFalse:
+		return KindBool
+	case fastjson.TypeNumber:
+		return KindNumber
+	case fastjson.TypeString:
+		return KindString
+	case fastjson.TypeObject:
+		return KindObject
+	}
+	return KindArray
+}
+
+// Raw returns the JSON text of the value at path, or nil.
+func (d *Doc) Raw(path string) []byte {
+	if sp, ok := d.n.spanOf(path); ok {
+		if sp.start < 0 {
+			return nil
+		}
+		return d.n.raw[sp.start:sp.end]
+	}
+	v := d.Get(path)
+	if v == nil {
+		return nil
+	}
+	return v.MarshalTo(nil)
+}
 
 // Lookup walks a dotted path through objects and lists.
 func Lookup(v *fastjson.Value, path string) *fastjson.Value {
@@ -114,89 +187,63 @@ func ValueString(v *fastjson.Value) string {
 	}
 }
 
-// present reports whether es-loader's lookup finds a value: not missing,
-// not null and not "".
-func present(v *fastjson.Value) bool {
-	if v == nil {
-		return false
-	}
-	switch v.Type() {
-	case fastjson.TypeNull:
-		return false
-	case fastjson.TypeString:
-		return len(v.GetStringBytes()) > 0
-	}
-	return true
-}
-
-// truthy is Python truthiness of a JSON value.
-func truthy(v *fastjson.Value) bool {
-	if v == nil {
-		return false
-	}
-	switch v.Type() {
-	case fastjson.TypeNull, fastjson.TypeFalse:
-		return false
-	case fastjson.TypeString:
-		return len(v.GetStringBytes()) > 0
-	case fastjson.TypeNumber:
-		f := v.GetFloat64()
-		return f != 0
-	case fastjson.TypeArray:
-		a, _ := v.Array()
-		return len(a) > 0
-	case fastjson.TypeObject:
-		o, _ := v.Object()
-		return o.Len() > 0
-	}
-	return true
-}
-
 // Normalizer builds documents. It keeps per-record scratch memory and is
 // not safe for concurrent use: create one per worker.
 type Normalizer struct {
 	scripts map[string]Script
 	now     func() time.Time
 
-	parser  fastjson.Parser
+	sc      scanner
+	raw     []byte // the record being normalized
+	parsed  *fastjson.Value
+	parser  fastjson.Parser // the whole record, for Doc.Get
+	sub     fastjson.Parser // one value at a time (json_to_text, repr)
 	ov      Overlay
 	w       docWriter
 	scratch []byte
 	strs    [][]byte
 	doc     Doc
+	plan    *typePlan
 	plans   map[*logtype.Type]*typePlan
 	tsBuf   []byte
 	// ingestedAt and ingested cache event.ingested per millisecond.
 	ingestedAt int64
 	ingested   string
 	// key caches what the object key says (records of one object share it).
-	key     keyInfo
-	memo    []*fastjson.Value
-	memoGen []uint32
-	gen     uint32
+	key keyInfo
 }
 
-// typePlan is a log type's ECS mapping prepared for fast evaluation: every
-// distinct path prefix of every source is a node of a trie, so a record's
-// values are looked up once per prefix however many fields share it.
+// typePlan is a log type's work prepared once: the overlay template with a
+// slot for every field the type sets, and the trie of every record path the
+// type reads (ECS sources, timestamp, ids, json_to_text, the transform's
+// declared paths), whose values the scanner records in one pass.
 type typePlan struct {
 	ecs      []fieldPlan
 	prefixes []prefixNode
+	index    map[string]int32
 	// tmpl is the overlay shape of the type; the slots are its nodes for
 	// the fields every document gets.
 	tmpl                                                     []onode
 	message, timestamp, logType, bucket, key, module, ingest int32
 	id, ecsVersion, provider                                 int32
 	static                                                   []int32
-	// jsonToText holds the prefix index of each json_to_text path.
-	jsonToText []int32
+	// Trie nodes of the paths normalization itself reads.
+	jsonToText                      []int32
+	timestampKeys                   []int32
+	docID, docIDSuffix              int32
+	cloud, cloudProvider, cloudAcct int32
+	cloudRegion, detail, detailType int32
+	renamed                         []int32
 }
 
-// prefixNode is one path prefix: its parent prefix (-1 for the record) and
-// its last segment.
+// prefixNode is one path prefix: its parent prefix (-1 for the record
+// itself, node 0), its last segment and its children.
 type prefixNode struct {
-	parent int32
-	seg    string
+	parent  int32
+	seg     string
+	kids    []int32
+	kidMask uint64
+	indexed bool // some child is a list index
 }
 
 // fieldPlan is one ECS field with its sources as prefix indexes. A non-list
@@ -209,46 +256,45 @@ type fieldPlan struct {
 }
 
 // prefixIndex returns the trie node of a dotted path, adding it if new.
-func (p *typePlan) prefixIndex(path string, index map[string]int32) int32 {
-	if idx, ok := index[path]; ok {
+func (p *typePlan) prefixIndex(path string) int32 {
+	if idx, ok := p.index[path]; ok {
 		return idx
 	}
-	parent := int32(-1)
+	parent := int32(0)
 	seg := path
 	if i := strings.LastIndexByte(path, '.'); i >= 0 {
-		parent = p.prefixIndex(path[:i], index)
+		parent = p.prefixIndex(path[:i])
 		seg = path[i+1:]
 	}
 	idx := int32(len(p.prefixes))
 	p.prefixes = append(p.prefixes, prefixNode{parent: parent, seg: seg})
-	index[path] = idx
+	pp := &p.prefixes[parent]
+	pp.kids = append(pp.kids, idx)
+	pp.kidMask |= keyBit(seg)
+	if seg != "" && isDigits(seg) {
+		pp.indexed = true
+	}
+	p.index[path] = idx
 	return idx
 }
 
-// lookupPrefix returns the value at prefix idx of the current record,
-// memoized for the record.
-func (n *Normalizer) lookupPrefix(p *typePlan, root *fastjson.Value, idx int32) *fastjson.Value {
-	if n.memoGen[idx] == n.gen {
-		return n.memo[idx]
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
 	}
-	base := root
-	if par := p.prefixes[idx].parent; par >= 0 {
-		base = n.lookupPrefix(p, root, par)
-	}
-	var v *fastjson.Value
-	if base != nil {
-		v = step(base, p.prefixes[idx].seg)
-	}
-	n.memo[idx], n.memoGen[idx] = v, n.gen
-	return v
+	return true
 }
 
-// plan returns the prepared mapping of t, building it on first use.
-func (n *Normalizer) plan(t *logtype.Type) *typePlan {
+// plan returns the prepared work of t, building it on first use.
+func (n *Normalizer) planFor(t *logtype.Type) *typePlan {
 	if p := n.plans[t]; p != nil {
 		return p
 	}
-	p := &typePlan{}
+	p := &typePlan{index: map[string]int32{}}
+	p.prefixes = append(p.prefixes, prefixNode{parent: -1})
+	p.index[""] = 0
 	var tmpl Overlay
 	tmpl.Reset()
 	for _, s := range []struct {
@@ -262,21 +308,25 @@ func (n *Normalizer) plan(t *logtype.Type) *typePlan {
 	} {
 		*s.slot = tmpl.nodeFor(s.path)
 	}
-	index := map[string]int32{}
+	// A renamed field is read under its new name from where it was.
+	for _, r := range t.RenamedNewFields {
+		p.renamed = append(p.renamed, p.prefixIndex(r.Old))
+		p.index[r.New] = p.prefixIndex(r.Old)
+	}
 	for _, f := range t.ECS {
 		fp := fieldPlan{name: f.Name, list: f.List, ip: isIPField(f.Name), numeric: IsNumericField(f.Name), slot: tmpl.nodeFor(f.Name)}
 		if f.List {
 			for i := range f.Sources {
 				var alts []int32
 				for _, c := range f.Candidates(i) {
-					alts = append(alts, p.prefixIndex(c, index))
+					alts = append(alts, p.prefixIndex(c))
 				}
 				fp.sources = append(fp.sources, alts)
 			}
 		} else {
 			var alts []int32
 			for _, src := range f.Sources {
-				alts = append(alts, p.prefixIndex(src, index))
+				alts = append(alts, p.prefixIndex(src))
 			}
 			fp.sources = [][]int32{alts}
 		}
@@ -286,13 +336,37 @@ func (n *Normalizer) plan(t *logtype.Type) *typePlan {
 		p.static = append(p.static, tmpl.nodeFor(sf.Name))
 	}
 	for _, path := range t.JSONToText {
-		p.jsonToText = append(p.jsonToText, p.prefixIndex(path, index))
+		p.jsonToText = append(p.jsonToText, p.prefixIndex(path))
+	}
+	keys := t.TimestampKeyList
+	if len(keys) == 0 && t.TimestampKey != "" {
+		keys = []string{t.TimestampKey}
+	}
+	if len(keys) == 0 {
+		keys = []string{"@timestamp"}
+	}
+	for _, k := range keys {
+		p.timestampKeys = append(p.timestampKeys, p.prefixIndex(k))
+	}
+	p.docID, p.docIDSuffix = -1, -1
+	if t.DocID != "" {
+		p.docID = p.prefixIndex(t.DocID)
+	}
+	if t.DocIDSuffix != "" {
+		p.docIDSuffix = p.prefixIndex(t.DocIDSuffix)
+	}
+	p.cloud = p.prefixIndex("cloud")
+	p.cloudProvider = p.prefixIndex("cloud.provider")
+	p.cloudAcct = p.prefixIndex("cloud.account.id")
+	p.cloudRegion = p.prefixIndex("cloud.region")
+	p.detail = p.prefixIndex("detail")
+	p.detailType = p.prefixIndex("detail-type")
+	if ps, ok := n.scripts[t.Name].(PathsScript); ok {
+		for _, path := range ps.Paths() {
+			p.prefixIndex(path)
+		}
 	}
 	p.tmpl = tmpl.template()
-	if len(p.prefixes) > len(n.memo) {
-		n.memo = make([]*fastjson.Value, len(p.prefixes))
-		n.memoGen = make([]uint32, len(p.prefixes))
-	}
 	if n.plans == nil {
 		n.plans = map[*logtype.Type]*typePlan{}
 	}
@@ -308,6 +382,7 @@ func New(scripts map[string]Script, now func() time.Time) *Normalizer {
 	}
 	n := &Normalizer{scripts: scripts, now: now}
 	n.w.ov = &n.ov
+	n.doc.n = n
 	return n
 }
 
@@ -316,55 +391,169 @@ type Input struct {
 	Type   *logtype.Type
 	Origin *event.Origin
 	// RawJSON is the record as a JSON object: the original text for JSON
-	// formats, the parsed fields for text formats. Invalid UTF-8 must have
-	// been replaced.
+	// formats, the parsed fields for text formats. Invalid UTF-8 is
+	// replaced by U+FFFD.
 	RawJSON []byte
 	// Message is @message: the raw line for text formats, or nil to use
 	// the Python-style serialization of RawJSON.
 	Message []byte
 }
 
+// spanOf returns the recorded span of a path the plan knows.
+func (n *Normalizer) spanOf(path string) (span, bool) {
+	idx, ok := n.plan.index[path]
+	if !ok {
+		return span{}, false
+	}
+	return n.sc.spans[idx], true
+}
+
+// sp returns the span of trie node idx (absent when idx < 0).
+func (n *Normalizer) sp(idx int32) span {
+	if idx < 0 {
+		return span{-1, -1}
+	}
+	return n.sc.spans[idx]
+}
+
+// spanKind returns the JSON type of the value at sp.
+func (n *Normalizer) spanKind(sp span) Kind {
+	if sp.start < 0 {
+		return KindMissing
+	}
+	switch c := n.raw[sp.start]; c {
+	case 'n':
+		return KindNull
+	case 't', 'f':
+		return KindBool
+	case '"', '{', '[':
+		return Kind(c)
+	}
+	return KindNumber
+}
+
+// spanString returns a string value's content, unescaped (aliasing the
+// record when it has no escapes), or nil for other kinds.
+func (n *Normalizer) spanString(sp span) []byte {
+	if sp.start < 0 || n.raw[sp.start] != '"' {
+		return nil
+	}
+	b := n.raw[sp.start+1 : sp.end-1]
+	if bytes.IndexByte(b, '\\') < 0 {
+		return b
+	}
+	var s string
+	if json.Unmarshal(n.raw[sp.start:sp.end], &s) != nil {
+		return b
+	}
+	return []byte(s)
+}
+
+// spanText is the value at sp as text: strings unescaped, null and absent
+// as "", anything else as written.
+func (n *Normalizer) spanText(sp span) string {
+	switch n.spanKind(sp) {
+	case KindMissing, KindNull:
+		return ""
+	case KindString:
+		return string(n.spanString(sp))
+	}
+	return string(n.raw[sp.start:sp.end])
+}
+
+// present is es-loader's "found": not missing, not null and not "".
+func (n *Normalizer) present(sp span) bool {
+	switch n.spanKind(sp) {
+	case KindMissing, KindNull:
+		return false
+	case KindString:
+		return sp.end-sp.start > 2
+	}
+	return true
+}
+
+// truthy is Python truthiness of the value at sp.
+func (n *Normalizer) truthy(sp span) bool {
+	switch n.spanKind(sp) {
+	case KindMissing, KindNull:
+		return false
+	case KindBool:
+		return n.raw[sp.start] == 't'
+	case KindString:
+		return sp.end-sp.start > 2
+	case KindNumber:
+		f, err := strconv.ParseFloat(string(n.raw[sp.start:sp.end]), 64)
+		return err != nil || f != 0
+	}
+	// An object or list is true unless empty.
+	return n.raw[skipWS(n.raw, int(sp.start)+1)] != n.raw[sp.end-1]
+}
+
+// tree parses the whole record for Doc.Get, once per record.
+func (n *Normalizer) tree() *fastjson.Value {
+	if n.parsed == nil {
+		v, err := n.parser.ParseBytes(n.raw)
+		if err != nil {
+			return nil
+		}
+		n.parsed = v
+	}
+	return n.parsed
+}
+
+// subValue parses the value at sp alone; valid until the next call.
+func (n *Normalizer) subValue(sp span) *fastjson.Value {
+	v, err := n.sub.ParseBytes(n.raw[sp.start:sp.end])
+	if err != nil {
+		return nil
+	}
+	return v
+}
+
 // Normalize appends the record's document (_source) to dst and returns it
 // with the document's index, id and timestamp.
 func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 	t := in.Type
-	plan := n.plan(t)
+	plan := n.planFor(t)
+	n.plan = plan
 	n.ov.resetFrom(plan.tmpl)
-	d := &n.doc
-	rec, err := n.parser.ParseBytes(in.RawJSON)
+	n.parsed = nil
+	ov := &n.ov
+
+	// One pass: document without empty values, @message, lookup spans.
+	pyOn := in.Message == nil
+	raw := in.RawJSON
+	var err error
+	ov.buf, err = n.sc.scan(raw, plan, ov.buf, pyOn)
+	if err == nil && n.sc.spans[plan.detailType].start >= 0 && n.sc.spans[plan.detail].start >= 0 &&
+		raw[n.sc.spans[plan.detail].start] == '{' {
+		// An EventBridge event carries the record in detail.
+		d := n.sc.spans[plan.detail]
+		raw = append([]byte(nil), raw[d.start:d.end]...)
+		ov.buf = ov.buf[:0]
+		ov.buf, err = n.sc.scan(raw, plan, ov.buf, pyOn)
+	}
 	if err != nil {
 		return dst, Meta{}, fmt.Errorf("invalid JSON: %w", err)
 	}
-	if rec.Type() != fastjson.TypeObject {
-		return dst, Meta{}, fmt.Errorf("record is a JSON %s, not an object", rec.Type())
+	n.raw = raw
+	if pyOn {
+		ov.setVal(plan.message, 0)
+	} else {
+		putString(ov, plan.message, in.Message)
 	}
-	// An EventBridge event carries the record in detail.
-	if det := rec.Get("detail"); det != nil && det.Type() == fastjson.TypeObject && rec.Get("detail-type") != nil {
-		rec = det
-		in.RawJSON = det.MarshalTo(nil)
-	}
-	*d = Doc{Type: t, Origin: in.Origin, Raw: rec, ECS: &n.ov}
-	n.renameFields(d)
 
-	ts, err := n.timestamp(d)
+	d := &n.doc
+	*d = Doc{Type: t, Origin: in.Origin, ECS: ov, n: n}
+	n.renameFields(d, plan)
+
+	ts, err := n.timestamp(d, plan)
 	if err != nil {
 		return dst, Meta{}, err
 	}
 	d.Timestamp = ts
 	ingested := n.now()
 
-	// @message and @id
-	ov := &n.ov
-	if in.Message != nil {
-		putString(ov, plan.message, in.Message)
-	} else {
-		start := int32(len(ov.buf))
-		ov.buf, err = AppendPythonJSONString(ov.buf, in.RawJSON)
-		if err != nil {
-			return dst, Meta{}, fmt.Errorf("record is not valid JSON: %w", err)
-		}
-		ov.setVal(plan.message, start)
-	}
 	n.tsBuf = AppendISOFormat(n.tsBuf[:0], ts)
 	putString(ov, plan.timestamp, n.tsBuf)
 	putString(ov, plan.logType, t.Name)
@@ -373,13 +562,13 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 	putString(ov, plan.module, t.Name)
 	putString(ov, plan.ingest, n.ingestedText(ingested))
 	var id string
-	if t.DocID != "" {
-		id = ValueString(rec.Get(t.DocID))
+	if plan.docID >= 0 {
+		id = n.spanText(n.sp(plan.docID))
 	}
 	if id == "" {
 		msg := in.Message
 		if msg == nil {
-			n.scratch, _ = AppendPythonJSON(n.scratch[:0], in.RawJSON)
+			n.scratch, _ = AppendPythonJSON(n.scratch[:0], raw)
 			msg = n.scratch
 		}
 		sum := md5.Sum(msg)
@@ -387,11 +576,6 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 	}
 	putString(ov, plan.id, id)
 
-	n.gen++
-	if n.gen == 0 { // wrapped: forget every memo
-		clear(n.memoGen)
-		n.gen = 1
-	}
 	n.jsonToText(d, plan)
 	n.mapECS(d, plan)
 	if s := n.scripts[t.Name]; s != nil && len(t.ScriptECS) > 0 {
@@ -403,22 +587,68 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 	docID := id
 	if d.IDSuffix != "" {
 		docID = id + "_" + d.IDSuffix
-	} else if t.DocIDSuffix != "" {
-		if s := Lookup(rec, t.DocIDSuffix); truthy(s) {
-			docID = id + "_" + pyStr(s)
+	} else if sp := n.sp(plan.docIDSuffix); n.truthy(sp) {
+		switch n.spanKind(sp) {
+		case KindNumber:
+			text := n.raw[sp.start:sp.end]
+			docID = id + "_" + string(appendPyNumber(nil, text, bytes.ContainsAny(text, ".eE")))
+		case KindString:
+			docID = id + "_" + n.spanText(sp)
+		default:
+			if v := n.subValue(sp); v != nil {
+				docID = id + "_" + pyStr(v)
+			}
 		}
 	}
 	meta := Meta{ID: docID, Index: n.indexName(d, ingested), TimestampMs: ts.UnixMilli()}
 	start := len(dst)
-	dst, err = n.w.writeRaw(dst, in.RawJSON)
+	if dst, ok := n.assemble(dst); ok {
+		return dst, meta, nil
+	}
+	// The added fields reach into the record's own objects: merge them
+	// while copying the record once more.
+	dst, err = n.w.writeRaw(dst[:start], raw)
 	if errors.Is(err, errRawShape) {
 		// Control characters inside strings: escape them and try again.
-		dst, err = n.w.writeRaw(dst[:start], escapeControls(in.RawJSON))
+		dst, err = n.w.writeRaw(dst[:start], escapeControls(raw))
 	}
 	if err != nil {
 		return dst[:start], Meta{}, fmt.Errorf("record is not valid JSON: %w", err)
 	}
 	return dst, meta, nil
+}
+
+// assemble writes the document from the scanned record and the overlay
+// when no added field shares a top-level key with the record (the usual
+// case); otherwise it reports false.
+func (n *Normalizer) assemble(dst []byte) ([]byte, bool) {
+	ov := &n.ov
+	sc := &n.sc
+	for c := ov.nodes[0].first; c != noNode; c = ov.nodes[c].next {
+		nd := &ov.nodes[c]
+		if !nd.present || sc.topMask&keyBit(nd.key) == 0 {
+			continue
+		}
+		for _, k := range sc.top {
+			key := n.raw[k.start:k.end]
+			if string(key) == nd.key || bytes.IndexByte(key, '\\') >= 0 {
+				return dst, false
+			}
+		}
+	}
+	kept := 0
+	if len(sc.doc) > 0 {
+		dst = append(dst, sc.doc[:len(sc.doc)-1]...)
+		kept = 1
+	} else {
+		dst = append(dst, '{')
+	}
+	n.w.prepare()
+	dst, kept = n.w.overlayRest(dst, 0, kept)
+	if kept == 0 {
+		return append(dst, '}'), true
+	}
+	return append(dst, '}'), true
 }
 
 // Meta is what a sink needs besides the document body.
@@ -428,41 +658,45 @@ type Meta struct {
 	TimestampMs int64
 }
 
-func (n *Normalizer) renameFields(d *Doc) {
-	for _, r := range d.Type.RenamedNewFields {
-		if v := d.Raw.Get(r.Old); truthy(v) {
-			// The output comes from the overlay, lookups from the tree.
-			n.ov.SetRaw(r.New, v.MarshalTo(nil))
+// renameFields applies renamed_newfields: the value moves to its new name
+// in the document. ECS sources name the new field, which reads the old
+// one's value (they share the trie node through the plan).
+func (n *Normalizer) renameFields(d *Doc, plan *typePlan) {
+	for i, r := range d.Type.RenamedNewFields {
+		sp := n.sp(plan.renamed[i])
+		if n.truthy(sp) {
+			n.ov.SetRaw(r.New, n.raw[sp.start:sp.end])
 			n.ov.Delete(r.Old)
-			d.Raw.Set(r.New, v)
-			d.Raw.Del(r.Old)
 		}
 	}
 }
 
-func (n *Normalizer) timestamp(d *Doc) (time.Time, error) {
+func (n *Normalizer) timestamp(d *Doc, plan *typePlan) (time.Time, error) {
 	t := d.Type
-	keys := t.TimestampKeyList
-	if len(keys) == 0 && t.TimestampKey != "" {
-		keys = []string{t.TimestampKey}
+	explicit := len(t.TimestampKeyList) > 0 || t.TimestampKey != ""
+	var s, key string
+	for i, idx := range plan.timestampKeys {
+		key = t.TimestampKey
+		if len(t.TimestampKeyList) > 0 {
+			key = t.TimestampKeyList[i]
+		}
+		if s = n.spanText(n.sp(idx)); s != "" {
+			break
+		}
 	}
-	if len(keys) == 0 {
-		if v := d.Raw.Get("@timestamp"); present(v) {
-			if ts, err := ParseISO8601(ValueString(v), tzOr(t.TimestampTZ)); err == nil {
+	if !explicit {
+		if s != "" {
+			if ts, err := ParseISO8601(s, tzOr(t.TimestampTZ)); err == nil {
 				return ts, nil
 			}
 		}
 		return n.now(), nil
 	}
-	var s string
-	var key string
-	for _, k := range keys {
-		key = k
-		if s = ValueString(Lookup(d.Raw, k)); s != "" {
-			break
-		}
-	}
 	if s == "" {
+		keys := t.TimestampKeyList
+		if len(keys) == 0 {
+			keys = []string{t.TimestampKey}
+		}
 		return time.Time{}, fmt.Errorf("%w: field %s is missing or empty", ErrNoTimestamp, strings.Join(keys, " / "))
 	}
 	formats := t.TimestampFormatList
@@ -489,15 +723,20 @@ func tzOr(l *time.Location) *time.Location {
 // jsonToText replaces the json_to_text fields by their text form.
 func (n *Normalizer) jsonToText(d *Doc, plan *typePlan) {
 	for i, p := range d.Type.JSONToText {
-		v := n.lookupPrefix(plan, d.Raw, plan.jsonToText[i])
-		if !truthy(v) {
+		sp := n.sp(plan.jsonToText[i])
+		if !n.truthy(sp) {
 			continue
 		}
-		switch v.Type() {
-		case fastjson.TypeNumber, fastjson.TypeString:
+		switch n.spanKind(sp) {
+		case KindNumber, KindString:
 			continue // already text, or a number es-loader keeps
+		case KindBool:
+			n.ov.SetString(p, map[bool]string{true: "True", false: "False"}[n.raw[sp.start] == 't'])
+			continue
 		}
-		n.ov.SetString(p, pyStr(v))
+		if v := n.subValue(sp); v != nil {
+			n.ov.SetString(p, pyStr(v))
+		}
 	}
 }
 
@@ -508,34 +747,33 @@ func (n *Normalizer) mapECS(d *Doc, plan *typePlan) {
 	if t.ECSVersion != "" {
 		putString(ov, plan.ecsVersion, t.ECSVersion)
 	}
-	rawCloud := d.Raw.Get("cloud")
-	hasProvider := present(Lookup(rawCloud, "provider"))
-	if !hasProvider && t.CloudProvider != "" {
+	if !n.present(n.sp(plan.cloudProvider)) && t.CloudProvider != "" {
 		putString(ov, plan.provider, t.CloudProvider)
 	}
 	for i := range plan.ecs {
 		f := &plan.ecs[i]
 		if f.list {
-			n.mapList(d, plan, f)
+			n.mapList(plan, f)
 			continue
 		}
 		for _, src := range f.sources[0] {
-			v := n.lookupPrefix(plan, d.Raw, src)
-			if !present(v) {
+			sp := n.sp(src)
+			if !n.present(sp) {
 				continue // the first alternative with a value wins
 			}
-			if v.Type() == fastjson.TypeString && f.ip && !validIP(v.GetStringBytes()) {
+			k := n.spanKind(sp)
+			if k == KindString && f.ip && !validIP(n.spanString(sp)) {
 				break
 			}
-			if truthy(v) || v.Type() == fastjson.TypeNumber || v.Type() == fastjson.TypeFalse {
-				n.setECSValue(f, v)
+			if n.truthy(sp) || k == KindNumber || k == KindBool {
+				n.setECSValue(f, sp)
 			}
 			break
 		}
 	}
-	isCloud := ov.Has("cloud") || rawCloud != nil
-	if isCloud {
-		if !present(Lookup(rawCloud, "account.id")) {
+	rawCloud := n.sp(plan.cloud).start >= 0
+	if ov.Has("cloud") || rawCloud {
+		if !n.present(n.sp(plan.cloudAcct)) {
 			acct := ov.String("cloud.account.id")
 			switch {
 			case acct == "unknown":
@@ -551,7 +789,7 @@ func (n *Normalizer) mapECS(d *Doc, plan *typePlan) {
 				ov.SetString("cloud.account.id", a)
 			}
 		}
-		if !present(Lookup(rawCloud, "region")) && !ov.Has("cloud.region") {
+		if !n.present(n.sp(plan.cloudRegion)) && !ov.Has("cloud.region") {
 			r := n.keyInfo(d.Origin.Key).region
 			if r == "" {
 				r = "unknown"
@@ -572,61 +810,66 @@ func (n *Normalizer) mapECS(d *Doc, plan *typePlan) {
 // numeric strings are written as numbers; elsewhere scalars become their
 // Python text form as in es-loader ("8", "6.95", "True"). Objects and lists
 // are copied.
-func (n *Normalizer) setECSValue(f *fieldPlan, v *fastjson.Value) {
+func (n *Normalizer) setECSValue(f *fieldPlan, sp span) {
 	ov := &n.ov
-	switch v.Type() {
-	case fastjson.TypeString:
-		s := v.GetStringBytes()
+	text := n.raw[sp.start:sp.end]
+	switch n.spanKind(sp) {
+	case KindString:
+		s := n.spanString(sp)
 		if f.numeric && isNumeric(s) {
 			ov.putRaw(f.slot, s)
 			return
 		}
-		putString(ov, f.slot, s)
-	case fastjson.TypeNumber:
-		if f.numeric {
-			n.scratch = v.MarshalTo(n.scratch[:0])
-			ov.putRaw(f.slot, n.scratch)
+		if bytes.IndexByte(text, '\\') < 0 {
+			ov.putRaw(f.slot, text) // already a valid JSON string
 			return
 		}
-		putString(ov, f.slot, appendPyRepr(n.scratch[:0], v))
-	case fastjson.TypeTrue, fastjson.TypeFalse:
-		putString(ov, f.slot, pyStr(v))
+		putString(ov, f.slot, s)
+	case KindNumber:
+		if f.numeric {
+			ov.putRaw(f.slot, text)
+			return
+		}
+		isFloat := bytes.ContainsAny(text, ".eE")
+		n.scratch = appendPyNumber(n.scratch[:0], text, isFloat)
+		putString(ov, f.slot, n.scratch)
+	case KindBool:
+		if text[0] == 't' {
+			putString(ov, f.slot, "True")
+		} else {
+			putString(ov, f.slot, "False")
+		}
 	default:
-		n.scratch = v.MarshalTo(n.scratch[:0])
-		ov.putRaw(f.slot, n.scratch)
+		ov.putRaw(f.slot, text)
 	}
 }
 
 // mapList collects every source's values into a sorted, de-duplicated list.
-func (n *Normalizer) mapList(d *Doc, plan *typePlan, f *fieldPlan) {
+func (n *Normalizer) mapList(plan *typePlan, f *fieldPlan) {
 	vals := n.strs[:0]
-	ip := f.ip
-	add := func(v *fastjson.Value) {
-		if v == nil || v.Type() != fastjson.TypeString {
-			if v != nil && v.Type() == fastjson.TypeNumber && !ip {
-				vals = append(vals, v.MarshalTo(nil))
+	add := func(sp span) {
+		switch n.spanKind(sp) {
+		case KindString:
+			s := n.spanString(sp)
+			if len(s) > 0 && (!f.ip || validIP(s)) {
+				vals = append(vals, s)
 			}
-			return
+		case KindNumber:
+			if !f.ip {
+				vals = append(vals, n.raw[sp.start:sp.end])
+			}
 		}
-		s := v.GetStringBytes()
-		if len(s) == 0 || (ip && !validIP(s)) {
-			return
-		}
-		vals = append(vals, s)
 	}
 	for _, alts := range f.sources {
 		for _, src := range alts {
-			v := n.lookupPrefix(plan, d.Raw, src)
-			if !present(v) {
+			sp := n.sp(src)
+			if !n.present(sp) {
 				continue
 			}
-			if v.Type() == fastjson.TypeArray {
-				a, _ := v.Array()
-				for _, e := range a {
-					add(e)
-				}
+			if n.spanKind(sp) == KindArray {
+				n.eachElement(sp, add)
 			} else {
-				add(v)
+				add(sp)
 			}
 			break
 		}
@@ -640,30 +883,21 @@ func (n *Normalizer) mapList(d *Doc, plan *typePlan, f *fieldPlan) {
 	putStrings(&n.ov, f.slot, vals)
 }
 
-// AddRelated merges values into a list field such as related.ip, keeping
-// it sorted and de-duplicated.
-func AddRelated(ov *Overlay, field string, values ...string) {
-	var cur []string
-	if raw := ov.Raw(field); len(raw) > 0 {
-		var p fastjson.Parser
-		if v, err := p.ParseBytes(raw); err == nil {
-			if a, err := v.Array(); err == nil {
-				for _, e := range a {
-					cur = append(cur, string(e.GetStringBytes()))
-				}
-			}
+// eachElement calls fn with the span of each element of the list at sp.
+func (n *Normalizer) eachElement(sp span, fn func(span)) {
+	raw := n.raw
+	i := skipWS(raw, int(sp.start)+1)
+	for i < int(sp.end) && raw[i] != ']' {
+		end, err := scanValue(raw, i)
+		if err != nil {
+			return
+		}
+		fn(span{int32(i), int32(end)})
+		i = skipWS(raw, end)
+		if i < int(sp.end) && raw[i] == ',' {
+			i = skipWS(raw, i+1)
 		}
 	}
-	for _, v := range values {
-		if v != "" {
-			cur = append(cur, v)
-		}
-	}
-	if len(cur) == 0 {
-		return
-	}
-	slices.Sort(cur)
-	ov.SetStrings(field, slices.Compact(cur))
 }
 
 func isIPField(name string) bool { return strings.Contains(name, ".ip") }

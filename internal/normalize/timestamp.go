@@ -104,16 +104,22 @@ func ParseISO8601(s string, tz *time.Location) (time.Time, error) {
 			return bad()
 		}
 		rest = rest[2:]
-		if len(rest) >= 3 && rest[0] == ':' {
-			if mm, ok = atoiN(rest[1:3]); !ok {
+		// Extended (HH:MM:SS) or basic (HHMMSS) form.
+		sep := len(rest) >= 3 && rest[0] == ':'
+		width := 2
+		if sep {
+			width = 3
+		}
+		if len(rest) >= width && (sep || isDigit2(rest)) {
+			if mm, ok = atoiN(rest[width-2 : width]); !ok {
 				return bad()
 			}
-			rest = rest[3:]
-			if len(rest) >= 3 && rest[0] == ':' {
-				if ss, ok = atoiN(rest[1:3]); !ok {
+			rest = rest[width:]
+			if len(rest) >= width && (sep && rest[0] == ':' || !sep && isDigit2(rest)) {
+				if ss, ok = atoiN(rest[width-2 : width]); !ok {
 					return bad()
 				}
-				rest = rest[3:]
+				rest = rest[width:]
 				if len(rest) > 1 && (rest[0] == '.' || rest[0] == ',') {
 					j := 1
 					for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
@@ -190,6 +196,11 @@ func FixedZone(offset int) *time.Location {
 		return time.UTC
 	}
 	return time.FixedZone("", offset)
+}
+
+// isDigit2 reports whether s starts with two ASCII digits.
+func isDigit2(s string) bool {
+	return len(s) >= 2 && s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9'
 }
 
 // atoiN parses a short run of ASCII digits.

@@ -20,11 +20,26 @@ var instanceRe = regexp.MustCompile(`^(\W|_|^)(i-([0-9a-z]{8}|[0-9a-z]{17}))(\W|
 // Script is the cloudtrail transform.
 type Script struct{}
 
+// Paths lists the record fields the transform reads.
+func (Script) Paths() []string {
+	return []string{
+		"errorCode", "errorMessage", "eventSource", "eventName", "userAgent",
+		"requestParameters", "requestParameters.target", "requestParameters.resourceId",
+		"requestParameters.roleSessionName", "requestParameters.clusterId",
+		"responseElements.hsmId", "responseElements.hsm.hsmId", "responseElements.credentials",
+		"requestParameters.tags", "responseElements.policy",
+		"requestParameters.disableApiTermination", "requestParameters.disableApiStop",
+		"responseElements.status", "requestParameters.configuration", "responseElements.session",
+		"requestParameters.command", "requestParameters.parameters", "responseElements.database",
+		"requestParameters.settings", "requestParameters.items", "requestParameters.accountIds",
+		"requestParameters.ReplicationConfiguration.Rule", "responseElements.tableMetadata.parameters",
+	}
+}
+
 // Transform adds the CloudTrail-specific fields.
 func (Script) Transform(d *normalize.Doc) error {
 	ov := d.ECS
-	raw, _ := d.Raw.Object()
-	if raw.Get("errorCode") != nil || raw.Get("errorMessage") != nil {
+	if d.Has("errorCode") || d.Has("errorMessage") {
 		ov.SetString("event.outcome", "failure")
 	} else {
 		ov.SetString("event.outcome", "success")
@@ -37,27 +52,26 @@ func (Script) Transform(d *normalize.Doc) error {
 
 	source := d.Str("eventSource")
 	eventName := d.Str("eventName")
-	rp := raw.Get("requestParameters")
-	rpObj := rp != nil && rp.Type() == fastjson.TypeObject
+	rpObj := d.Kind("requestParameters") == normalize.KindObject
 	var instanceID string
 	switch source {
 	case "ssm.amazonaws.com":
 		switch {
 		case (eventName == "StartSession" || eventName == "GetConnectionStatus") && rpObj:
-			instanceID = normalize.ValueString(rp.Get("target"))
+			instanceID = d.Str("requestParameters.target")
 		case eventName == "PutComplianceItems" && rpObj:
-			if id := normalize.ValueString(rp.Get("resourceId")); instanceRe.MatchString(id) {
+			if id := d.Str("requestParameters.resourceId"); instanceRe.MatchString(id) {
 				instanceID = id
 			}
 		}
 	case "sts.amazonaws.com":
 		if d.Str("userAgent") == "ec2.amazonaws.com" && rpObj {
-			instanceID = normalize.ValueString(rp.Get("roleSessionName"))
+			instanceID = d.Str("requestParameters.roleSessionName")
 		}
 	case "cloudhsm.amazonaws.com":
 		var hosts []string
 		if rpObj {
-			if c := normalize.ValueString(rp.Get("clusterId")); c != "" {
+			if c := d.Str("requestParameters.clusterId"); c != "" {
 				hosts = append(hosts, c)
 			}
 		}
@@ -79,8 +93,8 @@ func (Script) Transform(d *normalize.Doc) error {
 		ov.SetString("cloud.instance.id", instanceID)
 	}
 
-	if c := d.Get("responseElements.credentials"); c != nil && c.Type() == fastjson.TypeString {
-		s := string(c.GetStringBytes())
+	if d.Kind("responseElements.credentials") == normalize.KindString {
+		s := d.Str("responseElements.credentials")
 		if strings.Contains(s, "arn:aws:iam") || strings.Contains(s, "arn:aws-cn:iam") || strings.Contains(s, "arn:aws-us-gov:iam") {
 			ov.SetString("responseElements.credentials.iam", s)
 		} else {
@@ -90,6 +104,9 @@ func (Script) Transform(d *normalize.Doc) error {
 	textToObject(d, "requestParameters.tags")
 	textToObject(d, "responseElements.policy")
 	for _, p := range []string{"requestParameters.disableApiTermination", "requestParameters.disableApiStop"} {
+		if d.Kind(p) != normalize.KindObject {
+			continue
+		}
 		if v := d.Get(p); v != nil && v.Type() == fastjson.TypeObject {
 			if inner := v.Get("value"); inner != nil {
 				ov.SetRaw(p, inner.MarshalTo(nil))
@@ -141,14 +158,20 @@ func (Script) Transform(d *normalize.Doc) error {
 
 // wrapString turns a non-empty string at path into {key: string}.
 func wrapString(d *normalize.Doc, path, key string) {
-	if v := d.Get(path); v != nil && v.Type() == fastjson.TypeString && len(v.GetStringBytes()) > 0 {
-		d.ECS.SetString(path+"."+key, string(v.GetStringBytes()))
+	if d.Kind(path) == normalize.KindString {
+		if s := d.Str(path); s != "" {
+			d.ECS.SetString(path+"."+key, s)
+		}
 	}
 }
 
 // textToObject gives a field that is sometimes text and sometimes an object
 // one shape: an object.
 func textToObject(d *normalize.Doc, path string) {
+	switch d.Kind(path) {
+	case normalize.KindMissing, normalize.KindObject, normalize.KindNull:
+		return
+	}
 	v := d.Get(path)
 	if v == nil {
 		return

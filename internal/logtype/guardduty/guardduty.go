@@ -5,6 +5,7 @@
 package guardduty
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/vigil-siem/vigil/internal/normalize"
@@ -73,6 +74,12 @@ func Label(sev float64) string {
 	return "critical"
 }
 
+// Paths lists the record fields the transform reads.
+func (Script) Paths() []string {
+	return []string{"severity", "type", "service.action.actionType",
+		"service.action.networkConnectionAction.connectionDirection"}
+}
+
 // Transform adds the GuardDuty-specific fields.
 func (Script) Transform(d *normalize.Doc) error {
 	ov := d.ECS
@@ -80,8 +87,8 @@ func (Script) Transform(d *normalize.Doc) error {
 		return nil
 	}
 	ov.SetString("rule.name", strings.TrimRight(strings.TrimSpace(ov.String("rule.name")), "."))
-	if sev := d.Get("severity"); sev != nil {
-		if f, err := sev.Float64(); err == nil {
+	if d.Kind("severity") == normalize.KindNumber {
+		if f, err := strconv.ParseFloat(d.Str("severity"), 64); err == nil {
 			ov.SetString("severitylabel", Label(f))
 		}
 	}

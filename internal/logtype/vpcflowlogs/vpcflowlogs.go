@@ -19,6 +19,9 @@ var transports = map[string]string{
 // Script is the vpcflowlogs transform.
 type Script struct{}
 
+// Paths lists the record fields the transform reads.
+func (Script) Paths() []string { return []string{"resource_type", "protocol"} }
+
 // Transform sets event.outcome, network.transport and network.type.
 func (Script) Transform(d *normalize.Doc) error {
 	if rt := d.Str("resource_type"); rt != "" {

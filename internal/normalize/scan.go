@@ -1,0 +1,574 @@
+package normalize
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// errSyntax reports malformed JSON found by the scanner.
+var errSyntax = errors.New("malformed JSON")
+
+// span locates a value in the record's text; start < 0 means absent.
+type span struct{ start, end int32 }
+
+// scanner makes one pass over a record's JSON text and produces at once:
+//
+//   - the record without empty values (es-loader's del_none) in doc, its
+//     values copied as written;
+//   - @message, the Python-style text of the whole record, already
+//     escaped as a JSON string, appended to py (when py is not nil);
+//   - the spans of the values at the type's lookup paths (a trie of path
+//     prefixes), so ECS mapping needs no parse of its own;
+//   - the top-level keys, to tell whether the added fields collide with
+//     the record's own.
+//
+// A scanner is reused across records and is not safe for concurrent use.
+type scanner struct {
+	raw   []byte
+	doc   []byte
+	py    []byte
+	pyOn  bool
+	plan  *typePlan
+	spans []span
+	// top holds the spans of the top-level keys (without quotes) and
+	// topMask their keyBits.
+	top     []span
+	topMask uint64
+	tmp     []byte
+}
+
+// scan processes raw (one JSON object). It fills doc, py (appended), the
+// spans of plan's trie and the top-level keys.
+func (s *scanner) scan(raw []byte, plan *typePlan, py []byte, pyOn bool) ([]byte, error) {
+	s.raw, s.plan, s.py, s.pyOn = raw, plan, py, pyOn
+	s.doc = s.doc[:0]
+	s.top = s.top[:0]
+	s.topMask = 0
+	if cap(s.spans) < len(plan.prefixes) {
+		s.spans = make([]span, len(plan.prefixes))
+	}
+	s.spans = s.spans[:len(plan.prefixes)]
+	for i := range s.spans {
+		s.spans[i] = span{-1, -1}
+	}
+	i := skipWS(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return s.py, errSyntax
+	}
+	if pyOn {
+		s.py = append(s.py, '"') // @message is one JSON string
+	}
+	end, _, err := s.object(i, 0, true, true, false)
+	if err != nil {
+		return s.py, err
+	}
+	if skipWS(raw, end) != len(raw) {
+		return s.py, errSyntax
+	}
+	if pyOn {
+		s.py = append(s.py, '"')
+	}
+	s.spans[0] = span{int32(i), int32(end)}
+	return s.py, nil
+}
+
+// child returns the trie node under t for an object key, or -1.
+func (s *scanner) child(t int32, key []byte) int32 {
+	if t < 0 {
+		return -1
+	}
+	p := &s.plan.prefixes[t]
+	if p.kidMask&keyBit(key) == 0 {
+		return -1
+	}
+	for _, k := range p.kids {
+		if s.plan.prefixes[k].seg == string(key) {
+			return k
+		}
+	}
+	return -1
+}
+
+// element returns the trie node under t for list index k, or -1.
+func (s *scanner) element(t int32, k int) int32 {
+	if t < 0 || !s.plan.prefixes[t].indexed {
+		return -1
+	}
+	var b [20]byte
+	return s.child(t, strconv.AppendInt(b[:0], int64(k), 10))
+}
+
+// Modes of writing a value to doc.
+const (
+	modeMember   = iota // an object member: empty values are dropped
+	modeElement         // a list element: kept; an object in it is cleaned
+	modeVerbatim        // inside a list in a list: copied as it is
+)
+
+// value scans the value at raw[i] under trie node t. docOn says whether it
+// goes to doc, mode how. It returns the index after the value and whether
+// doc got it.
+func (s *scanner) value(i int, t int32, docOn bool, mode int) (int, bool, error) {
+	if i >= len(s.raw) {
+		return 0, false, errSyntax
+	}
+	var end int
+	var kept bool
+	var err error
+	switch c := s.raw[i]; {
+	case c == '{':
+		end, kept, err = s.object(i, t, docOn, false, mode == modeVerbatim)
+		if err == nil && docOn && !kept && mode != modeMember {
+			s.doc = append(s.doc, '{', '}')
+			kept = true
+		}
+	case c == '[':
+		end, kept, err = s.array(i, t, docOn, mode)
+	case c == '"':
+		end, kept, _, err = s.str(i, docOn, mode == modeMember, false)
+	case c == 't' || c == 'f' || c == 'n':
+		end, err = s.literal(i)
+		if err == nil {
+			s.pyAppend(s.raw[i:end]...)
+			kept = docOn && (c != 'n' || mode != modeMember)
+			if kept {
+				s.doc = append(s.doc, s.raw[i:end]...)
+			}
+		}
+	default:
+		var isFloat bool
+		end, isFloat, err = s.number(i)
+		if err == nil {
+			if s.pyOn {
+				s.py = appendPyNumber(s.py, s.raw[i:end], isFloat)
+			}
+			if docOn {
+				s.doc = append(s.doc, s.raw[i:end]...)
+				kept = true
+			}
+		}
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	if t >= 0 {
+		s.spans[t] = span{int32(i), int32(end)}
+	}
+	return end, kept, nil
+}
+
+func (s *scanner) pyAppend(b ...byte) {
+	if s.pyOn {
+		s.py = append(s.py, b...)
+	}
+}
+
+func (s *scanner) literal(i int) (int, error) {
+	raw := s.raw
+	for _, lit := range [...]string{"true", "false", "null"} {
+		if len(raw)-i >= len(lit) && string(raw[i:i+len(lit)]) == lit {
+			return i + len(lit), nil
+		}
+	}
+	return 0, errSyntax
+}
+
+// number scans a JSON number.
+func (s *scanner) number(i int) (int, bool, error) {
+	raw := s.raw
+	j := i
+	if j < len(raw) && raw[j] == '-' {
+		j++
+	}
+	d := j
+	for j < len(raw) && raw[j] >= '0' && raw[j] <= '9' {
+		j++
+	}
+	if j == d {
+		return 0, false, errSyntax
+	}
+	isFloat := false
+	if j < len(raw) && raw[j] == '.' {
+		isFloat = true
+		j++
+		d = j
+		for j < len(raw) && raw[j] >= '0' && raw[j] <= '9' {
+			j++
+		}
+		if j == d {
+			return 0, false, errSyntax
+		}
+	}
+	if j < len(raw) && (raw[j] == 'e' || raw[j] == 'E') {
+		isFloat = true
+		j++
+		if j < len(raw) && (raw[j] == '+' || raw[j] == '-') {
+			j++
+		}
+		d = j
+		for j < len(raw) && raw[j] >= '0' && raw[j] <= '9' {
+			j++
+		}
+		if j == d {
+			return 0, false, errSyntax
+		}
+	}
+	return j, isFloat, nil
+}
+
+// object scans the object at raw[i]. At the top level (top) it records the
+// keys. A verbatim object keeps its empty values.
+func (s *scanner) object(i int, t int32, docOn, top, verbatim bool) (int, bool, error) {
+	raw := s.raw
+	s.pyAppend('{')
+	docStart := len(s.doc)
+	if docOn {
+		s.doc = append(s.doc, '{')
+	}
+	kept := 0
+	i = skipWS(raw, i+1)
+	if i < len(raw) && raw[i] == '}' {
+		s.pyAppend('}')
+		if docOn {
+			if verbatim {
+				s.doc = append(s.doc, '}')
+				return i + 1, true, nil
+			}
+			s.doc = s.doc[:docStart]
+		}
+		return i + 1, false, nil
+	}
+	for m := 0; ; m++ {
+		if i >= len(raw) || raw[i] != '"' {
+			return 0, false, errSyntax
+		}
+		if m > 0 {
+			s.pyAppend(',', ' ')
+		}
+		mark := len(s.doc)
+		if docOn && kept > 0 {
+			s.doc = append(s.doc, ',')
+		}
+		kEnd, _, kEsc, err := s.str(i, docOn, false, true)
+		if err != nil {
+			return 0, false, err
+		}
+		key := raw[i+1 : kEnd-1]
+		if kEsc {
+			key = s.unescape(raw[i:kEnd])
+		}
+		if top {
+			s.top = append(s.top, span{int32(i + 1), int32(kEnd - 1)})
+			s.topMask |= keyBit(key)
+			if kEsc {
+				// Escaped top-level keys are compared after decoding; mark
+				// every bit so collisions are checked the slow way.
+				s.topMask = ^uint64(0)
+			}
+		}
+		ct := s.child(t, key)
+		j := skipWS(raw, kEnd)
+		if j >= len(raw) || raw[j] != ':' {
+			return 0, false, errSyntax
+		}
+		s.pyAppend(':', ' ')
+		j = skipWS(raw, j+1)
+		if docOn {
+			s.doc = append(s.doc, ':')
+		}
+		mode := modeMember
+		if verbatim {
+			mode = modeVerbatim
+		}
+		end, ok, err := s.value(j, ct, docOn, mode)
+		if err != nil {
+			return 0, false, err
+		}
+		if docOn {
+			if ok {
+				kept++
+			} else {
+				s.doc = s.doc[:mark]
+			}
+		}
+		i = skipWS(raw, end)
+		if i >= len(raw) {
+			return 0, false, errSyntax
+		}
+		if raw[i] == ',' {
+			i = skipWS(raw, i+1)
+			continue
+		}
+		if raw[i] != '}' {
+			return 0, false, errSyntax
+		}
+		break
+	}
+	s.pyAppend('}')
+	if !docOn {
+		return i + 1, false, nil
+	}
+	if kept == 0 && !verbatim {
+		s.doc = s.doc[:docStart]
+		return i + 1, false, nil
+	}
+	s.doc = append(s.doc, '}')
+	return i + 1, true, nil
+}
+
+// array scans the list at raw[i]. As an object member, doc drops [] and
+// [""]; its objects are cleaned, lists inside it copied as they are.
+func (s *scanner) array(i int, t int32, docOn bool, mode int) (int, bool, error) {
+	raw := s.raw
+	s.pyAppend('[')
+	docStart := len(s.doc)
+	if docOn {
+		s.doc = append(s.doc, '[')
+	}
+	i = skipWS(raw, i+1)
+	n := 0
+	onlyEmptyString := false
+	if i < len(raw) && raw[i] == ']' {
+		i++
+	} else {
+		for ; ; n++ {
+			if n > 0 {
+				s.pyAppend(',', ' ')
+				if docOn {
+					s.doc = append(s.doc, ',')
+				}
+			}
+			elemStart := len(s.doc)
+			em := modeElement
+			if mode != modeMember {
+				em = modeVerbatim
+			}
+			end, _, err := s.value(i, s.element(t, n), docOn, em)
+			if err != nil {
+				return 0, false, err
+			}
+			if n == 0 {
+				onlyEmptyString = docOn && string(s.doc[elemStart:]) == `""`
+			}
+			i = skipWS(raw, end)
+			if i >= len(raw) {
+				return 0, false, errSyntax
+			}
+			if raw[i] == ',' {
+				i = skipWS(raw, i+1)
+				continue
+			}
+			if raw[i] != ']' {
+				return 0, false, errSyntax
+			}
+			i++
+			n++
+			break
+		}
+	}
+	s.pyAppend(']')
+	if !docOn {
+		return i, false, nil
+	}
+	if mode == modeMember && (n == 0 || (n == 1 && onlyEmptyString)) {
+		s.doc = s.doc[:docStart]
+		return i, false, nil
+	}
+	s.doc = append(s.doc, ']')
+	return i, true, nil
+}
+
+// str scans the string at raw[i]. To doc it copies the string as written
+// (control characters escaped, invalid UTF-8 replaced); to py it writes
+// the Python-style text, escaped once more. dropEmpty drops the values
+// del_none drops. It returns the index after the string, whether doc got
+// it, and whether it had escapes.
+func (s *scanner) str(i int, docOn, dropEmpty, isKey bool) (int, bool, bool, error) {
+	raw := s.raw
+	s.pyQuote()
+	docStart := len(s.doc)
+	if docOn {
+		s.doc = append(s.doc, '"')
+	}
+	esc := false
+	j := i + 1
+	for {
+		k := plainRunBytes(raw, j, true)
+		if k > j {
+			if s.pyOn {
+				s.py = append(s.py, raw[j:k]...)
+			}
+			if docOn {
+				s.doc = append(s.doc, raw[j:k]...)
+			}
+			j = k
+		}
+		if j >= len(raw) {
+			return 0, false, false, errSyntax
+		}
+		c := raw[j]
+		switch {
+		case c == '"':
+			j++
+			s.pyQuote()
+			if !docOn {
+				return j, false, esc, nil
+			}
+			s.doc = append(s.doc, '"')
+			if isKey {
+				return j, true, esc, nil
+			}
+			return s.finishString(j, docStart, dropEmpty, esc)
+		case c == '\\':
+			esc = true
+			n, err := s.escape(j)
+			if err != nil {
+				return 0, false, false, err
+			}
+			if docOn {
+				s.doc = append(s.doc, raw[j:j+n]...)
+			}
+			j += n
+		case c < 0x20:
+			if s.pyOn {
+				s.py = appendPyRune(s.py, rune(c), true)
+			}
+			if docOn {
+				s.doc = append(s.doc, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			j++
+		default:
+			r, size := utf8.DecodeRune(raw[j:])
+			if r == utf8.RuneError && size == 1 {
+				if s.pyOn {
+					s.py = append(s.py, "\uFFFD"...)
+				}
+				if docOn {
+					s.doc = append(s.doc, "\uFFFD"...)
+				}
+			} else {
+				if s.pyOn {
+					s.py = append(s.py, raw[j:j+size]...)
+				}
+				if docOn {
+					s.doc = append(s.doc, raw[j:j+size]...)
+				}
+			}
+			j += size
+		}
+	}
+}
+
+func (s *scanner) pyQuote() {
+	if s.pyOn {
+		s.py = append(s.py, '\\', '"')
+	}
+}
+
+// finishString applies del_none and the long-string truncation to the
+// string just written to doc at docStart.
+func (s *scanner) finishString(end, docStart int, dropEmpty, esc bool) (int, bool, bool, error) {
+	text := s.doc[docStart:]
+	content := text[1 : len(text)-1]
+	if dropEmpty {
+		c := content
+		if esc && len(c) <= 24 {
+			c = s.unescape(text)
+		}
+		switch string(c) {
+		case "", "-", "null", "[]":
+			s.doc = s.doc[:docStart]
+			return end, false, esc, nil
+		}
+	}
+	if len(content) >= maxTermBytes {
+		var v string
+		if json.Unmarshal(text, &v) == nil && len(v) >= maxTermBytes {
+			cut := truncKeep
+			for cut > 0 && !utf8.RuneStart(v[cut]) {
+				cut--
+			}
+			s.doc = appendQuoted(s.doc[:docStart], v[:cut]+truncMark)
+		}
+	}
+	return end, true, esc, nil
+}
+
+// escape handles the escape sequence at raw[j] for py and returns its
+// length in raw.
+func (s *scanner) escape(j int) (int, error) {
+	raw := s.raw
+	if j+1 >= len(raw) {
+		return 0, errSyntax
+	}
+	switch e := raw[j+1]; e {
+	case 'u':
+		r, ok := hex4(raw, j+2)
+		if !ok {
+			return 0, errSyntax
+		}
+		if utf16.IsSurrogate(r) {
+			if r2, ok := hex4(raw, j+8); ok && j+7 < len(raw) && raw[j+6] == '\\' && raw[j+7] == 'u' {
+				if c := utf16.DecodeRune(r, r2); c != utf8.RuneError {
+					if s.pyOn {
+						s.py = utf8.AppendRune(s.py, c)
+					}
+					return 12, nil
+				}
+			}
+			if s.pyOn {
+				s.py = appendU4(append(s.py, '\\'), r) // a lone surrogate stays escaped
+			}
+			return 6, nil
+		}
+		if s.pyOn {
+			s.py = appendPyRune(s.py, r, true)
+		}
+		return 6, nil
+	case '"', '\\', '/':
+		if s.pyOn {
+			s.py = appendPyRune(s.py, rune(e), true)
+		}
+	case 'b', 'f', 'n', 'r', 't':
+		if s.pyOn {
+			s.py = append(s.py, '\\', '\\', e)
+		}
+	default:
+		return 0, errSyntax
+	}
+	return 2, nil
+}
+
+func hex4(raw []byte, i int) (rune, bool) {
+	if i+4 > len(raw) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range raw[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// unescape decodes a quoted JSON string into scratch memory valid until
+// the next call.
+func (s *scanner) unescape(quoted []byte) []byte {
+	var v string
+	if json.Unmarshal(quoted, &v) != nil {
+		return quoted[1 : len(quoted)-1]
+	}
+	s.tmp = append(s.tmp[:0], v...)
+	return s.tmp
+}
