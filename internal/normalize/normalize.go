@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
 
@@ -601,6 +602,16 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 		}
 	}
 	meta := Meta{ID: docID, Index: n.indexName(d, ingested), TimestampMs: ts.UnixMilli()}
+	if len(n.ov.nodes) > len(plan.tmpl) && len(n.ov.nodes) <= maxTemplateNodes {
+		// Fields the transform added become slots of the template, so the
+		// next record finds them without allocating.
+		t := n.ov.template()
+		for i, old := range plan.tmpl {
+			// Keep the names the record may have swapped.
+			t[i].key, t[i].qkey = old.key, old.qkey
+		}
+		plan.tmpl = t
+	}
 	start := len(dst)
 	if dst, ok := n.assemble(dst); ok {
 		return dst, meta, nil
@@ -650,6 +661,10 @@ func (n *Normalizer) assemble(dst []byte) ([]byte, bool) {
 	}
 	return append(dst, '}'), true
 }
+
+// maxTemplateNodes bounds how far a type's overlay template grows from the
+// fields its transform adds.
+const maxTemplateNodes = 512
 
 // Meta is what a sink needs besides the document body.
 type Meta struct {
@@ -820,7 +835,7 @@ func (n *Normalizer) setECSValue(f *fieldPlan, sp span) {
 			ov.putRaw(f.slot, s)
 			return
 		}
-		if bytes.IndexByte(text, '\\') < 0 {
+		if bytes.IndexByte(text, '\\') < 0 && utf8.Valid(text) {
 			ov.putRaw(f.slot, text) // already a valid JSON string
 			return
 		}
@@ -840,6 +855,13 @@ func (n *Normalizer) setECSValue(f *fieldPlan, sp span) {
 			putString(ov, f.slot, "False")
 		}
 	default:
+		// An object or list: keep it valid JSON whatever the record held.
+		if !utf8.Valid(text) {
+			text = bytes.ToValidUTF8(text, []byte("\uFFFD"))
+		}
+		if bytes.IndexFunc(text, func(r rune) bool { return r < 0x20 && r != ' ' && r != '\t' && r != '\n' && r != '\r' }) >= 0 {
+			text = escapeControls(text)
+		}
 		ov.putRaw(f.slot, text)
 	}
 }
@@ -1006,13 +1028,13 @@ func regionFromKey(key string) string {
 	return keyRegionRe.FindString(key)
 }
 
-// isNumeric reports whether s is a JSON-compatible decimal number.
+// isNumeric reports whether s is a number in JSON's grammar.
 func isNumeric(s []byte) bool {
-	if len(s) == 0 {
-		return false
-	}
-	_, err := strconv.ParseFloat(string(s), 64)
-	return err == nil && (s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) && s[len(s)-1] >= '0' && s[len(s)-1] <= '9'
+	var sc scanner
+	sc.raw = s
+	end, _, err := sc.number(0)
+	return err == nil && end == len(s) && !(len(s) > 1 && s[0] == '0' && s[1] >= '0' && s[1] <= '9') &&
+		!(len(s) > 2 && s[0] == '-' && s[1] == '0' && s[2] >= '0' && s[2] <= '9')
 }
 
 // ingestedText formats event.ingested, reusing the text within a

@@ -27,6 +27,7 @@ type Overlay struct {
 // field of the same name.
 type onode struct {
 	key         string
+	qkey        string // key quoted, with its colon: "key":
 	parent      int32
 	first, last int32
 	next        int32
@@ -68,9 +69,15 @@ func (o *Overlay) template() []onode {
 	t := append([]onode(nil), o.nodes...)
 	for i := range t {
 		t[i].present = i == 0
+		t[i].deleted = false
 		t[i].val, t[i].end = noNode, noNode
 	}
 	return t
+}
+
+// quotedKey is a key as the writer puts it before a value.
+func quotedKey(key string) string {
+	return string(append(appendQuoted(make([]byte, 0, len(key)+3), key), ':'))
 }
 
 func (o *Overlay) root() int32 {
@@ -101,7 +108,7 @@ func (o *Overlay) child(parent int32, key string) int32 {
 
 func (o *Overlay) addChild(parent int32, key string) int32 {
 	idx := int32(len(o.nodes))
-	o.nodes = append(o.nodes, onode{key: key, parent: parent, first: noNode, last: noNode, next: noNode, val: noNode})
+	o.nodes = append(o.nodes, onode{key: key, qkey: quotedKey(key), parent: parent, first: noNode, last: noNode, next: noNode, val: noNode})
 	p := &o.nodes[parent]
 	p.keyMask |= keyBit(key)
 	if p.last == noNode {
@@ -274,12 +281,17 @@ func (o *Overlay) Swap(a, b string) {
 	// Absent template nodes move too, so that neither name is found twice.
 	na, nb := o.findPath(a), o.findPath(b)
 	ka, kb := lastSegment(a), lastSegment(b)
+	if na != noNode && nb != noNode {
+		o.nodes[na].key, o.nodes[nb].key = o.nodes[nb].key, o.nodes[na].key
+		o.nodes[na].qkey, o.nodes[nb].qkey = o.nodes[nb].qkey, o.nodes[na].qkey
+		return
+	}
 	if na != noNode {
-		o.nodes[na].key = kb
+		o.nodes[na].key, o.nodes[na].qkey = kb, quotedKey(kb)
 		o.nodes[o.nodes[na].parent].keyMask |= keyBit(kb)
 	}
 	if nb != noNode {
-		o.nodes[nb].key = ka
+		o.nodes[nb].key, o.nodes[nb].qkey = ka, quotedKey(ka)
 		o.nodes[o.nodes[nb].parent].keyMask |= keyBit(ka)
 	}
 }

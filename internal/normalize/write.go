@@ -96,6 +96,9 @@ func appendQuoted[T ~string | ~[]byte](dst []byte, s T) []byte {
 	return append(dst, '"')
 }
 
+// AppendQuotedBytes is AppendQuoted for a byte slice.
+func AppendQuotedBytes(dst, s []byte) []byte { return appendQuoted(dst, s) }
+
 // AppendQuoted appends s as a JSON string; invalid UTF-8 becomes U+FFFD so
 // the output is always valid JSON.
 func AppendQuoted(dst []byte, s string) []byte { return appendQuoted(dst, s) }

@@ -252,8 +252,7 @@ func (w *docWriter) overlayRest(dst []byte, ov int32, n int) ([]byte, int) {
 		if n > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendQuoted(dst, w.ov.nodes[c].key)
-		dst = append(dst, ':')
+		dst = append(dst, w.ov.nodes[c].qkey...)
 		var ok bool
 		dst, ok = w.overlayValue(dst, c)
 		if ok {

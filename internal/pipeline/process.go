@@ -267,7 +267,8 @@ func (r *objectRun) loop(ctx context.Context, next func() ([]byte, error), line 
 }
 
 func (r *objectRun) jsonRecord(raw []byte, line int) error {
-	return r.emit(normalize.Input{RawJSON: validUTF8(raw)})
+	// The normalizer replaces invalid UTF-8 itself as it copies strings.
+	return r.emit(normalize.Input{RawJSON: raw})
 }
 
 func (r *objectRun) csvRecord(raw []byte, line int) error {
@@ -362,12 +363,12 @@ func (f *fieldParser) csv(line []byte) ([]byte, bool, error) {
 		if isHeader(f.vals) {
 			for _, h := range f.vals {
 				h = bytes.ReplaceAll(h, []byte("-"), []byte("_"))
-				f.header = append(f.header, h)
+				f.header = append(f.header, quotedName(h))
 			}
 			return nil, true, nil
 		}
 		for _, h := range defaultVPCHeader {
-			f.header = append(f.header, []byte(h))
+			f.header = append(f.header, quotedName([]byte(h)))
 		}
 	}
 	if len(f.vals) != len(f.header) {
@@ -378,12 +379,16 @@ func (f *fieldParser) csv(line []byte) ([]byte, bool, error) {
 		if i > 0 {
 			o = append(o, ',')
 		}
-		o = normalize.AppendQuoted(o, string(h))
-		o = append(o, ':')
-		o = normalize.AppendQuoted(o, string(f.vals[i]))
+		o = append(o, h...) // the header names are kept quoted, with ':'
+		o = normalize.AppendQuotedBytes(o, f.vals[i])
 	}
 	f.obj = append(o, '}')
 	return f.obj, false, nil
+}
+
+// quotedName is a field name ready to precede its value: "name":
+func quotedName(name []byte) []byte {
+	return append(normalize.AppendQuotedBytes(nil, name), ':')
 }
 
 // isHeader reports whether a line's fields are all field names (letters,
@@ -428,7 +433,7 @@ func (f *fieldParser) text(line []byte) ([]byte, error) {
 		n++
 		o = normalize.AppendQuoted(o, name)
 		o = append(o, ':')
-		o = normalize.AppendQuoted(o, string(line[m[2*i]:m[2*i+1]]))
+		o = normalize.AppendQuotedBytes(o, line[m[2*i]:m[2*i+1]])
 	}
 	f.obj = append(o, '}')
 	return f.obj, nil
