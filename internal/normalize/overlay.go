@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 )
@@ -265,6 +266,9 @@ func unquoteLoose(raw []byte) string {
 	}
 	if raw[0] != '"' {
 		return string(raw)
+	}
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1])
 	}
 	if s, err := strconv.Unquote(string(raw)); err == nil {
 		return s
