@@ -120,7 +120,8 @@ func AppendPythonFloat(dst []byte, f float64) []byte {
 			break
 		}
 	}
-	var digits []byte
+	var digitBuf [32]byte
+	digits := digitBuf[:0]
 	for _, d := range mant {
 		if d != '.' {
 			digits = append(digits, d)

@@ -300,6 +300,10 @@ func (r *objectRun) emit(in normalize.Input) error {
 		b = r.out.NewBatch()
 		r.batch = b
 	}
+	if cap(b.Buf) < r.p.cfg.BatchBytes {
+		// Size the buffer once rather than growing it document by document.
+		b.Buf = make([]byte, 0, r.p.cfg.BatchBytes+r.p.cfg.BatchBytes/4)
+	}
 	start := len(b.Buf)
 	buf, meta, err := r.p.norm.Normalize(b.Buf, in)
 	if err != nil {
