@@ -3,6 +3,7 @@ package normalize
 import (
 	"encoding/binary"
 	"math/bits"
+	"unsafe"
 )
 
 // Word-at-a-time scanning: eight bytes are tested together for the bytes
@@ -31,23 +32,12 @@ func plainRun[T ~string | ~[]byte](s T, i int, stopHigh bool) int {
 	if b, ok := any(s).([]byte); ok {
 		return plainRunBytes(b, i, stopHigh)
 	}
-	for i+8 <= len(s) {
-		x := load64(s, i)
-		if m := specialMask(x, stopHigh); m != 0 {
-			return i + bits.TrailingZeros64(m)/8
-		}
-		i += 8
-	}
-	for ; i < len(s); i++ {
-		c := s[i]
-		if c == '"' || c == '\\' || c < 0x20 || (stopHigh && c >= 0x80) {
-			return i
-		}
-	}
-	return i
+	// A read-only view of the string's bytes, without copying them.
+	str := string(s)
+	return plainRunBytes(unsafe.Slice(unsafe.StringData(str), len(str)), i, stopHigh)
 }
 
-// plainRunBytes is plainRun for byte slices, with single 8-byte loads.
+// plainRunBytes is plainRun for byte slices, eight bytes at a time.
 func plainRunBytes(s []byte, i int, stopHigh bool) int {
 	for i+8 <= len(s) {
 		x := binary.LittleEndian.Uint64(s[i:])
@@ -63,11 +53,4 @@ func plainRunBytes(s []byte, i int, stopHigh bool) int {
 		}
 	}
 	return i
-}
-
-// load64 reads eight bytes little-endian; the compiler merges the loads.
-func load64[T ~string | ~[]byte](s T, i int) uint64 {
-	_ = s[i+7]
-	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
 }

@@ -1,74 +1,26 @@
 package cloudtrail_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/vigil-siem/vigil/internal/event"
-	"github.com/vigil-siem/vigil/internal/logtype"
 	"github.com/vigil-siem/vigil/internal/logtype/cloudtrail"
 	"github.com/vigil-siem/vigil/internal/normalize"
+	"github.com/vigil-siem/vigil/internal/testutil"
 )
 
 const key = "AWSLogs/123456789012/CloudTrail/us-east-1/2024/01/02/123456789012_CloudTrail_us-east-1_20240102T0305Z_abc.json.gz"
 
-func fixedNow() time.Time { return time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC) }
-
-// normalizeRecord runs rec through the cloudtrail type and its transform
-// and returns the decoded document (numbers as json.Number) and its meta.
+// normalizeRecord runs rec through the cloudtrail type and its transform.
 func normalizeRecord(t *testing.T, rec string) (map[string]any, normalize.Meta) {
 	t.Helper()
-	reg, err := logtype.Load()
-	if err != nil {
-		t.Fatalf("logtype.Load: %v", err)
-	}
-	typ, ok := reg.Get("cloudtrail")
-	if !ok {
-		t.Fatal("no cloudtrail type")
-	}
-	n := normalize.New(map[string]normalize.Script{"cloudtrail": cloudtrail.Script{}}, fixedNow)
-	out, meta, err := n.Normalize(nil, normalize.Input{
-		Type:    typ,
-		Origin:  &event.Origin{Bucket: "trail-bucket", Key: key},
-		RawJSON: []byte(rec),
-	})
-	if err != nil {
-		t.Fatalf("Normalize: %v", err)
-	}
-	if !json.Valid(out) {
-		t.Fatalf("document is not valid JSON: %s", out)
-	}
-	dec := json.NewDecoder(bytes.NewReader(out))
-	dec.UseNumber()
-	var doc map[string]any
-	if err := dec.Decode(&doc); err != nil {
-		t.Fatal(err)
-	}
-	return doc, meta
+	return testutil.Normalize(t, "cloudtrail", cloudtrail.Script{}, event.Origin{Bucket: "trail-bucket", Key: key}, rec, "")
 }
 
-// get walks a dotted path through decoded objects.
-func get(doc map[string]any, path string) (any, bool) {
-	var cur any = doc
-	for _, seg := range strings.Split(path, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if cur, ok = m[seg]; !ok {
-			return nil, false
-		}
-	}
-	return cur, true
-}
-
-// absent marks a field that must not be in the document.
-type absentT struct{}
-
-var absent = absentT{}
+var (
+	get    = testutil.Get
+	absent = testutil.Absent
+)
 
 func TestTransform(t *testing.T) {
 	base := `"eventVersion":"1.08","eventTime":"2024-01-02T03:04:05Z","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.10","recipientAccountId":"123456789012","eventID":"e-1"`

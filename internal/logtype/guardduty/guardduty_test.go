@@ -5,66 +5,24 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/vigil-siem/vigil/internal/event"
-	"github.com/vigil-siem/vigil/internal/logtype"
 	"github.com/vigil-siem/vigil/internal/logtype/guardduty"
 	"github.com/vigil-siem/vigil/internal/normalize"
+	"github.com/vigil-siem/vigil/internal/testutil"
 )
 
 const key = "AWSLogs/123456789012/GuardDuty/us-east-1/2024/01/02/finding.jsonl.gz"
 
-func fixedNow() time.Time { return time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC) }
-
 func normalizeFinding(t *testing.T, rec string) (map[string]any, normalize.Meta) {
 	t.Helper()
-	reg, err := logtype.Load()
-	if err != nil {
-		t.Fatalf("logtype.Load: %v", err)
-	}
-	typ, ok := reg.Get("guardduty")
-	if !ok {
-		t.Fatal("no guardduty type")
-	}
-	n := normalize.New(map[string]normalize.Script{"guardduty": guardduty.Script{}}, fixedNow)
-	out, meta, err := n.Normalize(nil, normalize.Input{
-		Type:    typ,
-		Origin:  &event.Origin{Bucket: "gd-bucket", Key: key},
-		RawJSON: []byte(rec),
-	})
-	if err != nil {
-		t.Fatalf("Normalize: %v", err)
-	}
-	if !json.Valid(out) {
-		t.Fatalf("document is not valid JSON: %s", out)
-	}
-	dec := json.NewDecoder(bytes.NewReader(out))
-	dec.UseNumber()
-	var doc map[string]any
-	if err := dec.Decode(&doc); err != nil {
-		t.Fatal(err)
-	}
-	return doc, meta
+	return testutil.Normalize(t, "guardduty", guardduty.Script{}, event.Origin{Bucket: "gd-bucket", Key: key}, rec, "")
 }
 
-func get(doc map[string]any, path string) (any, bool) {
-	var cur any = doc
-	for _, seg := range strings.Split(path, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if cur, ok = m[seg]; !ok {
-			return nil, false
-		}
-	}
-	return cur, true
-}
-
-type absentT struct{}
-
-var absent = absentT{}
+var (
+	get    = testutil.Get
+	absent = testutil.Absent
+)
 
 // finding builds a GuardDuty finding with the given type, severity and
 // service.action (JSON, may be empty).

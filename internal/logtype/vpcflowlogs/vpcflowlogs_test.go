@@ -1,21 +1,17 @@
 package vpcflowlogs_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/vigil-siem/vigil/internal/event"
-	"github.com/vigil-siem/vigil/internal/logtype"
 	"github.com/vigil-siem/vigil/internal/logtype/vpcflowlogs"
 	"github.com/vigil-siem/vigil/internal/normalize"
+	"github.com/vigil-siem/vigil/internal/testutil"
 )
 
 const key = "AWSLogs/123456789012/vpcflowlogs/ap-northeast-1/2024/01/02/123456789012_vpcflowlogs_ap-northeast-1_fl-0abc_20240102T0305Z_def.log.gz"
-
-func fixedNow() time.Time { return time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC) }
 
 var defaultHeader = strings.Fields("version account_id interface_id srcaddr dstaddr srcport dstport protocol packets bytes start end action log_status")
 
@@ -42,53 +38,13 @@ func record(t *testing.T, line string) []byte {
 
 func normalizeLine(t *testing.T, line string, raw []byte) (map[string]any, normalize.Meta) {
 	t.Helper()
-	reg, err := logtype.Load()
-	if err != nil {
-		t.Fatalf("logtype.Load: %v", err)
-	}
-	typ, ok := reg.Get("vpcflowlogs")
-	if !ok {
-		t.Fatal("no vpcflowlogs type")
-	}
-	n := normalize.New(map[string]normalize.Script{"vpcflowlogs": vpcflowlogs.Script{}}, fixedNow)
-	out, meta, err := n.Normalize(nil, normalize.Input{
-		Type:    typ,
-		Origin:  &event.Origin{Bucket: "flow-bucket", Key: key},
-		RawJSON: raw,
-		Message: []byte(line),
-	})
-	if err != nil {
-		t.Fatalf("Normalize: %v", err)
-	}
-	if !json.Valid(out) {
-		t.Fatalf("document is not valid JSON: %s", out)
-	}
-	dec := json.NewDecoder(bytes.NewReader(out))
-	dec.UseNumber()
-	var doc map[string]any
-	if err := dec.Decode(&doc); err != nil {
-		t.Fatal(err)
-	}
-	return doc, meta
+	return testutil.Normalize(t, "vpcflowlogs", vpcflowlogs.Script{}, event.Origin{Bucket: "flow-bucket", Key: key}, string(raw), line)
 }
 
-func get(doc map[string]any, path string) (any, bool) {
-	var cur any = doc
-	for _, seg := range strings.Split(path, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if cur, ok = m[seg]; !ok {
-			return nil, false
-		}
-	}
-	return cur, true
-}
-
-type absentT struct{}
-
-var absent = absentT{}
+var (
+	get    = testutil.Get
+	absent = testutil.Absent
+)
 
 func TestTransform(t *testing.T) {
 	tests := []struct {
