@@ -471,7 +471,7 @@ func TestDecompressCallbackError(t *testing.T) {
 	for _, in := range [][]byte{[]byte("x"), gzipBytes(t, "x"), zipBytes(t, [2]string{"a", "x"}, [2]string{"b", "y"})} {
 		n := 0
 		err := Decompress(bytes.NewReader(in), func(string, io.Reader) error { n++; return stop })
-		if err != stop || n != 1 {
+		if !errors.Is(err, stop) || n != 1 {
 			t.Fatalf("got %v after %d calls", err, n)
 		}
 	}

@@ -231,7 +231,7 @@ type trackReader struct {
 
 func (t *trackReader) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
-	if err != nil && err != io.EOF {
+	if err != nil && !errors.Is(err, io.EOF) {
 		t.err = err
 	}
 	return n, err
@@ -265,7 +265,7 @@ type body struct {
 
 func (b *body) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
-	if err != nil && err != io.EOF {
+	if err != nil && !errors.Is(err, io.EOF) {
 		err = b.classify(err)
 	}
 	return n, err

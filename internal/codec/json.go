@@ -86,26 +86,6 @@ const (
 	space = 0x20 * lsb
 )
 
-// skipString returns the index of the first byte at or after i in buf that
-// ends a run of plain string bytes: '"', '\\', a control byte, or len(buf).
-// It tests eight bytes at a time; the lowest flagged byte of each word is exact
-// (the tricks' false positives only sit above a true one).
-func skipString(buf []byte, i int) int {
-	for ; i+8 <= len(buf); i += 8 {
-		x := binary.LittleEndian.Uint64(buf[i:])
-		q := x ^ quote
-		b := x ^ bslsh
-		m := ((q - lsb) &^ q) | ((b - lsb) &^ b) | ((x - space) &^ x)
-		if m &= msb; m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
-		}
-	}
-	for i < len(buf) && strSafe[buf[i]] {
-		i++
-	}
-	return i
-}
-
 func isDigit(c byte) bool { return c-'0' < 10 }
 
 func isHex(c byte) bool { return c-'0' < 10 || (c|0x20)-'a' < 6 }
@@ -310,7 +290,7 @@ func (j *JSONReader) fill() {
 		n, err := j.r.Read(j.buf[j.end:])
 		j.end += n
 		if err != nil {
-			if err != io.EOF {
+			if !errors.Is(err, io.EOF) {
 				err = fmt.Errorf("codec: reading JSON: %w", err)
 			}
 			j.err = err

@@ -120,7 +120,7 @@ func (l *LineReader) fill() {
 		n, err := l.r.Read(l.buf[l.end:])
 		l.end += n
 		if err != nil {
-			if err != io.EOF {
+			if !errors.Is(err, io.EOF) {
 				err = fmt.Errorf("codec: reading lines: %w", err)
 			}
 			l.err = err

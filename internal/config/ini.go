@@ -119,7 +119,7 @@ func ReadINIFiles(paths ...string) (*INI, error) {
 			return nil, fmt.Errorf("reading ini file: %w", err)
 		}
 		one, err := ParseINI(p, f)
-		f.Close()
+		_ = f.Close() // read-only: nothing to flush
 		if err != nil {
 			return nil, err
 		}

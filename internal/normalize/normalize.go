@@ -1033,8 +1033,15 @@ func isNumeric(s []byte) bool {
 	var sc scanner
 	sc.raw = s
 	end, _, err := sc.number(0)
-	return err == nil && end == len(s) && !(len(s) > 1 && s[0] == '0' && s[1] >= '0' && s[1] <= '9') &&
-		!(len(s) > 2 && s[0] == '-' && s[1] == '0' && s[2] >= '0' && s[2] <= '9')
+	if err != nil || end != len(s) {
+		return false
+	}
+	digits := s
+	if digits[0] == '-' {
+		digits = digits[1:]
+	}
+	// JSON has no leading zeros.
+	return len(digits) < 2 || digits[0] != '0' || digits[1] < '0' || digits[1] > '9'
 }
 
 // ingestedText formats event.ingested, reusing the text within a

@@ -118,18 +118,18 @@ func (s *scanner) value(i int, t int32, docOn bool, mode int) (int, bool, error)
 	var end int
 	var kept bool
 	var err error
-	switch c := s.raw[i]; {
-	case c == '{':
+	switch c := s.raw[i]; c {
+	case '{':
 		end, kept, err = s.object(i, t, docOn, false, mode == modeVerbatim)
 		if err == nil && docOn && !kept && mode != modeMember {
 			s.doc = append(s.doc, '{', '}')
 			kept = true
 		}
-	case c == '[':
+	case '[':
 		end, kept, err = s.array(i, t, docOn, mode)
-	case c == '"':
+	case '"':
 		end, kept, _, err = s.str(i, docOn, mode == modeMember, false)
-	case c == 't' || c == 'f' || c == 'n':
+	case 't', 'f', 'n':
 		end, err = s.literal(i)
 		if err == nil {
 			s.pyAppend(s.raw[i:end]...)

@@ -66,7 +66,7 @@ func ParseISO8601(s string, tz *time.Location) (time.Time, error) {
 	}
 	var year, month, day int
 	var ok bool
-	rest := s
+	var rest string
 	switch {
 	case len(s) >= 10 && s[4] == '-' && s[7] == '-':
 		if year, ok = atoiN(s[0:4]); !ok {

@@ -135,7 +135,6 @@ func (w *docWriter) rawChild(ov int32, key []byte) (c int32, hidden bool) {
 	if ov == noNode || w.ov.nodes[ov].keyMask&keyBit(key) == 0 {
 		return noNode, false
 	}
-	c = noNode
 	for n := w.ov.nodes[ov].first; n != noNode; n = w.ov.nodes[n].next {
 		if !w.ov.nodes[n].present || w.ov.nodes[n].key != string(key) {
 			continue

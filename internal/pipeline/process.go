@@ -136,7 +136,7 @@ func (p *ObjectProcessor) Process(ctx context.Context, obj *Object, out *Emitter
 		st.FileErrs.Add(1)
 		return &ObjectError{Key: obj.Origin.Key, Err: err}
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }() // read-only: nothing to flush
 
 	run := &objectRun{p: p, t: t, obj: obj, out: out, ack: ack}
 	run.batch = out.NewBatch()
@@ -390,7 +390,7 @@ func (f *fieldParser) csv(line []byte) ([]byte, bool, error) {
 	return f.obj, false, nil
 }
 
-// quotedName is a field name ready to precede its value: "name":
+// quotedName is a field name ready to precede its value, as "name":.
 func quotedName(name []byte) []byte {
 	return append(normalize.AppendQuotedBytes(nil, name), ':')
 }
@@ -402,17 +402,19 @@ func isHeader(fields [][]byte) bool {
 		return false
 	}
 	for _, f := range fields {
-		if len(f) == 0 || !(f[0] >= 'a' && f[0] <= 'z' || f[0] >= 'A' && f[0] <= 'Z') {
+		if len(f) == 0 || !isLetter(f[0]) {
 			return false
 		}
 		for _, c := range f {
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			if !isLetter(c) && (c < '0' || c > '9') && c != '-' && c != '_' {
 				return false
 			}
 		}
 	}
 	return true
 }
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 // text parses one line with the type's log_pattern into a JSON object
 // (valid until the next call).

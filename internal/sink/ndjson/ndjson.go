@@ -54,8 +54,10 @@ func (s *Sink) Write(_ context.Context, b *pipeline.Batch) error {
 	for i := range b.Docs {
 		d := &b.Docs[i]
 		s.line = appendHead(s.line[:0], d)
-		s.w.Write(s.line)
-		s.w.Write(d.Source)
+		// bufio.Writer keeps its first error, so checking the last write
+		// of the line is enough.
+		_, _ = s.w.Write(s.line)
+		_, _ = s.w.Write(d.Source)
 		if _, err := s.w.Write(tail); err != nil {
 			return fmt.Errorf("writing NDJSON: %w", err)
 		}
