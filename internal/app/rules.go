@@ -550,14 +550,14 @@ func runRulesEval(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "vigil rules eval: --rules: %v\n", err)
 		return ExitUsage
 	}
-	var in io.Reader = env.Stdin
+	in := env.Stdin
 	if pos[0] != "-" {
 		f, err := os.Open(pos[0])
 		if err != nil {
 			fmt.Fprintf(env.Stderr, "vigil rules eval: %v\n", err)
 			return ExitUsage
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }() // read-only: nothing to flush
 		in = f
 	}
 	eng, failed := compileRules(env.Stderr, "", rs, loadErrs)
@@ -569,7 +569,11 @@ func runRulesEval(ctx context.Context, env *Env, args []string) int {
 		code = ExitFailure
 	}
 	out := bufio.NewWriter(env.Stdout)
-	defer out.Flush()
+	defer func() {
+		if err := out.Flush(); err != nil {
+			fmt.Fprintf(env.Stderr, "vigil rules eval: writing matches: %v\n", err)
+		}
+	}()
 	enc := json.NewEncoder(out)
 	enc.SetEscapeHTML(false)
 	emit := func(ms []evalMatch) {
