@@ -210,6 +210,9 @@ type Normalizer struct {
 	// ingestedAt and ingested cache event.ingested per millisecond.
 	ingestedAt int64
 	ingested   string
+	// idxBuf and idxName cache the last index name.
+	idxBuf  []byte
+	idxName string
 	// key caches what the object key says (records of one object share it).
 	key keyInfo
 }
@@ -635,14 +638,16 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 func (n *Normalizer) assemble(dst []byte) ([]byte, bool) {
 	ov := &n.ov
 	sc := &n.sc
+	if sc.topEsc {
+		return dst, false // compare escaped keys the slow way
+	}
 	for c := ov.nodes[0].first; c != noNode; c = ov.nodes[c].next {
 		nd := &ov.nodes[c]
 		if !nd.present || sc.topMask&keyBit(nd.key) == 0 {
 			continue
 		}
 		for _, k := range sc.top {
-			key := n.raw[k.start:k.end]
-			if string(key) == nd.key || bytes.IndexByte(key, '\\') >= 0 {
+			if string(n.raw[k.start:k.end]) == nd.key {
 				return dst, false
 			}
 		}
@@ -978,8 +983,8 @@ func (n *Normalizer) indexName(d *Doc, ingested time.Time) string {
 	if t.IndexTZ != nil {
 		at = at.In(t.IndexTZ)
 	}
-	b := make([]byte, 0, len(name)+11)
-	b = append(b, name...)
+	var b []byte
+	b = append(n.idxBuf[:0], name...)
 	b = append(b, '-')
 	b = appendInt(b, at.Year(), 4)
 	switch t.IndexRotation {
@@ -996,7 +1001,11 @@ func (n *Normalizer) indexName(d *Doc, ingested time.Time) string {
 		b = append(b, '-')
 		b = appendInt(b, int(at.Month()), 2)
 	}
-	return string(b)
+	n.idxBuf = b
+	if string(b) != n.idxName {
+		n.idxName = string(b) // records of one object share their index
+	}
+	return n.idxName
 }
 
 // mondayWeek is strftime's %W: the week number of the year with Monday as

@@ -37,6 +37,7 @@ type scanner struct {
 	// topMask their keyBits.
 	top     []span
 	topMask uint64
+	topEsc  bool // some top-level key is written with escapes
 	tmp     []byte
 }
 
@@ -47,6 +48,7 @@ func (s *scanner) scan(raw []byte, plan *typePlan, py []byte, pyOn bool) ([]byte
 	s.doc = s.doc[:0]
 	s.top = s.top[:0]
 	s.topMask = 0
+	s.topEsc = false
 	if cap(s.spans) < len(plan.prefixes) {
 		s.spans = make([]span, len(plan.prefixes))
 	}
@@ -263,11 +265,7 @@ func (s *scanner) object(i int, t int32, docOn, top, verbatim bool) (int, bool, 
 		if top {
 			s.top = append(s.top, span{int32(i + 1), int32(kEnd - 1)})
 			s.topMask |= keyBit(key)
-			if kEsc {
-				// Escaped top-level keys are compared after decoding; mark
-				// every bit so collisions are checked the slow way.
-				s.topMask = ^uint64(0)
-			}
+			s.topEsc = s.topEsc || kEsc
 		}
 		ct := s.child(t, key)
 		j := skipWS(raw, kEnd)
