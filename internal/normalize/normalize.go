@@ -840,7 +840,7 @@ func (n *Normalizer) setECSValue(f *fieldPlan, sp span) {
 			ov.putRaw(f.slot, s)
 			return
 		}
-		if bytes.IndexByte(text, '\\') < 0 && utf8.Valid(text) {
+		if content := text[1 : len(text)-1]; plainRunBytes(content, 0, false) == len(content) && utf8.Valid(content) {
 			ov.putRaw(f.slot, text) // already a valid JSON string
 			return
 		}

@@ -130,6 +130,23 @@ func (s *scanner) value(i int, t int32, docOn bool, mode int) (int, bool, error)
 	case '[':
 		end, kept, err = s.array(i, t, docOn, mode)
 	case '"':
+		docStart := len(s.doc)
+		if end = s.plainString(i, docOn); end != 0 && end-i-2 < maxTermBytes {
+			kept = docOn
+			if docOn && mode == modeMember && end-i <= 6 {
+				switch string(s.raw[i+1 : end-1]) {
+				case "", "-", "null", "[]":
+					s.doc, kept = s.doc[:docStart], false
+				}
+			}
+			break
+		}
+		if end != 0 { // too long: undo and take the slow path that cuts it
+			s.doc = s.doc[:docStart]
+			if s.pyOn {
+				s.py = s.py[:len(s.py)-(end-i)-2]
+			}
+		}
 		end, kept, _, err = s.str(i, docOn, mode == modeMember, false)
 	case 't', 'f', 'n':
 		end, err = s.literal(i)
@@ -254,9 +271,12 @@ func (s *scanner) object(i int, t int32, docOn, top, verbatim bool) (int, bool, 
 		if docOn && kept > 0 {
 			s.doc = append(s.doc, ',')
 		}
-		kEnd, _, kEsc, err := s.str(i, docOn, false, true)
-		if err != nil {
-			return 0, false, err
+		kEnd, kEsc := s.plainString(i, docOn), false
+		if kEnd == 0 {
+			var err error
+			if kEnd, _, kEsc, err = s.str(i, docOn, false, true); err != nil {
+				return 0, false, err
+			}
 		}
 		key := raw[i+1 : kEnd-1]
 		if kEsc {
@@ -377,6 +397,26 @@ func (s *scanner) array(i int, t int32, docOn bool, mode int) (int, bool, error)
 	}
 	s.doc = append(s.doc, ']')
 	return i, true, nil
+}
+
+// plainString handles the common string: printable ASCII without escapes,
+// written as it is to doc and between escaped quotes to py. It returns the
+// index after the string, or 0 when the string needs str.
+func (s *scanner) plainString(i int, docOn bool) int {
+	raw := s.raw
+	k := plainRunBytes(raw, i+1, true)
+	if k >= len(raw) || raw[k] != '"' {
+		return 0
+	}
+	if s.pyOn {
+		s.py = append(s.py, '\\', '"')
+		s.py = append(s.py, raw[i+1:k]...)
+		s.py = append(s.py, '\\', '"')
+	}
+	if docOn {
+		s.doc = append(s.doc, raw[i:k+1]...)
+	}
+	return k + 1
 }
 
 // str scans the string at raw[i]. To doc it copies the string as written
