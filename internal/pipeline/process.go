@@ -66,7 +66,7 @@ func NewObjectProcessor(cfg *ObjectConfig) *ObjectProcessor {
 		cfg.BatchDocs = 1000
 	}
 	if cfg.BatchBytes <= 0 {
-		cfg.BatchBytes = 4 << 20
+		cfg.BatchBytes = 256 << 10
 	}
 	return &ObjectProcessor{cfg: cfg, norm: normalize.New(cfg.Scripts, nil)}
 }
