@@ -153,6 +153,7 @@ func runLoad(ctx context.Context, env *Env, args []string) int {
 		DeadLetter:    dl,
 		Stats:         stats,
 		OnRecordError: rep.record,
+		Lines:         strings.HasPrefix(opts.sink, "ndjson:"),
 	}
 	src := &file.Source{
 		Paths: opts.paths,

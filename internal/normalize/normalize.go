@@ -401,6 +401,11 @@ type Input struct {
 	// Message is @message: the raw line for text formats, or nil to use
 	// the Python-style serialization of RawJSON.
 	Message []byte
+	// Head, when set, is called once just before the document is written,
+	// with its meta, to append what goes before it (such as an NDJSON
+	// line's "_index" and "_id"). The document then starts where Head's
+	// output ends.
+	Head func(dst []byte, m Meta) []byte
 }
 
 // spanOf returns the recorded span of a path the plan knows.
@@ -616,15 +621,19 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 		plan.tmpl = t
 	}
 	start := len(dst)
+	if in.Head != nil {
+		dst = in.Head(dst, meta)
+	}
+	body := len(dst)
 	if dst, ok := n.assemble(dst); ok {
 		return dst, meta, nil
 	}
 	// The added fields reach into the record's own objects: merge them
 	// while copying the record once more.
-	dst, err = n.w.writeRaw(dst[:start], raw)
+	dst, err = n.w.writeRaw(dst[:body], raw)
 	if errors.Is(err, errRawShape) {
 		// Control characters inside strings: escape them and try again.
-		dst, err = n.w.writeRaw(dst[:start], escapeControls(raw))
+		dst, err = n.w.writeRaw(dst[:body], escapeControls(raw))
 	}
 	if err != nil {
 		return dst[:start], Meta{}, fmt.Errorf("record is not valid JSON: %w", err)

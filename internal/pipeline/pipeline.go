@@ -44,12 +44,17 @@ type Source interface {
 type Batch struct {
 	Docs []event.Document
 	Buf  []byte
+	// Lines says Buf holds the documents as NDJSON lines,
+	// {"_index":...,"_id":...,"_source":...}, one after another and nothing
+	// else, so an NDJSON sink can write Buf as it is.
+	Lines bool
 }
 
 // Reset empties the batch, keeping its memory.
 func (b *Batch) Reset() {
 	b.Docs = b.Docs[:0]
 	b.Buf = b.Buf[:0]
+	b.Lines = false
 }
 
 // Sink makes documents durable. Write is called from one goroutine at a

@@ -46,6 +46,9 @@ type ObjectConfig struct {
 	// BatchDocs and BatchBytes bound one batch.
 	BatchDocs  int
 	BatchBytes int
+	// Lines makes batches hold NDJSON lines (see Batch.Lines), for a sink
+	// that writes them as they are.
+	Lines      bool
 	DeadLetter DeadLetter
 	Stats      *Stats
 	// OnRecordError is told about each failed record (after dead-lettering).
@@ -165,6 +168,10 @@ type objectRun struct {
 	ack    *event.Ack
 	batch  *Batch
 	failed int64
+	// head writes a document's NDJSON line head and body records where
+	// the document itself starts.
+	head func([]byte, normalize.Meta) []byte
+	body int
 }
 
 func (r *objectRun) flush() error {
@@ -305,10 +312,26 @@ func (r *objectRun) emit(in normalize.Input) error {
 		b.Buf = make([]byte, 0, r.p.cfg.BatchBytes+r.p.cfg.BatchBytes/4)
 	}
 	start := len(b.Buf)
+	r.body = start
+	if r.p.cfg.Lines {
+		b.Lines = true
+		if r.head == nil {
+			r.head = func(dst []byte, m normalize.Meta) []byte {
+				dst = AppendLineHead(dst, m.Index, m.ID)
+				r.body = len(dst)
+				return dst
+			}
+		}
+		in.Head = r.head
+	}
 	buf, meta, err := r.p.norm.Normalize(b.Buf, in)
 	if err != nil {
 		b.Buf = buf[:start]
 		return err
+	}
+	end := len(buf)
+	if r.p.cfg.Lines {
+		buf = append(buf, '}', '\n')
 	}
 	b.Buf = buf
 	r.ack.Add(1)
@@ -316,13 +339,23 @@ func (r *objectRun) emit(in normalize.Input) error {
 		Index: meta.Index, ID: meta.ID, LogType: r.t.Name, TimestampMs: meta.TimestampMs,
 		Ack: r.ack,
 	})
-	b.Docs[len(b.Docs)-1].Source = b.Buf[start:len(b.Buf):len(b.Buf)]
+	b.Docs[len(b.Docs)-1].Source = b.Buf[r.body:end:end]
 	if len(b.Docs) >= r.p.cfg.BatchDocs || len(b.Buf) >= r.p.cfg.BatchBytes {
 		// Sources point into b.Buf, which must not move from now on.
 		r.batch = nil
 		return r.out.Emit(b)
 	}
 	return nil
+}
+
+// AppendLineHead appends the start of a document's NDJSON line, up to its
+// "_source" value.
+func AppendLineHead(dst []byte, index, id string) []byte {
+	dst = append(dst, `{"_index":`...)
+	dst = normalize.AppendQuoted(dst, index)
+	dst = append(dst, `,"_id":`...)
+	dst = normalize.AppendQuoted(dst, id)
+	return append(dst, `,"_source":`...)
 }
 
 // validUTF8 replaces invalid UTF-8 sequences with U+FFFD, leaving valid

@@ -51,7 +51,17 @@ func (s *Sink) BytesWritten() int64 { return s.written.Load() }
 // Write appends the batch and flushes it, then acknowledges its documents.
 func (s *Sink) Write(_ context.Context, b *pipeline.Batch) error {
 	var n int64
+	if b.Lines {
+		// The batch already holds the lines.
+		if _, err := s.w.Write(b.Buf); err != nil {
+			return fmt.Errorf("writing NDJSON: %w", err)
+		}
+		n = int64(len(b.Buf))
+	}
 	for i := range b.Docs {
+		if b.Lines {
+			break
+		}
 		d := &b.Docs[i]
 		s.line = appendHead(s.line[:0], d)
 		// bufio.Writer keeps its first error, so checking the last write
@@ -78,11 +88,7 @@ var tail = []byte("}\n")
 
 // appendHead appends the start of a document line, up to its _source.
 func appendHead(dst []byte, d *event.Document) []byte {
-	dst = append(dst, `{"_index":`...)
-	dst = normalize.AppendQuoted(dst, d.Index)
-	dst = append(dst, `,"_id":`...)
-	dst = normalize.AppendQuoted(dst, d.ID)
-	return append(dst, `,"_source":`...)
+	return pipeline.AppendLineHead(dst, d.Index, d.ID)
 }
 
 // Close flushes and closes the output.
