@@ -542,8 +542,12 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 		ov.buf = ov.buf[:0]
 		ov.buf, err = n.sc.scan(raw, plan, ov.buf, pyOn)
 	}
+	var te *TrailingError
+	if errors.As(err, &te) {
+		return dst, Meta{}, err
+	}
 	if err != nil {
-		return dst, Meta{}, fmt.Errorf("invalid JSON: %w", err)
+		return dst, Meta{}, describeSyntax(raw, err)
 	}
 	n.raw = raw
 	if pyOn {
@@ -639,6 +643,17 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 		return dst[:start], Meta{}, fmt.Errorf("record is not valid JSON: %w", err)
 	}
 	return dst, meta, nil
+}
+
+// describeSyntax turns a scan failure into a precise message: where the
+// JSON breaks and why.
+func describeSyntax(raw []byte, err error) error {
+	var m json.RawMessage
+	var se *json.SyntaxError
+	if jerr := json.Unmarshal(raw, &m); errors.As(jerr, &se) {
+		return fmt.Errorf("JSON syntax error at byte %d: %s: %w", se.Offset, se.Error(), err)
+	}
+	return fmt.Errorf("invalid JSON: %w", err)
 }
 
 // assemble writes the document from the scanned record and the overlay

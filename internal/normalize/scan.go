@@ -3,13 +3,23 @@ package normalize
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// errSyntax reports malformed JSON found by the scanner.
-var errSyntax = errors.New("malformed JSON")
+// ErrSyntax reports malformed JSON found by the scanner.
+var ErrSyntax = errors.New("malformed JSON")
+
+// TrailingError means the record is a complete JSON object followed by
+// more text, such as a second object on the same line. Offset is where the
+// first object ends.
+type TrailingError struct{ Offset int }
+
+func (e *TrailingError) Error() string {
+	return fmt.Sprintf("more JSON after the record, at byte %d", e.Offset)
+}
 
 // span locates a value in the record's text; start < 0 means absent.
 type span struct{ start, end int32 }
@@ -58,7 +68,7 @@ func (s *scanner) scan(raw []byte, plan *typePlan, py []byte, pyOn bool) ([]byte
 	}
 	i := skipWS(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
-		return s.py, errSyntax
+		return s.py, ErrSyntax
 	}
 	if pyOn {
 		s.py = append(s.py, '"') // @message is one JSON string
@@ -68,7 +78,7 @@ func (s *scanner) scan(raw []byte, plan *typePlan, py []byte, pyOn bool) ([]byte
 		return s.py, err
 	}
 	if skipWS(raw, end) != len(raw) {
-		return s.py, errSyntax
+		return s.py, &TrailingError{Offset: end}
 	}
 	if pyOn {
 		s.py = append(s.py, '"')
@@ -115,7 +125,7 @@ const (
 // doc got it.
 func (s *scanner) value(i int, t int32, docOn bool, mode int) (int, bool, error) {
 	if i >= len(s.raw) {
-		return 0, false, errSyntax
+		return 0, false, ErrSyntax
 	}
 	var end int
 	var kept bool
@@ -192,7 +202,7 @@ func (s *scanner) literal(i int) (int, error) {
 			return i + len(lit), nil
 		}
 	}
-	return 0, errSyntax
+	return 0, ErrSyntax
 }
 
 // number scans a JSON number.
@@ -207,7 +217,7 @@ func (s *scanner) number(i int) (int, bool, error) {
 		j++
 	}
 	if j == d {
-		return 0, false, errSyntax
+		return 0, false, ErrSyntax
 	}
 	isFloat := false
 	if j < len(raw) && raw[j] == '.' {
@@ -218,7 +228,7 @@ func (s *scanner) number(i int) (int, bool, error) {
 			j++
 		}
 		if j == d {
-			return 0, false, errSyntax
+			return 0, false, ErrSyntax
 		}
 	}
 	if j < len(raw) && (raw[j] == 'e' || raw[j] == 'E') {
@@ -232,7 +242,7 @@ func (s *scanner) number(i int) (int, bool, error) {
 			j++
 		}
 		if j == d {
-			return 0, false, errSyntax
+			return 0, false, ErrSyntax
 		}
 	}
 	return j, isFloat, nil
@@ -262,7 +272,7 @@ func (s *scanner) object(i int, t int32, docOn, top, verbatim bool) (int, bool, 
 	}
 	for m := 0; ; m++ {
 		if i >= len(raw) || raw[i] != '"' {
-			return 0, false, errSyntax
+			return 0, false, ErrSyntax
 		}
 		if m > 0 {
 			s.pyAppend(',', ' ')
@@ -290,7 +300,7 @@ func (s *scanner) object(i int, t int32, docOn, top, verbatim bool) (int, bool, 
 		ct := s.child(t, key)
 		j := skipWS(raw, kEnd)
 		if j >= len(raw) || raw[j] != ':' {
-			return 0, false, errSyntax
+			return 0, false, ErrSyntax
 		}
 		s.pyAppend(':', ' ')
 		j = skipWS(raw, j+1)
@@ -314,14 +324,14 @@ func (s *scanner) object(i int, t int32, docOn, top, verbatim bool) (int, bool, 
 		}
 		i = skipWS(raw, end)
 		if i >= len(raw) {
-			return 0, false, errSyntax
+			return 0, false, ErrSyntax
 		}
 		if raw[i] == ',' {
 			i = skipWS(raw, i+1)
 			continue
 		}
 		if raw[i] != '}' {
-			return 0, false, errSyntax
+			return 0, false, ErrSyntax
 		}
 		break
 	}
@@ -373,14 +383,14 @@ func (s *scanner) array(i int, t int32, docOn bool, mode int) (int, bool, error)
 			}
 			i = skipWS(raw, end)
 			if i >= len(raw) {
-				return 0, false, errSyntax
+				return 0, false, ErrSyntax
 			}
 			if raw[i] == ',' {
 				i = skipWS(raw, i+1)
 				continue
 			}
 			if raw[i] != ']' {
-				return 0, false, errSyntax
+				return 0, false, ErrSyntax
 			}
 			i++
 			n++
@@ -445,7 +455,7 @@ func (s *scanner) str(i int, docOn, dropEmpty, isKey bool) (int, bool, bool, err
 			j = k
 		}
 		if j >= len(raw) {
-			return 0, false, false, errSyntax
+			return 0, false, false, ErrSyntax
 		}
 		c := raw[j]
 		switch {
@@ -540,13 +550,13 @@ func (s *scanner) finishString(end, docStart int, dropEmpty, esc bool) (int, boo
 func (s *scanner) escape(j int) (int, error) {
 	raw := s.raw
 	if j+1 >= len(raw) {
-		return 0, errSyntax
+		return 0, ErrSyntax
 	}
 	switch e := raw[j+1]; e {
 	case 'u':
 		r, ok := hex4(raw, j+2)
 		if !ok {
-			return 0, errSyntax
+			return 0, ErrSyntax
 		}
 		if utf16.IsSurrogate(r) {
 			if r2, ok := hex4(raw, j+8); ok && j+7 < len(raw) && raw[j+6] == '\\' && raw[j+7] == 'u' {
@@ -575,7 +585,7 @@ func (s *scanner) escape(j int) (int, error) {
 			s.py = append(s.py, '\\', '\\', e)
 		}
 	default:
-		return 0, errSyntax
+		return 0, ErrSyntax
 	}
 	return 2, nil
 }

@@ -207,6 +207,17 @@ func (r *objectRun) records(ctx context.Context, body io.Reader) error {
 	cfg := r.p.cfg.Codec
 	switch t.FileFormat {
 	case "json":
+		if t.JSONDelimiter == "" {
+			// Newline-delimited JSON (one object per line, as GuardDuty
+			// and most services write it) needs no structural framing:
+			// the normalizer checks each line as it reads it.
+			head, rest, ok := peekLine(body, 1<<16)
+			if ok && looksLikeObjectLine(head) {
+				lr := codec.NewLineReader(rest, cfg)
+				return r.loop(ctx, lr.Next, lr.Line, r.jsonLine)
+			}
+			body = rest
+		}
 		jr := codec.NewJSONReader(body, t.JSONDelimiter, cfg)
 		return r.loop(ctx, jr.Next, jr.Line, r.jsonRecord)
 	case "csv":
@@ -276,6 +287,58 @@ func (r *objectRun) loop(ctx context.Context, next func() ([]byte, error), line 
 func (r *objectRun) jsonRecord(raw []byte, line int) error {
 	// The normalizer replaces invalid UTF-8 itself as it copies strings.
 	return r.emit(normalize.Input{RawJSON: raw})
+}
+
+// jsonLine handles one line of newline-delimited JSON: usually one object,
+// possibly several written one after another.
+func (r *objectRun) jsonLine(raw []byte, line int) error {
+	for {
+		err := r.emit(normalize.Input{RawJSON: raw})
+		var te *normalize.TrailingError
+		if !errors.As(err, &te) {
+			if errors.Is(err, normalize.ErrSyntax) {
+				return fmt.Errorf("line %d: %w", line, err)
+			}
+			return err
+		}
+		if err := r.emit(normalize.Input{RawJSON: raw[:te.Offset]}); err != nil {
+			return err
+		}
+		raw = bytes.TrimLeft(raw[te.Offset:], " \t\r")
+		r.p.cfg.Stats.Records.Add(1)
+	}
+}
+
+// peekLine reads up to max bytes or the first line of r, and returns them
+// with a reader that still yields everything from the start.
+func peekLine(r io.Reader, max int) ([]byte, io.Reader, bool) {
+	buf := make([]byte, 0, 4096)
+	for len(buf) < max {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+			return buf[:i], io.MultiReader(bytes.NewReader(buf), r), true
+		}
+		if err != nil {
+			return buf, io.MultiReader(bytes.NewReader(buf), errReader{err}), err == io.EOF
+		}
+	}
+	return nil, io.MultiReader(bytes.NewReader(buf), r), false
+}
+
+// errReader returns its error, to replay a read error after a peek.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// looksLikeObjectLine reports whether a line starts with '{' and ends with
+// '}' (white space aside): the first line of newline-delimited JSON.
+func looksLikeObjectLine(line []byte) bool {
+	line = bytes.TrimSpace(line)
+	return len(line) >= 2 && line[0] == '{' && line[len(line)-1] == '}'
 }
 
 func (r *objectRun) csvRecord(raw []byte, line int) error {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -112,6 +113,16 @@ const (
 	vpcJSON   = `{"version": 2, "account_id": "123456789012", "action": "ACCEPT"}`
 )
 
+// gdKey is a GuardDuty export key.
+const gdKey = "AWSLogs/123456789012/GuardDuty/us-east-1/2024/01/02/findings.jsonl.gz"
+
+// gdFinding is a minimal GuardDuty finding on one line.
+func gdFinding(id string, count int) string {
+	return `{"schemaVersion":"2.0","accountId":"123456789012","region":"us-east-1","id":"` + id +
+		`","type":"Recon:EC2/Portscan","severity":5,"updatedAt":"2024-01-02T03:04:05.000Z","title":"Port scan.","service":{"count":` +
+		strconv.Itoa(count) + `,"action":{"actionType":"PORT_PROBE"}}}`
+}
+
 func md5hex(s string) string {
 	sum := md5.Sum([]byte(s))
 	return hex.EncodeToString(sum[:])
@@ -193,6 +204,37 @@ func TestObjectProcessor(t *testing.T) {
 			},
 			wantFailures: []wantFailure{{line: 1, raw: vpcJSON, reasonPart: "fields"}},
 			wantSummary:  event.Summary{Delivered: 1},
+		},
+		{
+			name: "guardduty lines, two findings on one line",
+			key:  gdKey,
+			data: gdFinding("f1", 1) + gdFinding("f2", 2) + "\n" + gdFinding("f3", 3) + "\n",
+			wantDocs: []wantDoc{
+				{index: "log-aws-guardduty-2024-01", id: "f1_1", logType: "guardduty", fields: map[string]any{"rule.id": "Recon:EC2/Portscan"}},
+				{index: "log-aws-guardduty-2024-01", id: "f2_2", logType: "guardduty"},
+				{index: "log-aws-guardduty-2024-01", id: "f3_3", logType: "guardduty"},
+			},
+			wantSummary: event.Summary{Delivered: 3},
+		},
+		{
+			name: "guardduty finding written over several lines",
+			key:  gdKey,
+			data: strings.ReplaceAll(gdFinding("f4", 4), `,"`, ",\n  \""),
+			wantDocs: []wantDoc{
+				{index: "log-aws-guardduty-2024-01", id: "f4_4", logType: "guardduty", fields: map[string]any{"rule.id": "Recon:EC2/Portscan", "event.severity": 5.0}},
+			},
+			wantSummary: event.Summary{Delivered: 1},
+		},
+		{
+			name: "guardduty line cut in half",
+			key:  gdKey,
+			data: gdFinding("f5", 5) + "\n" + gdFinding("f6", 6)[:40] + "\n" + gdFinding("f7", 7) + "\n",
+			wantDocs: []wantDoc{
+				{index: "log-aws-guardduty-2024-01", id: "f5_5", logType: "guardduty"},
+				{index: "log-aws-guardduty-2024-01", id: "f7_7", logType: "guardduty"},
+			},
+			wantFailures: []wantFailure{{line: 2, raw: gdFinding("f6", 6)[:40], reasonPart: "syntax error"}},
+			wantSummary:  event.Summary{Delivered: 2},
 		},
 		{
 			name:        "unknown key",
