@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/logtype/cloudtrail"
 	"github.com/vigil-siem/vigil/internal/logtype/guardduty"
 	"github.com/vigil-siem/vigil/internal/normalize"
+	"github.com/vigil-siem/vigil/internal/testutil"
 )
 
 // testINI adds the log types these tests use to the built-in ones.
@@ -162,28 +163,10 @@ func run(t testing.TB, reg *logtype.Registry, name, key, raw string, script norm
 	if !json.Valid(out) {
 		t.Fatalf("output is not valid JSON: %q", out)
 	}
-	dec := json.NewDecoder(bytes.NewReader(out))
-	dec.UseNumber()
-	var doc map[string]any
-	if err := dec.Decode(&doc); err != nil {
-		t.Fatal(err)
-	}
-	return out, doc, meta
+	return out, testutil.Decode(t, out), meta
 }
 
-func get(doc map[string]any, path string) (any, bool) {
-	var cur any = doc
-	for _, seg := range strings.Split(path, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if cur, ok = m[seg]; !ok {
-			return nil, false
-		}
-	}
-	return cur, true
-}
+var get = testutil.Get
 
 // jsonOf re-encodes a decoded value for comparison.
 func jsonOf(v any) string {

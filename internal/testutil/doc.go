@@ -81,3 +81,24 @@ type AbsentT struct{}
 
 // Absent, as an expected value, says the field must not be in the document.
 var Absent = AbsentT{}
+
+// CheckFields reports every dotted path of want whose value in doc
+// differs (compared as JSON, so types count), or that is present when the
+// wanted value is Absent.
+func CheckFields(t testing.TB, doc map[string]any, want map[string]any) {
+	t.Helper()
+	for path, w := range want {
+		got, ok := Get(doc, path)
+		if w == Absent {
+			if ok {
+				t.Errorf("%s = %#v, want it absent", path, got)
+			}
+			continue
+		}
+		gj, _ := json.Marshal(got)
+		wj, _ := json.Marshal(w)
+		if !ok || !bytes.Equal(gj, wj) {
+			t.Errorf("%s = %s (present %v), want %s", path, gj, ok, wj)
+		}
+	}
+}

@@ -392,8 +392,8 @@ func readECSDocs(t *testing.T, path string) []map[string]any {
 // compare scores the expected ECS fields of one document.
 func (s *ecsScore) compare(where string, expected, got map[string]any) {
 	want, have := map[string]any{}, map[string]any{}
-	flattenECS("", expected, want)
-	flattenECS("", got, have)
+	flatten("", expected, want)
+	flatten("", got, have)
 	for path, wv := range want {
 		g := ecsGroup(path)
 		if g == "" {
@@ -460,23 +460,6 @@ func (s *ecsScore) print(vigilType, what string) {
 	for _, p := range paths {
 		m := s.misses[p]
 		fmt.Printf("    %-40s %7d %9d  %s\n", p, m.missing, m.different, m.example)
-	}
-}
-
-// flattenECS turns nested objects into dotted leaves; an empty object is a
-// leaf, as in compare_ecs.py. Lists are leaves.
-func flattenECS(prefix string, v any, out map[string]any) {
-	m, ok := v.(map[string]any)
-	if !ok || (len(m) == 0 && prefix != "") {
-		out[prefix] = v
-		return
-	}
-	for k, e := range m {
-		p := k
-		if prefix != "" {
-			p = prefix + "." + k
-		}
-		flattenECS(p, e, out)
 	}
 }
 

@@ -110,22 +110,6 @@ func readOurs(t *testing.T, path string) map[string]bulkDoc {
 	return out
 }
 
-// flatten turns nested objects into dotted leaf paths. Lists are leaves.
-func flatten(prefix string, v any, out map[string]any) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		out[prefix] = v
-		return
-	}
-	for k, e := range m {
-		p := k
-		if prefix != "" {
-			p = prefix + "." + k
-		}
-		flatten(p, e, out)
-	}
-}
-
 // equalLoose compares values where a number equals its string form and
 // Python's True/False equal JSON booleans.
 func equalLoose(a, b any) bool {

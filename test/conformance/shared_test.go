@@ -26,3 +26,20 @@ func sharedDir(t testing.TB) string {
 	}
 	return dir
 }
+
+// flatten turns nested objects into dotted leaf paths: lists and empty
+// objects are leaves (as compare_ecs.py counts them).
+func flatten(prefix string, v any, out map[string]any) {
+	m, ok := v.(map[string]any)
+	if !ok || (len(m) == 0 && prefix != "") {
+		out[prefix] = v
+		return
+	}
+	for k, e := range m {
+		p := k
+		if prefix != "" {
+			p = prefix + "." + k
+		}
+		flatten(p, e, out)
+	}
+}

@@ -127,18 +127,7 @@ func TestTransform(t *testing.T) {
 			if meta.Index != "log-aws-cloudtrail-2024-01" {
 				t.Errorf("Index = %q, want log-aws-cloudtrail-2024-01", meta.Index)
 			}
-			for path, want := range tc.want {
-				got, ok := get(doc, path)
-				if want == absent {
-					if ok {
-						t.Errorf("%s = %#v, want it absent", path, got)
-					}
-					continue
-				}
-				if !ok || got != want {
-					t.Errorf("%s = %#v (present %v), want %#v", path, got, ok, want)
-				}
-			}
+			testutil.CheckFields(t, doc, tc.want)
 			for path, want := range map[string]any{
 				"@log_type": "cloudtrail", "cloud.account.id": "123456789012",
 				"cloud.region": "us-east-1", "source.ip": "192.0.2.10", "@timestamp": "2024-01-02T03:04:05+00:00",

@@ -1,7 +1,6 @@
 package guardduty_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -139,26 +138,9 @@ func TestTransform(t *testing.T) {
 			if got, _ := get(doc, "@timestamp"); got != "2024-01-02T03:04:05.678000+00:00" {
 				t.Errorf("@timestamp = %#v", got)
 			}
-			for path, want := range tc.want {
-				got, ok := get(doc, path)
-				if want == absent {
-					if ok {
-						t.Errorf("%s = %#v, want it absent", path, got)
-					}
-					continue
-				}
-				if !ok || !equal(got, want) {
-					t.Errorf("%s = %#v (present %v), want %#v", path, got, ok, want)
-				}
-			}
+			testutil.CheckFields(t, doc, tc.want)
 		})
 	}
-}
-
-func equal(a, b any) bool {
-	x, _ := json.Marshal(a)
-	y, _ := json.Marshal(b)
-	return bytes.Equal(x, y)
 }
 
 func TestSeverityLabel(t *testing.T) {

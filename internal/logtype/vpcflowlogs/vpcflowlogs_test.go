@@ -126,18 +126,7 @@ func TestTransform(t *testing.T) {
 			if got, _ := get(doc, "@message"); got != tc.line {
 				t.Errorf("@message = %#v, want the line", got)
 			}
-			for path, want := range tc.want {
-				got, ok := get(doc, path)
-				if want == absent {
-					if ok {
-						t.Errorf("%s = %#v, want it absent", path, got)
-					}
-					continue
-				}
-				if !ok || got != want {
-					t.Errorf("%s = %#v (%T, present %v), want %#v (%T)", path, got, got, ok, want, want)
-				}
-			}
+			testutil.CheckFields(t, doc, tc.want)
 		})
 	}
 }
