@@ -42,7 +42,7 @@ type Env struct {
 func commands() []command {
 	return []command{
 		{name: "load", summary: "load log files into a sink", usage: loadUsage, run: runLoad},
-		{name: "demo", summary: "load sample data and open the console", usage: demoUsage, run: runDemo},
+		{name: "demo", summary: "sample data in the embedded store and console (not yet available)", usage: demoUsage, run: runDemo},
 		{name: "rules", summary: "evaluate, check and test detection rules", usage: rulesUsage, run: runRules},
 		{name: "version", summary: "print the version", usage: "usage: vigil version\n", run: runVersion},
 		{name: "help", summary: "show help for a command", usage: "usage: vigil help [COMMAND]\n", run: nil},
