@@ -16,22 +16,11 @@ var errPyJSON = errors.New("malformed JSON")
 // non-ASCII characters as they are, only '"', '\\' and control characters
 // escaped, "/" unescaped, and floats in Python's repr form. It is a single
 // pass over the bytes; raw must be valid JSON.
+//
+// The scanner writes the same text, escaped as a JSON string, while it
+// writes a document; this function serves @id, which hashes the plain text.
 func AppendPythonJSON(dst, raw []byte) ([]byte, error) {
-	return appendPythonJSON(dst, raw, false)
-}
-
-// AppendPythonJSONString appends the same text as AppendPythonJSON, as a
-// JSON string (quoted and escaped), in one pass: @message in a document.
-func AppendPythonJSONString(dst, raw []byte) ([]byte, error) {
-	dst = append(dst, '"')
-	dst, err := appendPythonJSON(dst, raw, true)
-	return append(dst, '"'), err
-}
-
-// appendPythonJSON writes the Python-style text; when quoted, every '"'
-// and '\\' it writes is escaped once more, so the text lands inside a JSON
-// string.
-func appendPythonJSON(dst, raw []byte, quoted bool) ([]byte, error) {
+	const quoted = false
 	for i := 0; i < len(raw); {
 		c := raw[i]
 		switch {

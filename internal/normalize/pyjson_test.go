@@ -1,6 +1,9 @@
 package normalize
 
-import "testing"
+import (
+	"testing"
+	"unicode/utf8"
+)
 
 func TestAppendPythonJSON(t *testing.T) {
 	for _, tc := range pyJSONCases {
@@ -31,18 +34,40 @@ func FuzzAppendPythonJSON(f *testing.F) {
 	})
 }
 
-func TestAppendPythonJSONString(t *testing.T) {
+// The scanner's @message must be AppendPythonJSON's text as a JSON string.
+func TestScanMessageMatchesPythonJSON(t *testing.T) {
 	for _, tc := range pyJSONCases {
-		plain, err := AppendPythonJSON(nil, []byte(tc.in))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := AppendPythonJSONString(nil, []byte(tc.in))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := AppendQuoted(nil, string(plain)); string(got) != string(want) {
-			t.Errorf("in %q\ngot  %s\nwant %s", tc.in, got, want)
-		}
+		checkScanMessage(t, []byte(tc.in))
 	}
+}
+
+func checkScanMessage(t *testing.T, raw []byte) {
+	t.Helper()
+	plain, err := AppendPythonJSON(nil, raw)
+	if err != nil {
+		return
+	}
+	var sc scanner
+	plan := &typePlan{index: map[string]int32{}}
+	plan.prefixes = append(plan.prefixes, prefixNode{parent: -1})
+	py, err := sc.scan(raw, plan, nil, true)
+	if err != nil {
+		return // not an object: the scanner only takes records
+	}
+	if want := AppendQuoted(nil, string(plain)); string(py) != string(want) {
+		t.Errorf("in %q\nscan %s\nwant %s", raw, py, want)
+	}
+}
+
+func FuzzScanMessage(f *testing.F) {
+	for _, tc := range pyJSONCases {
+		f.Add([]byte(tc.in))
+	}
+	f.Add([]byte(`{"a":"\u00e9\ud83d\ude00","b":[1.50,-0,1e2,{"c":null}],"d":"x\ty"}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if !utf8.Valid(raw) {
+			return // the scanner replaces invalid UTF-8; Python would fail
+		}
+		checkScanMessage(t, raw)
+	})
 }
