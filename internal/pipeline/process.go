@@ -50,7 +50,8 @@ type ObjectConfig struct {
 	// that writes them as they are.
 	Lines      bool
 	DeadLetter DeadLetter
-	Stats      *Stats
+	// Stats receives the counters; nil keeps them private.
+	Stats *Stats
 	// OnRecordError is told about each failed record (after dead-lettering).
 	OnRecordError func(Failure)
 }
@@ -70,6 +71,9 @@ func NewObjectProcessor(cfg *ObjectConfig) *ObjectProcessor {
 	}
 	if cfg.BatchBytes <= 0 {
 		cfg.BatchBytes = 256 << 10
+	}
+	if cfg.Stats == nil {
+		cfg.Stats = &Stats{}
 	}
 	return &ObjectProcessor{cfg: cfg, norm: normalize.New(cfg.Scripts, nil)}
 }
