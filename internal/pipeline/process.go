@@ -64,8 +64,10 @@ type ObjectProcessor struct {
 	fields fieldParser
 }
 
-// NewObjectProcessor returns a processor for one worker.
-func NewObjectProcessor(cfg *ObjectConfig) *ObjectProcessor {
+// NewObjectProcessor returns a processor for one worker. cfg is shared
+// between workers and is not modified.
+func NewObjectProcessor(shared *ObjectConfig) *ObjectProcessor {
+	cfg := *shared
 	if cfg.BatchDocs <= 0 {
 		cfg.BatchDocs = 1000
 	}
@@ -75,7 +77,7 @@ func NewObjectProcessor(cfg *ObjectConfig) *ObjectProcessor {
 	if cfg.Stats == nil {
 		cfg.Stats = &Stats{}
 	}
-	return &ObjectProcessor{cfg: cfg, norm: normalize.New(cfg.Scripts, nil)}
+	return &ObjectProcessor{cfg: &cfg, norm: normalize.New(cfg.Scripts, nil)}
 }
 
 // countingReader counts bytes read from an object as stored.
