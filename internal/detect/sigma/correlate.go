@@ -35,8 +35,8 @@ type compiledCorr struct {
 
 type corrInput struct {
 	ref     string
-	groupBy []*fieldPath
-	fields  []*fieldPath
+	groupBy []*Path
+	fields  []*Path
 }
 
 type ruleRef struct {
@@ -165,10 +165,10 @@ func (e *Engine) compileCorr(r *Rule, byRef map[string]ruleRef) (*compiledCorr, 
 					field = f
 				}
 			}
-			in.groupBy = append(in.groupBy, newFieldPath(field))
+			in.groupBy = append(in.groupBy, NewPath(field))
 		}
 		for _, f := range c.Field {
-			in.fields = append(in.fields, newFieldPath(f))
+			in.fields = append(in.fields, NewPath(f))
 		}
 		cc.inputs = append(cc.inputs, in)
 	}
@@ -251,7 +251,7 @@ type Correlator struct {
 	cfg  CorrelatorConfig
 	st   []*corrState
 	seq  uint64
-	refs *fieldPath
+	refs *Path
 }
 
 type corrState struct {
@@ -297,7 +297,7 @@ func (e *Engine) NewCorrelator(cfg CorrelatorConfig) *Correlator {
 	}
 	c := &Correlator{e: e, cfg: cfg}
 	if cfg.RefField != "" {
-		c.refs = newFieldPath(cfg.RefField)
+		c.refs = NewPath(cfg.RefField)
 	}
 	c.reset()
 	return c
@@ -315,8 +315,16 @@ func (c *Correlator) reset() {
 // matches into the correlation rules, returning the correlation matches
 // this event completed. eventTime is the event's own time, not the wall
 // clock. ev is not retained (only group-by values, condition fields and
-// the ref field are copied).
+// the ref field are copied). It is ProcessEvent(MapEvent(ev), ...).
 func (c *Correlator) Process(ev map[string]any, eventTime time.Time, logType string) ([]Match, []CorrelationMatch) {
+	return c.ProcessEvent(MapEvent(ev), eventTime, logType)
+}
+
+// ProcessEvent is Process for any Event, e.g. a JSONEvent over a
+// document's bytes (see EventTime for reading eventTime from it). Values
+// the Correlator keeps (group-by values, value_count values, refs) are
+// copied, so the event's memory may be reused after the call.
+func (c *Correlator) ProcessEvent(ev Event, eventTime time.Time, logType string) ([]Match, []CorrelationMatch) {
 	var ms []Match
 	var cms []CorrelationMatch
 	t := eventTime.UnixNano()
@@ -360,20 +368,22 @@ func (c *Correlator) Flush(watermark time.Time) []CorrelationMatch {
 	return cms
 }
 
-func (c *Correlator) groupKey(in *corrInput, ev map[string]any) (string, []string) {
+// groupKey returns the group key of ev and its group-by values; the values
+// may view ev's memory (clone them to keep them).
+func (c *Correlator) groupKey(in *corrInput, ev Event) (string, []string) {
 	if len(in.groupBy) == 0 {
 		return "", nil
 	}
 	vals := make([]string, len(in.groupBy))
 	for i, p := range in.groupBy {
-		if v, ok := p.get(ev); ok {
+		if v, ok := ev.Field(p); ok {
 			vals[i], _ = valueString(v)
 		}
 	}
 	return strings.Join(vals, "\x1f"), vals
 }
 
-func (c *Correlator) feed(f corrFeed, ev map[string]any, t int64, out *[]CorrelationMatch) {
+func (c *Correlator) feed(f corrFeed, ev Event, t int64, out *[]CorrelationMatch) {
 	cc := c.e.corrs[f.corr]
 	in := &cc.inputs[f.input]
 	st := c.st[f.corr]
@@ -382,15 +392,15 @@ func (c *Correlator) feed(f corrFeed, ev map[string]any, t int64, out *[]Correla
 	case ValueCount, ValuePercentile:
 		parts := make([]string, len(in.fields))
 		for i, p := range in.fields {
-			v, ok := p.get(ev)
+			v, ok := ev.Field(p)
 			if !ok || v == nil {
 				return // an event without the field has no value to count
 			}
 			parts[i], _ = valueString(v)
 		}
-		en.V = strings.Join(parts, "\x1f")
+		en.V = strings.Clone(strings.Join(parts, "\x1f"))
 	case ValueSum, ValueAvg:
-		v, ok := in.fields[0].get(ev)
+		v, ok := ev.Field(in.fields[0])
 		if !ok {
 			return
 		}
@@ -401,8 +411,9 @@ func (c *Correlator) feed(f corrFeed, ev map[string]any, t int64, out *[]Correla
 		en.N = n
 	}
 	if c.refs != nil {
-		if v, ok := c.refs.get(ev); ok {
-			en.Ref, _ = valueString(v)
+		if v, ok := ev.Field(c.refs); ok {
+			r, _ := valueString(v)
+			en.Ref = strings.Clone(r)
 		}
 	}
 	key, vals := c.groupKey(in, ev)
@@ -426,6 +437,10 @@ func (c *Correlator) feed(f corrFeed, ev map[string]any, t int64, out *[]Correla
 			st.lru.Remove(b)
 			delete(st.groups, old.Key)
 		}
+		for i, v := range vals {
+			vals[i] = strings.Clone(v)
+		}
+		key = strings.Clone(key)
 		g = &group{Key: key, Values: vals, MaxT: t, Closed: math.MinInt64}
 		g.elem = st.lru.PushFront(g)
 		st.groups[key] = g
@@ -504,7 +519,7 @@ func (g *group) blocker(s, e int64) (window, bool) {
 
 // checkArrival looks for the earliest window containing the new entry cur
 // that satisfies the condition.
-func (c *Correlator) checkArrival(cc *compiledCorr, g *group, cur *entry, ev map[string]any, out *[]CorrelationMatch) {
+func (c *Correlator) checkArrival(cc *compiledCorr, g *group, cur *entry, ev Event, out *[]CorrelationMatch) {
 	curCopy := *cur
 	lo := curCopy.T - cc.span
 	inOrder := curCopy.T >= g.MaxT
@@ -534,7 +549,7 @@ func (c *Correlator) checkArrival(cc *compiledCorr, g *group, cur *entry, ev map
 }
 
 // closeWindows decides every window of g that ends before watermark.
-func (c *Correlator) closeWindows(cc *compiledCorr, g *group, watermark int64, ev map[string]any, out *[]CorrelationMatch) {
+func (c *Correlator) closeWindows(cc *compiledCorr, g *group, watermark int64, ev Event, out *[]CorrelationMatch) {
 	for {
 		i := sort.Search(len(g.Entries), func(i int) bool { return g.Entries[i].T > g.Closed })
 		if i == len(g.Entries) {
@@ -680,7 +695,7 @@ func matchID(rule, key string, start int64) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-func (c *Correlator) fire(cc *compiledCorr, g *group, s int64, res windowResult, ev map[string]any, out *[]CorrelationMatch) {
+func (c *Correlator) fire(cc *compiledCorr, g *group, s int64, res windowResult, ev Event, out *[]CorrelationMatch) {
 	g.Fired = append(g.Fired, window{S: s, E: s + cc.span})
 	r := cc.rule
 	gb := make(map[string]string, len(cc.c.GroupBy))
@@ -717,10 +732,11 @@ func (c *Correlator) fire(cc *compiledCorr, g *group, s int64, res windowResult,
 	}
 	src := ev
 	if src == nil {
-		src = make(map[string]any, len(gb))
+		m := make(MapEvent, len(gb))
 		for k, v := range gb {
-			src[k] = v
+			m[k] = v
 		}
+		src = m
 	}
 	for _, f := range cc.feeds {
 		c.feed(f, src, res.at, out)

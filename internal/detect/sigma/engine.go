@@ -70,7 +70,7 @@ func Compile(rules []*Rule, opts Options) (*Engine, error) {
 	if opts.Logsources == nil {
 		opts.Logsources = DefaultLogsources()
 	}
-	opts.paths = &pathInterner{byName: map[string]*fieldPath{}}
+	opts.paths = &pathInterner{byName: map[string]*Path{}}
 	e := &Engine{opts: opts, typeIDs: map[string]int{}}
 	e.pool.New = func() any { return &matchScratch{} }
 	var errs []error
@@ -106,7 +106,7 @@ func Compile(rules []*Rule, opts Options) (*Engine, error) {
 			cr.types[id/64] |= 1 << uint(id%64)
 		}
 	}
-	e.index = buildIndex(e.rules, opts.NoIndex)
+	e.index = buildIndex(e.rules, opts.NoIndex, opts.paths)
 	return e, errors.Join(errs...)
 }
 
@@ -306,15 +306,27 @@ type matchScratch struct {
 // Match returns the detection rules that match ev and raise matches of
 // their own (rules referenced only by correlations without `generate` do
 // not), in rule order. logType restricts the rules to those whose logsource
-// maps to it; "" runs every rule. Match never modifies ev.
+// maps to it; "" runs every rule. Match never modifies ev. It is
+// MatchEvent(MapEvent(ev), logType).
 func (e *Engine) Match(ev map[string]any, logType string) []Match {
-	var out []Match
+	return e.AppendMatches(nil, MapEvent(ev), logType)
+}
+
+// MatchEvent is Match for any Event, e.g. a JSONEvent over a document's
+// bytes.
+func (e *Engine) MatchEvent(ev Event, logType string) []Match {
+	return e.AppendMatches(nil, ev, logType)
+}
+
+// AppendMatches appends the matches MatchEvent returns to dst and returns
+// the extended slice; with a reused dst it does not allocate.
+func (e *Engine) AppendMatches(dst []Match, ev Event, logType string) []Match {
 	e.eachMatch(ev, logType, func(cr *compiledRule) {
 		if cr.standalone {
-			out = append(out, cr.match())
+			dst = append(dst, cr.match())
 		}
 	})
-	return out
+	return dst
 }
 
 func (cr *compiledRule) match() Match {
@@ -335,10 +347,10 @@ func (cr *compiledRule) eval(ctx *evalCtx) bool {
 }
 
 // eachMatch calls fn for every rule (standalone or not) matching ev.
-func (e *Engine) eachMatch(ev map[string]any, logType string, fn func(*compiledRule)) {
+func (e *Engine) eachMatch(ev Event, logType string, fn func(*compiledRule)) {
 	sc := e.pool.Get().(*matchScratch)
-	cand, owned := e.index.candidates(ev, sc)
 	sc.ctx.reset(ev, e.opts.paths.n)
+	cand, owned := e.index.candidates(&sc.ctx, sc)
 	typeID, known := e.typeIDs[logType]
 	for _, i := range cand {
 		cr := e.rules[i]
@@ -395,7 +407,7 @@ func (e *Engine) IndexStats() IndexStats {
 // checking every rule.
 type ruleIndex struct {
 	nRules  int
-	fields  []*fieldPath
+	fields  []*Path
 	byValue []map[string][]int32 // per field: folded value → rules
 	always  []int32
 	// subs are substring requirements of rules without equality ones.
@@ -403,7 +415,7 @@ type ruleIndex struct {
 }
 
 type subIndex struct {
-	path  *fieldPath
+	path  *Path
 	lits  []string  // folded ASCII literals
 	rules [][]int32 // per literal
 }
@@ -570,7 +582,7 @@ func collectLiterals(x expr, fn func(fieldValue)) {
 	}
 }
 
-func buildIndex(rules []*compiledRule, noIndex bool) *ruleIndex {
+func buildIndex(rules []*compiledRule, noIndex bool, paths *pathInterner) *ruleIndex {
 	idx := &ruleIndex{nRules: len(rules)}
 	if noIndex {
 		for i := range rules {
@@ -605,14 +617,14 @@ func buildIndex(rules []*compiledRule, noIndex bool) *ruleIndex {
 		}
 		for _, fv := range fvs {
 			if fv.sub {
-				idx.addSub(fv, int32(i))
+				idx.addSub(fv, int32(i), paths)
 				continue
 			}
 			fi, ok := fieldIdx[fv.field]
 			if !ok {
 				fi = len(idx.fields)
 				fieldIdx[fv.field] = fi
-				idx.fields = append(idx.fields, newFieldPath(fv.field))
+				idx.fields = append(idx.fields, paths.get(fv.field))
 				idx.byValue = append(idx.byValue, map[string][]int32{})
 			}
 			list := idx.byValue[fi][fv.value]
@@ -627,7 +639,7 @@ func buildIndex(rules []*compiledRule, noIndex bool) *ruleIndex {
 		order[i] = i
 	}
 	sort.Slice(order, func(a, b int) bool { return idx.fields[order[a]].name < idx.fields[order[b]].name })
-	fields := make([]*fieldPath, len(order))
+	fields := make([]*Path, len(order))
 	byValue := make([]map[string][]int32, len(order))
 	for i, o := range order {
 		fields[i], byValue[i] = idx.fields[o], idx.byValue[o]
@@ -636,10 +648,11 @@ func buildIndex(rules []*compiledRule, noIndex bool) *ruleIndex {
 	return idx
 }
 
-// candidates returns the rules to check for ev, ascending and without
-// duplicates. owned says the slice is sc's (else it is idx.always, which
-// must not be modified).
-func (idx *ruleIndex) candidates(ev map[string]any, sc *matchScratch) (list []int32, owned bool) {
+// candidates returns the rules to check for the event of ctx, ascending
+// and without duplicates. owned says the slice is sc's (else it is
+// idx.always, which must not be modified). Fields are read through ctx, so
+// the rules checked afterwards find them resolved.
+func (idx *ruleIndex) candidates(ctx *evalCtx, sc *matchScratch) (list []int32, owned bool) {
 	cand := sc.cand[:0]
 	words := (idx.nRules + 63) / 64
 	if len(sc.bits) < words {
@@ -648,7 +661,7 @@ func (idx *ruleIndex) candidates(ev map[string]any, sc *matchScratch) (list []in
 	bits := sc.bits[:words]
 	hit := false
 	for fi, p := range idx.fields {
-		v, found := p.get(ev)
+		v, found := ctx.get(p)
 		if !found || v == nil {
 			continue
 		}
@@ -667,7 +680,7 @@ func (idx *ruleIndex) candidates(ev map[string]any, sc *matchScratch) (list []in
 	}
 	for si := range idx.subs {
 		sx := &idx.subs[si]
-		v, found := sx.path.get(ev)
+		v, found := ctx.get(sx.path)
 		if !found || v == nil {
 			continue
 		}
@@ -734,7 +747,7 @@ func lookupFolded(m map[string][]int32, s string, buf *[128]byte) []int32 {
 	return m[foldLower(s)]
 }
 
-func (idx *ruleIndex) addSub(fv fieldValue, rule int32) {
+func (idx *ruleIndex) addSub(fv fieldValue, rule int32, paths *pathInterner) {
 	var sx *subIndex
 	for i := range idx.subs {
 		if idx.subs[i].path.name == fv.field {
@@ -742,7 +755,7 @@ func (idx *ruleIndex) addSub(fv fieldValue, rule int32) {
 		}
 	}
 	if sx == nil {
-		idx.subs = append(idx.subs, subIndex{path: newFieldPath(fv.field)})
+		idx.subs = append(idx.subs, subIndex{path: paths.get(fv.field)})
 		sx = &idx.subs[len(idx.subs)-1]
 	}
 	for i, l := range sx.lits {

@@ -13,85 +13,6 @@ import (
 )
 
 // ---------------------------------------------------------------------------
-// Field access
-
-// fieldPath is a dotted field name split once at compile time. Lookup walks
-// nested objects; at every level a literal key that itself contains dots
-// ("a.b" as one key) is tried when the nested walk finds nothing. Arrays met
-// on the way are mapped over, so `a.b` on {"a":[{"b":1},{"b":2}]} yields
-// [1, 2].
-type fieldPath struct {
-	id     int // slot in evalCtx's cache; -1 when not interned
-	name   string
-	parts  []string
-	joined [][]string // joined[i][j-i-1] = parts[i..j] joined with "."
-}
-
-func newFieldPath(name string) *fieldPath {
-	p := &fieldPath{id: -1, name: name, parts: strings.Split(name, ".")}
-	n := len(p.parts)
-	if n > 1 {
-		p.joined = make([][]string, n)
-		for i := 0; i < n; i++ {
-			for j := i + 1; j < n; j++ {
-				p.joined[i] = append(p.joined[i], strings.Join(p.parts[i:j+1], "."))
-			}
-		}
-	}
-	return p
-}
-
-// get returns the value at the path and whether the field is present (a
-// JSON null is present with a nil value).
-func (p *fieldPath) get(m map[string]any) (any, bool) {
-	return p.walk(m, 0)
-}
-
-func (p *fieldPath) walk(m map[string]any, i int) (any, bool) {
-	last := len(p.parts) - 1
-	if v, ok := m[p.parts[i]]; ok {
-		if i == last {
-			return v, true
-		}
-		if r, ok := p.descend(v, i+1); ok {
-			return r, true
-		}
-	}
-	if i < last {
-		for k, key := range p.joined[i] {
-			j := i + 1 + k
-			if v, ok := m[key]; ok {
-				if j == last {
-					return v, true
-				}
-				if r, ok := p.descend(v, j+1); ok {
-					return r, true
-				}
-			}
-		}
-	}
-	return nil, false
-}
-
-func (p *fieldPath) descend(v any, i int) (any, bool) {
-	switch x := v.(type) {
-	case map[string]any:
-		return p.walk(x, i)
-	case []any:
-		var out []any
-		for _, e := range x {
-			if r, ok := p.descend(e, i); ok {
-				out = append(out, r)
-			}
-		}
-		if out != nil {
-			return out, true
-		}
-	}
-	return nil, false
-}
-
-// ---------------------------------------------------------------------------
 // Value conversion
 
 // valueString returns the string form a rule value is compared against:
@@ -674,7 +595,7 @@ func timePart(t time.Time, part string) int {
 // refMatcher compares a value with the value of another field of the same
 // event (fieldref).
 type refMatcher struct {
-	ref  *fieldPath
+	ref  *Path
 	mode strMode
 	ci   bool
 }
@@ -746,7 +667,7 @@ const (
 
 // fieldMatcher is a compiled FieldCondition.
 type fieldMatcher struct {
-	path   *fieldPath // nil: keyword search over every value of the event
+	path   *Path // nil: keyword search over every value of the event
 	kind   fieldKind
 	nullOK bool // `null` among the values: absent or JSON null matches
 	ms     []valueMatcher
@@ -805,13 +726,13 @@ func (f *fieldMatcher) eval(ev *evalCtx) bool {
 func (f *fieldMatcher) evalKeywords(ev *evalCtx) bool {
 	if f.all {
 		for _, m := range f.ms {
-			if !anyLeaf(ev.ev, func(v any) bool { return m.matchValue(v, ev) }) {
+			if !ev.ev.Scalars(func(v any) bool { return m.matchValue(v, ev) }) {
 				return false
 			}
 		}
 		return len(f.ms) > 0
 	}
-	return anyLeaf(ev.ev, func(v any) bool {
+	return ev.ev.Scalars(func(v any) bool {
 		for _, m := range f.ms {
 			if m.matchValue(v, ev) {
 				return true
@@ -845,22 +766,22 @@ func anyLeaf(v any, f func(any) bool) bool {
 	}
 }
 
-// pathInterner gives every distinct field name of an Engine one fieldPath
+// pathInterner gives every distinct field name of an Engine one Path
 // with a cache slot, so each field is looked up once per event however
 // many rules test it.
 type pathInterner struct {
-	byName map[string]*fieldPath
+	byName map[string]*Path
 	n      int
 }
 
-func (pi *pathInterner) get(name string) *fieldPath {
+func (pi *pathInterner) get(name string) *Path {
 	if pi == nil {
-		return newFieldPath(name)
+		return NewPath(name)
 	}
 	if p, ok := pi.byName[name]; ok {
 		return p
 	}
-	p := newFieldPath(name)
+	p := NewPath(name)
 	p.id = pi.n
 	pi.n++
 	pi.byName[name] = p
@@ -876,12 +797,12 @@ type cachedField struct {
 // evalCtx is the per-event evaluation state: the event and its looked-up
 // fields. It belongs to one Match call.
 type evalCtx struct {
-	ev    map[string]any
+	ev    Event
 	gen   uint32
 	cache []cachedField
 }
 
-func (c *evalCtx) reset(ev map[string]any, nFields int) {
+func (c *evalCtx) reset(ev Event, nFields int) {
 	c.ev = ev
 	if len(c.cache) < nFields {
 		c.cache = make([]cachedField, nFields)
@@ -893,13 +814,13 @@ func (c *evalCtx) reset(ev map[string]any, nFields int) {
 	}
 }
 
-func (c *evalCtx) get(p *fieldPath) (any, bool) {
+func (c *evalCtx) get(p *Path) (any, bool) {
 	if p.id < 0 || p.id >= len(c.cache) {
-		return p.get(c.ev)
+		return c.ev.Field(p)
 	}
 	cf := &c.cache[p.id]
 	if cf.gen != c.gen {
-		cf.v, cf.found = p.get(c.ev)
+		cf.v, cf.found = c.ev.Field(p)
 		cf.gen = c.gen
 	}
 	return cf.v, cf.found
