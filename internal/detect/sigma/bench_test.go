@@ -66,10 +66,44 @@ func generateRules(t testing.TB, n int) []*Rule {
 
 // generateEvents returns n CloudTrail-like JSON events.
 func generateEvents(n int) [][]byte {
+	out := make([][]byte, n)
+	for i, ev := range generateRecords(n) {
+		out[i], _ = json.Marshal(ev)
+	}
+	return out
+}
+
+// generateDocuments returns n documents shaped like Vigil's CloudTrail
+// documents: the raw record's fields, the ECS fields the normalizer adds,
+// and the raw record as "@message" (about 1.3 KB each).
+func generateDocuments(n int) [][]byte {
+	out := make([][]byte, n)
+	for i, ev := range generateRecords(n) {
+		raw, _ := json.Marshal(ev)
+		ui := ev["userIdentity"].(map[string]any)
+		ip := ev["sourceIPAddress"].(string)
+		ev["@message"] = string(raw)
+		ev["@timestamp"] = ev["eventTime"]
+		ev["@id"] = ev["eventID"]
+		ev["@log_type"] = "cloudtrail"
+		ev["@log_s3bucket"] = "aws-cloudtrail-logs-123456789012"
+		ev["@log_s3key"] = "AWSLogs/123456789012/CloudTrail/us-east-1/2024/01/01/123456789012_CloudTrail_us-east-1_20240101T0000Z_abc.json.gz"
+		ev["cloud"] = map[string]any{"provider": "aws", "account": map[string]any{"id": "123456789012"}, "region": "us-east-1"}
+		ev["source"] = map[string]any{"ip": ip, "address": ip}
+		ev["user"] = map[string]any{"name": ui["userName"]}
+		ev["event"] = map[string]any{"module": "cloudtrail", "action": ev["eventName"], "outcome": "success"}
+		ev["related"] = map[string]any{"ip": []any{ip}, "user": []any{ui["userName"]}}
+		out[i], _ = json.Marshal(ev)
+	}
+	return out
+}
+
+// generateRecords returns n CloudTrail-like records.
+func generateRecords(n int) []map[string]any {
 	r := rand.New(rand.NewPCG(3, 4))
 	agents := []string{"aws-cli/2.13.5 Python/3.11.4", "Boto3/1.28.0 Python/3.11", "console.amazonaws.com", "S3 Browser 10.9.9", "aws-sdk-go-v2/1.21.0", "Terraform/1.5.7"}
 	types := []string{"IAMUser", "AssumedRole", "AWSService", "Root"}
-	out := make([][]byte, n)
+	out := make([]map[string]any, n)
 	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range out {
 		svc := benchServices[r.IntN(len(benchServices))]
@@ -107,7 +141,7 @@ func generateEvents(n int) [][]byte {
 			ev["errorCode"] = "AccessDenied"
 			ev["errorMessage"] = "User is not authorized"
 		}
-		out[i], _ = json.Marshal(ev)
+		out[i] = ev
 	}
 	return out
 }

@@ -55,6 +55,7 @@ type pantherEvent struct {
 	Name     string         `json:"name"`
 	Expected bool           `json:"expected"`
 	Log      map[string]any `json:"log"`
+	Raw      []byte         `json:"-"` // the log's JSON text
 }
 
 func loadPantherEvents(t *testing.T, shared string) []pantherEvent {
@@ -74,6 +75,13 @@ func loadPantherEvents(t *testing.T, shared string) []pantherEvent {
 		if err := dec.Decode(&ev); err != nil {
 			t.Fatalf("line %d: %v", len(out)+1, err)
 		}
+		var raw struct {
+			Log json.RawMessage `json:"log"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &raw); err != nil {
+			t.Fatalf("line %d: %v", len(out)+1, err)
+		}
+		ev.Raw = raw.Log
 		out = append(out, ev)
 	}
 	if err := sc.Err(); err != nil {
@@ -161,8 +169,11 @@ func TestCorpusMatches(t *testing.T) {
 		t.Errorf("%d events, want 461", len(events))
 	}
 	corr := eng.NewCorrelator(CorrelatorConfig{RefField: "eventID"})
+	jcorr := eng.NewCorrelator(CorrelatorConfig{RefField: "eventID"})
 	got := map[string]bool{}
-	total, corrTotal := 0, 0
+	total, corrTotal, compared := 0, 0, 0
+	je := &JSONEvent{}
+	timePath := NewPath("eventTime")
 	for i, ev := range events {
 		line := i + 1
 		ts, ok := valueTime(ev.Log["eventTime"])
@@ -170,6 +181,31 @@ func TestCorpusMatches(t *testing.T) {
 			ts = time.Unix(0, 0)
 		}
 		ms, cms := corr.Process(ev.Log, ts, "cloudtrail")
+		// The raw JSON event gives the same detection and correlation
+		// matches, the same event time, with and without the index.
+		if err := je.Reset(ev.Raw); err != nil {
+			t.Fatalf("line %d: %v", line, err)
+		}
+		jts, ok := EventTime(je, timePath)
+		if !ok {
+			jts = time.Unix(0, 0)
+		}
+		if !jts.Equal(ts) {
+			t.Errorf("line %d: event time %v from JSON, %v from the map", line, jts, ts)
+		}
+		jms, jcms := jcorr.ProcessEvent(je, jts, "cloudtrail")
+		if fmt.Sprint(ruleIDs(jms)) != fmt.Sprint(ruleIDs(ms)) || fmt.Sprint(jcms) != fmt.Sprint(cms) {
+			t.Errorf("line %d: JSON event matches %v %v, map %v %v", line, ruleIDs(jms), jcms, ruleIDs(ms), cms)
+		}
+		for _, e := range []*Engine{eng, plain} {
+			for _, lt := range []string{"", "cloudtrail"} {
+				a, b := e.Match(ev.Log, lt), e.MatchEvent(je, lt)
+				if fmt.Sprint(ruleIDs(a)) != fmt.Sprint(ruleIDs(b)) {
+					t.Errorf("line %d, log type %q: map %v, JSON event %v", line, lt, ruleIDs(a), ruleIDs(b))
+				}
+				compared++
+			}
+		}
 		for _, m := range ms {
 			total++
 			got[fmt.Sprintf("%d %s", line, filepath.Base(m.Rule.File))] = true
@@ -187,7 +223,7 @@ func TestCorpusMatches(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d events evaluated: %d detection matches, %d correlation matches", len(events), total, corrTotal)
+	t.Logf("%d events evaluated: %d detection matches, %d correlation matches; %d evaluations compared between map and JSON event", len(events), total, corrTotal, compared)
 	for _, hv := range handVerified {
 		if got[fmt.Sprintf("%d %s", hv.line, hv.file)] != hv.want {
 			t.Errorf("line %d, %s: fired = %v, want %v (%s)", hv.line, hv.file, !hv.want, hv.want, hv.why)

@@ -76,6 +76,8 @@ func runMatchCases(t *testing.T, cases []matchCase) {
 					t.Errorf("index changes the result: indexed %v, unindexed %v", got, got2)
 				}
 			}
+			// The raw JSON event gives the map's answer.
+			checkJSONSame(t, eng, tc.event)
 		})
 	}
 }
@@ -244,6 +246,7 @@ func TestConditions(t *testing.T) {
 					t.Errorf("match = %v, want %v", got, tc.want)
 				}
 			}
+			checkJSONSame(t, eng, tc.event)
 		})
 	}
 	t.Run("list of conditions is OR", func(t *testing.T) {
