@@ -398,7 +398,11 @@ func (c *Correlator) feed(f corrFeed, ev Event, t int64, out *[]CorrelationMatch
 			}
 			parts[i], _ = valueString(v)
 		}
-		en.V = strings.Clone(strings.Join(parts, "\x1f"))
+		if len(parts) == 1 {
+			en.V = strings.Clone(parts[0]) // Join would return it as is
+		} else {
+			en.V = strings.Join(parts, "\x1f")
+		}
 	case ValueSum, ValueAvg:
 		v, ok := ev.Field(in.fields[0])
 		if !ok {

@@ -8,18 +8,38 @@
 //     parses a directory tree. Both report invalid rules with file:line
 //     and keep the valid ones.
 //   - Compile(rules, opts) compiles rules into an immutable *Engine.
-//     Engine.Match(ev, logType) returns the detection matches of one
-//     event; it is safe for concurrent use.
+//     Engine.MatchEvent(ev, logType) (or AppendMatches, which reuses the
+//     result slice) returns the detection matches of one Event;
+//     Engine.Match(m, logType) is the same for a decoded map. The Engine
+//     is safe for concurrent use.
 //   - Engine.NewCorrelator(cfg) returns a *Correlator, owned by one
-//     goroutine: Correlator.Process(ev, eventTime, logType) returns the
-//     detection matches and the correlation matches the event completes;
-//     Flush decides windows whose conditions are evaluated at window close;
+//     goroutine: Correlator.ProcessEvent(ev, eventTime, logType) (Process
+//     for a map) returns the detection matches and the correlation matches
+//     the event completes; EventTime reads an event's time field; Flush
+//     decides windows whose conditions are evaluated at window close;
 //     Snapshot/Restore persist the state across restarts.
 //
-// Events are map[string]any as produced by encoding/json (json.Number or
-// float64 numbers), raw or normalized. Field names in rules are dotted
-// paths into nested objects (a literal key containing dots is found too);
-// arrays on the path are mapped over.
+// # Events
+//
+// The engine reads a document only through the Event interface: Field(p)
+// returns the value at a Path (a dotted field name split once), Scalars
+// walks every scalar value for keyword searches. Two implementations give
+// identical answers for the same JSON document:
+//
+//   - MapEvent: a map[string]any as produced by encoding/json (json.Number
+//     or float64 numbers), raw or normalized.
+//   - JSONEvent: the document's JSON bytes, read lazily without decoding
+//     them into a map (the pipeline's normalized documents exist only as
+//     bytes, and decoding one costs more than the rest of the pipeline
+//     spends on it). Each object on a requested path is scanned once per
+//     document; scalars view the bytes; one JSONEvent is reused per
+//     goroutine with Reset. It answers exactly as MapEvent over the
+//     document decoded with UseNumber (numbers keep their text), including
+//     duplicate keys (the last wins), escapes and invalid UTF-8; the
+//     differential tests and FuzzJSONEvent check this.
+//
+// Field names in rules are dotted paths into nested objects (a literal key
+// containing dots is found too); arrays on the path are mapped over.
 //
 // # Matching semantics
 //
