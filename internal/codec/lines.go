@@ -55,18 +55,7 @@ func (l *LineReader) Next() ([]byte, error) {
 			line := l.buf[l.start:nl]
 			l.start = nl + 1
 			l.scan = l.start
-			l.line++
-			if l.skip {
-				l.skip = false
-				return nil, tooLarge("line", l.line, l.max)
-			}
-			if n := len(line); n > 0 && line[n-1] == '\r' {
-				line = line[:n-1]
-			}
-			if len(line) > l.max {
-				return nil, tooLarge("line", l.line, l.max)
-			}
-			return line, nil
+			return l.finish(line)
 		}
 		l.scan = l.end
 		if l.err != nil {
@@ -91,6 +80,12 @@ func (l *LineReader) last() ([]byte, error) {
 	}
 	line := l.buf[l.start:l.end]
 	l.start, l.scan, l.end = 0, 0, 0
+	return l.finish(line)
+}
+
+// finish counts the line and returns it without its "\r", or the error
+// for a line over the limit.
+func (l *LineReader) finish(line []byte) ([]byte, error) {
 	l.line++
 	if l.skip {
 		l.skip = false

@@ -322,29 +322,38 @@ func (s *scanner) object(i int, t int32, docOn, top, verbatim bool) (int, bool, 
 				s.doc = s.doc[:mark]
 			}
 		}
-		i = skipWS(raw, end)
-		if i >= len(raw) {
-			return 0, false, ErrSyntax
+		var done bool
+		if i, done, err = s.afterValue(end, '}'); err != nil {
+			return 0, false, err
 		}
-		if raw[i] == ',' {
-			i = skipWS(raw, i+1)
-			continue
+		if done {
+			break
 		}
-		if raw[i] != '}' {
-			return 0, false, ErrSyntax
-		}
-		break
 	}
 	s.pyAppend('}')
 	if !docOn {
-		return i + 1, false, nil
+		return i, false, nil
 	}
 	if kept == 0 && !verbatim {
 		s.doc = s.doc[:docStart]
-		return i + 1, false, nil
+		return i, false, nil
 	}
 	s.doc = append(s.doc, '}')
-	return i + 1, true, nil
+	return i, true, nil
+}
+
+// afterValue moves past the white space after a value and then past a ','
+// (more follows) or the container's closer (done).
+func (s *scanner) afterValue(end int, closer byte) (int, bool, error) {
+	i := skipWS(s.raw, end)
+	switch {
+	case i >= len(s.raw):
+	case s.raw[i] == ',':
+		return skipWS(s.raw, i+1), false, nil
+	case s.raw[i] == closer:
+		return i + 1, true, nil
+	}
+	return 0, false, ErrSyntax
 }
 
 // array scans the list at raw[i]. As an object member, doc drops [] and
@@ -381,20 +390,14 @@ func (s *scanner) array(i int, t int32, docOn bool, mode int) (int, bool, error)
 			if n == 0 {
 				onlyEmptyString = docOn && string(s.doc[elemStart:]) == `""`
 			}
-			i = skipWS(raw, end)
-			if i >= len(raw) {
-				return 0, false, ErrSyntax
+			var done bool
+			if i, done, err = s.afterValue(end, ']'); err != nil {
+				return 0, false, err
 			}
-			if raw[i] == ',' {
-				i = skipWS(raw, i+1)
-				continue
+			if done {
+				n++
+				break
 			}
-			if raw[i] != ']' {
-				return 0, false, ErrSyntax
-			}
-			i++
-			n++
-			break
 		}
 	}
 	s.pyAppend(']')
