@@ -198,7 +198,7 @@ func (w *docWriter) rawObject(dst, raw []byte, i int, ov int32) ([]byte, int, bo
 				ok = false
 			case c == noNode:
 				dst, end, ok, err = w.rawValue(dst, raw, i, noNode)
-			case w.ov.nodes[c].val == noNode && (raw[i] == '{' || raw[i] == '['):
+			case w.ov.nodes[c].val == noNode && (raw[i] == '{' || raw[i] == '[' && w.indexOnly(c)):
 				w.used[c] = true
 				dst, end, ok, err = w.rawValue(dst, raw, i, c)
 			default:
@@ -236,6 +236,19 @@ func (w *docWriter) rawObject(dst, raw []byte, i int, ov int32) ([]byte, int, bo
 		return dst[:start], i, false, nil
 	}
 	return append(dst, '}'), i, true, nil
+}
+
+// indexOnly reports whether every present child of overlay node c is a
+// list index: then it merges into a raw list element by element; otherwise
+// the overlay object replaces the list (as {"value": [...]} replaces a
+// list of tags).
+func (w *docWriter) indexOnly(c int32) bool {
+	for k := w.ov.nodes[c].first; k != noNode; k = w.ov.nodes[k].next {
+		if w.ov.nodes[k].present && !isDigits(w.ov.nodes[k].key) {
+			return false
+		}
+	}
+	return true
 }
 
 // overlayRest writes the overlay children of ov not merged with raw members.

@@ -6,6 +6,7 @@ package testutil
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -61,15 +62,25 @@ func Decode(t testing.TB, doc []byte) map[string]any {
 	return m
 }
 
-// Get walks a dotted path through decoded objects.
+// Get walks a dotted path through decoded objects; a numeric segment
+// indexes a list.
 func Get(doc map[string]any, path string) (any, bool) {
 	var cur any = doc
 	for _, seg := range strings.Split(path, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if cur, ok = m[seg]; !ok {
+		switch c := cur.(type) {
+		case map[string]any:
+			v, ok := c[seg]
+			if !ok {
+				return nil, false
+			}
+			cur = v
+		case []any:
+			i, err := strconv.Atoi(seg)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil, false
+			}
+			cur = c[i]
+		default:
 			return nil, false
 		}
 	}

@@ -117,6 +117,51 @@ func TestTransform(t *testing.T) {
 			want: map[string]any{"responseElements.credentials.accessKeyId": "ASIAEXAMPLE",
 				"responseElements.credentials.value": absent},
 		},
+		{
+			name: "CloudHSM: the HSM is the instance, related holds hosts only",
+			rec: `{` + base + `,"eventSource":"cloudhsm.amazonaws.com","eventName":"CreateHsm",
+				"requestParameters":{"clusterId":"cluster-1"},"responseElements":{"hsm":{"hsmId":"hsm-1"}}}`,
+			want: map[string]any{"cloud.instance.id": "hsm-1", "related.hosts": []any{"cluster-1", "hsm-1"}, "related.ip": absent},
+		},
+		{
+			name: "tags and policy as text become objects",
+			rec: `{` + base + `,"eventSource":"iam.amazonaws.com","eventName":"CreatePolicy",
+				"requestParameters":{"tags":"env=prod"},"responseElements":{"policy":"{}","status":"ok"}}`,
+			want: map[string]any{"requestParameters.tags.value": "env=prod", "responseElements.policy.value": "{}",
+				"responseElements.status.status": "ok"},
+		},
+		{
+			name: "tags as a list of strings, an empty list, disableApiTermination as an object",
+			rec: `{` + base + `,"eventSource":"ec2.amazonaws.com","eventName":"ModifyInstanceAttribute",
+				"requestParameters":{"tags":["a","b"],"disableApiTermination":{"value":true}},"responseElements":{"policy":[]}}`,
+			want: map[string]any{"requestParameters.tags.value": []any{"a", "b"},
+				"requestParameters.disableApiTermination": true, "responseElements.policy": absent},
+		},
+		{
+			name: "text fields of Glue, Cognito, ECS, SSM, Redshift Data, Cloud9 and DynamoDB become objects",
+			rec: `{` + base + `,"eventSource":"glue.amazonaws.com","eventName":"CreateJob",
+				"requestParameters":{"configuration":"{\"a\":1}"}}`,
+			want: map[string]any{"requestParameters.configuration.text": `{"a":1}`},
+		},
+		{
+			name: "S3 replication rule filters become text",
+			rec: `{` + base + `,"eventSource":"s3.amazonaws.com","eventName":"PutBucketReplication",
+				"requestParameters":{"ReplicationConfiguration":{"Rule":[{"ID":"r1","Filter":{"Prefix":"logs/"}}]}}}`,
+			want: map[string]any{"requestParameters.ReplicationConfiguration.Rule.0.Filter": "{'Prefix': 'logs/'}",
+				"requestParameters.ReplicationConfiguration.Rule.0.ID": "r1"},
+		},
+		{
+			name: "Inspector account ids as objects become text",
+			rec: `{` + base + `,"eventSource":"inspector2.amazonaws.com","eventName":"Enable",
+				"requestParameters":{"accountIds":[{"accountId":"123456789012"}]}}`,
+			want: map[string]any{"requestParameters.accountIds": "[{'accountId': '123456789012'}]"},
+		},
+		{
+			name: "CodeGuru resource id as an object becomes text",
+			rec: `{` + base + `,"eventSource":"codeguru-security.amazonaws.com","eventName":"CreateScan",
+				"requestParameters":{"resourceId":{"codeArtifactId":"x"}}}`,
+			want: map[string]any{"requestParameters.resourceId": "{'codeArtifactId': 'x'}"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
