@@ -651,10 +651,38 @@ func describeSyntax(raw []byte, err error) error {
 	var m json.RawMessage
 	var se *json.SyntaxError
 	if jerr := json.Unmarshal(raw, &m); errors.As(jerr, &se) {
-		return fmt.Errorf("JSON syntax error at byte %d: %s: %w", se.Offset, se.Error(), err)
+		return &SyntaxError{Offset: se.Offset, Msg: se.Error()}
 	}
-	return fmt.Errorf("invalid JSON: %w", err)
+	return &SyntaxError{Offset: -1, Msg: err.Error()}
 }
+
+// SyntaxError is a record that is not valid JSON. It matches ErrSyntax
+// with errors.Is.
+type SyntaxError struct {
+	// Offset is the byte where the JSON breaks, or -1 when unknown.
+	Offset int64
+	// Msg says why.
+	Msg string
+	// Line, when set by the caller, is the line of the record.
+	Line int
+}
+
+func (e *SyntaxError) Error() string {
+	var b strings.Builder
+	b.WriteString("JSON syntax error")
+	sep := " at "
+	if e.Line > 0 {
+		fmt.Fprintf(&b, " at line %d", e.Line)
+		sep = ", "
+	}
+	if e.Offset >= 0 {
+		fmt.Fprintf(&b, "%sbyte %d", sep, e.Offset)
+	}
+	return b.String() + ": " + e.Msg
+}
+
+// Is makes a SyntaxError match ErrSyntax.
+func (e *SyntaxError) Is(target error) bool { return target == ErrSyntax }
 
 // assemble writes the document from the scanned record and the overlay
 // when no added field shares a top-level key with the record (the usual

@@ -302,8 +302,9 @@ func (r *objectRun) jsonLine(raw []byte, line int) error {
 		err := r.emit(normalize.Input{RawJSON: raw})
 		var te *normalize.TrailingError
 		if !errors.As(err, &te) {
-			if errors.Is(err, normalize.ErrSyntax) {
-				return fmt.Errorf("line %d: %w", line, err)
+			var se *normalize.SyntaxError
+			if errors.As(err, &se) {
+				se.Line = line
 			}
 			return err
 		}
