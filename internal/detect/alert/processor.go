@@ -1,0 +1,465 @@
+package alert
+
+import (
+	"container/list"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Match is one detection or correlation match, as the Processor needs it.
+// FromSigma and FromCorrelation build it from the engine's matches.
+type Match struct {
+	RuleID string
+	Title  string
+	Level  string
+	Tags   []string
+	// Time is the event time of the match (for a correlation, the time its
+	// condition became true). It drives every window.
+	Time time.Time
+	// DocIDs are the matched documents' ids (one for a detection match,
+	// the window's references for a correlation).
+	DocIDs []string
+	// Count is the number of events the match stands for; 0 counts as 1.
+	Count int
+	// Fields holds field values read from the matched event: at least the
+	// key, dedup and suppression fields of the rule (Processor.FieldsFor).
+	Fields map[string]string
+	// KeyFields names the rule's key fields (its `fields`), reported in
+	// Alert.KeyFields.
+	KeyFields []string
+	// GroupBy holds a correlation's group-by values.
+	GroupBy     map[string]string
+	Correlation bool
+}
+
+// value returns the value of field name: from Fields, else GroupBy.
+func (m *Match) value(name string) (string, bool) {
+	if v, ok := m.Fields[name]; ok {
+		return v, true
+	}
+	v, ok := m.GroupBy[name]
+	return v, ok
+}
+
+// Result is what Process did with a match.
+type Result struct {
+	// Alert is a copy of the alert the match created or updated; nil when
+	// the match was suppressed.
+	Alert *Alert
+	// New is true when the match created the alert: write it and notify.
+	// Otherwise it updated an open alert: write it again, do not notify.
+	New bool
+	// Late is true for a new alert whose window had already ended (by more
+	// than Config.Lateness) when the match arrived: its window's state was
+	// evicted, so the alert may already exist in the store under the same
+	// id (the write overwrites it) and may already have been notified.
+	Late bool
+	// Suppressed is true when a suppression silenced the match; Reason is
+	// the suppression's.
+	Suppressed bool
+	Reason     string
+}
+
+// Stats counts what a Processor did since it was created.
+type Stats struct {
+	Created    int64 // alerts created
+	Updated    int64 // matches folded into an open alert
+	Suppressed int64 // matches silenced by a suppression
+	Evicted    int64 // open alerts dropped because MaxOpen was reached
+	Expired    int64 // alerts whose window ended, dropped from the state
+	Open       int   // alerts in the state now
+}
+
+type entry struct {
+	a    *Alert
+	elem *list.Element // in Processor.lru; front = most recently updated
+}
+
+// Processor deduplicates and suppresses matches into alerts. It is safe
+// for concurrent use and starts no goroutines. Its state is bounded by
+// Config.MaxOpen alerts (see docs/alerts.md for the memory per alert).
+type Processor struct {
+	log *slog.Logger
+	cfg Config
+
+	mu        sync.Mutex
+	alerts    map[string]*entry // by alert id
+	lru       *list.List        // of *entry
+	watermark time.Time         // latest event time seen
+	nextSweep time.Time         // the earliest time an entry or suppression may expire
+	dynamic   []Suppression     // added with Suppress; persisted in snapshots
+	stats     Stats
+	paths     pathCache
+}
+
+// New returns a Processor. cfg is validated (and its defaults filled) here.
+func New(cfg Config, log *slog.Logger) (*Processor, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Processor{log: log, cfg: cfg, alerts: make(map[string]*entry), lru: list.New()}, nil
+}
+
+// FieldsFor returns the fields Process reads for rule ruleID beyond a
+// correlation's group-by values: the rule's key fields, its dedup fields
+// and its suppression fields. FromSigma reads them from the event.
+func (p *Processor) FieldsFor(ruleID string, keyFields []string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.fieldsForLocked(ruleID, keyFields)
+}
+
+func (p *Processor) fieldsForLocked(ruleID string, keyFields []string) []string {
+	out := append([]string(nil), keyFields...)
+	rc := p.cfg.Rules[ruleID]
+	out = appendNew(out, rc.DedupFields...)
+	add := func(ss []Suppression, any bool) {
+		for _, s := range ss {
+			if any || s.RuleID == "" || s.RuleID == ruleID {
+				for k := range s.Fields {
+					out = appendNew(out, k)
+				}
+			}
+		}
+	}
+	add(rc.Suppressions, true)
+	add(p.cfg.Suppressions, false)
+	add(p.dynamic, false)
+	return out
+}
+
+func appendNew(s []string, vs ...string) []string {
+	for _, v := range vs {
+		if !contains(s, v) {
+			s = append(s, v)
+		}
+	}
+	return s
+}
+
+// Process folds one match into the alerts.
+func (p *Processor) Process(m Match) Result {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t := m.Time
+	if t.After(p.watermark) {
+		p.watermark = t
+	}
+	if s, ok := p.suppressedLocked(&m); ok {
+		p.stats.Suppressed++
+		p.sweepLocked()
+		return Result{Suppressed: true, Reason: s.Reason}
+	}
+	rc := p.cfg.Rules[m.RuleID]
+	window := rc.DedupWindow
+	if window <= 0 {
+		window = p.cfg.DedupWindow
+	}
+	keyNames := rc.DedupFields
+	if len(keyNames) == 0 {
+		if len(m.GroupBy) > 0 {
+			keyNames = make([]string, 0, len(m.GroupBy))
+			for k := range m.GroupBy {
+				keyNames = append(keyNames, k)
+			}
+		} else {
+			keyNames = m.KeyFields
+		}
+	}
+	keyVals := make(map[string]string, len(keyNames))
+	for _, k := range keyNames {
+		v, _ := m.value(k)
+		keyVals[k] = v
+	}
+	key := DedupKey(keyVals)
+	ws := windowStart(t, window)
+	id := ComputeID(m.RuleID, key, ws)
+	count := m.Count
+	if count <= 0 {
+		count = 1
+	}
+	if e, ok := p.alerts[id]; ok {
+		a := e.a
+		a.Count += count
+		if t.Before(a.FirstSeen) {
+			a.FirstSeen = t
+		}
+		if t.After(a.LastSeen) {
+			a.LastSeen = t
+		}
+		p.appendDocIDs(a, m.DocIDs)
+		p.lru.MoveToFront(e.elem)
+		p.stats.Updated++
+		p.sweepLocked()
+		return Result{Alert: a.Clone()}
+	}
+	a := &Alert{
+		ID: id, RuleID: m.RuleID, RuleTitle: m.Title, Level: m.Level,
+		Tags: append([]string(nil), m.Tags...), Threat: ParseTags(m.Tags),
+		Correlation: m.Correlation, DedupKey: key, GroupBy: cloneMap(m.GroupBy),
+		FirstSeen: t, LastSeen: t, WindowStart: ws, WindowEnd: ws.Add(window),
+		Count: count, Status: StatusOpen,
+	}
+	for _, k := range appendNew(append([]string(nil), m.KeyFields...), keyNames...) {
+		if v, ok := m.value(k); ok {
+			if a.KeyFields == nil {
+				a.KeyFields = make(map[string]string)
+			}
+			a.KeyFields[k] = v
+		}
+	}
+	p.appendDocIDs(a, m.DocIDs)
+	late := a.WindowEnd.Add(p.cfg.Lateness).Before(p.watermark)
+	p.insertLocked(a)
+	p.stats.Created++
+	p.sweepLocked()
+	return Result{Alert: a.Clone(), New: true, Late: late}
+}
+
+func (p *Processor) insertLocked(a *Alert) {
+	e := &entry{a: a}
+	e.elem = p.lru.PushFront(e)
+	p.alerts[a.ID] = e
+	if p.nextSweep.IsZero() || a.WindowEnd.Add(p.cfg.Lateness).Before(p.nextSweep) {
+		p.nextSweep = a.WindowEnd.Add(p.cfg.Lateness)
+	}
+	for len(p.alerts) > p.cfg.MaxOpen {
+		old := p.lru.Back().Value.(*entry)
+		p.removeLocked(old)
+		p.stats.Evicted++
+		p.log.Warn("alert state full: evicting the least recently updated alert",
+			slog.String("alert_id", old.a.ID), slog.String("rule_id", old.a.RuleID), slog.Int("max_open", p.cfg.MaxOpen))
+	}
+}
+
+func (p *Processor) removeLocked(e *entry) {
+	p.lru.Remove(e.elem)
+	delete(p.alerts, e.a.ID)
+}
+
+func (p *Processor) appendDocIDs(a *Alert, ids []string) {
+	for _, id := range ids {
+		if len(a.DocIDs) < p.cfg.MaxDocIDs {
+			a.DocIDs = append(a.DocIDs, id)
+		} else {
+			a.DocIDsDropped++
+		}
+	}
+}
+
+// windowStart aligns t to the start of its window, counted from the Unix
+// epoch.
+func windowStart(t time.Time, w time.Duration) time.Time {
+	n := t.UnixNano()
+	r := n % int64(w)
+	if r < 0 {
+		r += int64(w)
+	}
+	return time.Unix(0, n-r).UTC()
+}
+
+func (p *Processor) suppressedLocked(m *Match) (Suppression, bool) {
+	if ss := p.cfg.Rules[m.RuleID].Suppressions; len(ss) > 0 {
+		for _, s := range ss {
+			if s.active(m.Time) && fieldsMatch(m, s.Fields) {
+				return s, true
+			}
+		}
+	}
+	for _, list := range [][]Suppression{p.cfg.Suppressions, p.dynamic} {
+		for _, s := range list {
+			if (s.RuleID == "" || s.RuleID == m.RuleID) && s.active(m.Time) && fieldsMatch(m, s.Fields) {
+				return s, true
+			}
+		}
+	}
+	return Suppression{}, false
+}
+
+func fieldsMatch(m *Match, fields map[string]string) bool {
+	for k, want := range fields {
+		if v, _ := m.value(k); v != want {
+			return false
+		}
+	}
+	return true
+}
+
+// sweepLocked drops the alerts whose window ended more than Lateness before
+// the watermark, and the expired dynamic suppressions. It runs when the
+// watermark passes the earliest possible expiry, so its cost (a scan of
+// the state) is paid about once per window end, not per match.
+func (p *Processor) sweepLocked() {
+	if p.nextSweep.IsZero() || p.watermark.Before(p.nextSweep) {
+		return
+	}
+	var next time.Time
+	for e := p.lru.Back(); e != nil; {
+		prev := e.Prev()
+		en := e.Value.(*entry)
+		exp := en.a.WindowEnd.Add(p.cfg.Lateness)
+		if exp.Before(p.watermark) {
+			p.removeLocked(en)
+			p.stats.Expired++
+		} else if next.IsZero() || exp.Before(next) {
+			next = exp
+		}
+		e = prev
+	}
+	kept := p.dynamic[:0]
+	for _, s := range p.dynamic {
+		if s.End().After(p.watermark) {
+			kept = append(kept, s)
+			if next.IsZero() || s.End().Before(next) {
+				next = s.End()
+			}
+		}
+	}
+	p.dynamic = kept
+	p.nextSweep = next
+}
+
+// Suppress adds a suppression at run time (an operator's "mute this for
+// 24h"); it is kept in snapshots until its period ends in event time.
+func (p *Processor) Suppress(s Suppression) error {
+	if err := s.validate("suppression", p.cfg.MaxSuppressFields); err != nil {
+		return err
+	}
+	s.Fields = cloneMap(s.Fields)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.dynamic = append(p.dynamic, s)
+	if p.nextSweep.IsZero() || s.End().Before(p.nextSweep) {
+		p.nextSweep = s.End()
+	}
+	return nil
+}
+
+// Acknowledge marks the open alert id acknowledged and returns a copy of
+// it; ok is false when the state does not hold it (the store does; the
+// console updates it there).
+func (p *Processor) Acknowledge(id string) (a *Alert, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.alerts[id]
+	if !ok {
+		return nil, false
+	}
+	e.a.Status = StatusAcknowledged
+	return e.a.Clone(), true
+}
+
+// Get returns a copy of the alert id from the state.
+func (p *Processor) Get(id string) (*Alert, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.alerts[id]
+	if !ok {
+		return nil, false
+	}
+	return e.a.Clone(), true
+}
+
+// Stats returns the counters.
+func (p *Processor) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.stats
+	s.Open = len(p.alerts)
+	return s
+}
+
+// Watermark returns the latest event time seen.
+func (p *Processor) Watermark() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.watermark
+}
+
+// snapshotVersion changes when the snapshot's shape does.
+const snapshotVersion = 1
+
+type snapshot struct {
+	Version      int              `json:"version"`
+	Watermark    time.Time        `json:"watermark"`
+	Alerts       []*Alert         `json:"alerts"`
+	Suppressions []jsonSuppressed `json:"suppressions,omitempty"`
+}
+
+type jsonSuppressed struct {
+	RuleID   string            `json:"rule_id,omitempty"`
+	Fields   map[string]string `json:"fields"`
+	Start    time.Time         `json:"start"`
+	Duration string            `json:"duration"`
+	Reason   string            `json:"reason,omitempty"`
+}
+
+// Snapshot writes the state (open alerts, run-time suppressions, the
+// watermark) as one JSON document. Configured suppressions are not part of
+// it: they come from the configuration again.
+func (p *Processor) Snapshot(w io.Writer) error {
+	p.mu.Lock()
+	s := snapshot{Version: snapshotVersion, Watermark: p.watermark, Alerts: make([]*Alert, 0, len(p.alerts))}
+	for e := p.lru.Back(); e != nil; e = e.Prev() { // least recently updated first
+		s.Alerts = append(s.Alerts, e.Value.(*entry).a.Clone())
+	}
+	for _, d := range p.dynamic {
+		s.Suppressions = append(s.Suppressions, jsonSuppressed{RuleID: d.RuleID, Fields: d.Fields, Start: d.Start, Duration: d.Duration.String(), Reason: d.Reason})
+	}
+	p.mu.Unlock()
+	if err := json.NewEncoder(w).Encode(&s); err != nil {
+		return fmt.Errorf("writing alert snapshot: %w", err)
+	}
+	return nil
+}
+
+// Restore replaces the state with a snapshot written by Snapshot. Alerts
+// beyond MaxOpen (the least recently updated) are dropped; alerts whose
+// window has expired are dropped on the next match.
+func (p *Processor) Restore(r io.Reader) error {
+	var s snapshot
+	if err := json.NewDecoder(r).Decode(&s); err != nil {
+		return fmt.Errorf("reading alert snapshot: %w", err)
+	}
+	if s.Version != snapshotVersion {
+		return fmt.Errorf("reading alert snapshot: version %d, want %d", s.Version, snapshotVersion)
+	}
+	var dyn []Suppression
+	for i, d := range s.Suppressions {
+		dur, err := time.ParseDuration(d.Duration)
+		if err != nil {
+			return fmt.Errorf("reading alert snapshot: suppressions[%d].duration: %w", i, err)
+		}
+		dyn = append(dyn, Suppression{RuleID: d.RuleID, Fields: d.Fields, Start: d.Start, Duration: dur, Reason: d.Reason})
+	}
+	for i, a := range s.Alerts {
+		if a == nil || a.ID == "" || !a.Status.Valid() {
+			return fmt.Errorf("reading alert snapshot: alerts[%d]: missing id or bad status", i)
+		}
+	}
+	// The snapshot lists the alerts least recently updated first: pushing
+	// them to the front in that order rebuilds the LRU order.
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.alerts = make(map[string]*entry, len(s.Alerts))
+	p.lru = list.New()
+	p.nextSweep = time.Time{}
+	p.watermark = s.Watermark
+	p.dynamic = dyn
+	for _, a := range s.Alerts {
+		p.insertLocked(a)
+	}
+	for _, d := range dyn {
+		if p.nextSweep.IsZero() || d.End().Before(p.nextSweep) {
+			p.nextSweep = d.End()
+		}
+	}
+	return nil
+}
