@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -409,33 +410,67 @@ func hasByte(x uint64, b byte) uint64 {
 	return (y - lsb8) &^ y & msb8
 }
 
+// eqMask returns a word with the high bit of each byte of x that equals b
+// set, and no other bit (exact, unlike hasByte, which may also flag the
+// byte after a match).
+func eqMask(x uint64, b byte) uint64 {
+	y := x ^ (lsb8 * uint64(b))
+	return ^(((y &^ msb8) + ^uint64(msb8)) | y) & msb8
+}
+
 // skipString returns the offset after the string token at d[i] == '"', or
 // -1 when it does not end.
+//
+// It reads eight bytes at a time and finds the quotes and backslashes of
+// each word as bit masks, so a string full of escaped quotes (a raw record
+// embedded as "@message") is skipped without stopping at every escape: a
+// backslash that is not itself escaped escapes the byte after it. Words
+// with two backslashes in a row (rare) are read byte by byte.
 func skipString(d []byte, i int) int {
 	i++
-	for {
-		for i+8 <= len(d) {
-			x := binary.LittleEndian.Uint64(d[i:])
-			if hasByte(x, '"')|hasByte(x, '\\') != 0 {
-				break
-			}
+	var esc uint64 // 0x80 when d[i] is escaped
+	for i+8 <= len(d) {
+		x := binary.LittleEndian.Uint64(d[i:])
+		if esc|hasByte(x, '"')|hasByte(x, '\\') == 0 {
 			i += 8
+			continue
 		}
-		for i < len(d) {
-			c := d[i]
-			if c == '"' {
+		q, bs := eqMask(x, '"'), eqMask(x, '\\')
+		if bs&(bs<<8)|bs&esc == 0 {
+			// Every backslash here escapes the byte after it.
+			if q &^= bs<<8 | esc; q != 0 {
+				return i + bits.TrailingZeros64(q)>>3 + 1
+			}
+			esc = bs >> 63 << 7
+			i += 8
+			continue
+		}
+		for end := i + 8; i < end; i++ {
+			if esc != 0 {
+				esc = 0
+				continue
+			}
+			switch d[i] {
+			case '"':
 				return i + 1
+			case '\\':
+				esc = 0x80
 			}
-			if c == '\\' {
-				i += 2
-				break
-			}
-			i++
-		}
-		if i >= len(d) {
-			return -1
 		}
 	}
+	for ; i < len(d); i++ {
+		if esc != 0 {
+			esc = 0
+			continue
+		}
+		switch d[i] {
+		case '"':
+			return i + 1
+		case '\\':
+			esc = 0x80
+		}
+	}
+	return -1
 }
 
 // skipValue returns the offset after the value at d[i], or -1.
