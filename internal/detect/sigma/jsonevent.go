@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // JSONEvent is an Event over the bytes of one JSON object, read lazily:
@@ -428,14 +429,24 @@ func eqMask(x uint64, b byte) uint64 {
 // with two backslashes in a row (rare) are read byte by byte.
 func skipString(d []byte, i int) int {
 	i++
+	// The constants live in variables so that they stay in registers
+	// instead of being rematerialized for every word.
+	qc, bc, lo7, hi := swarConst[0], swarConst[1], swarConst[2], swarConst[3]
 	var esc uint64 // 0x80 when d[i] is escaped
+	base := unsafe.Pointer(unsafe.SliceData(d))
 	for i+8 <= len(d) {
-		x := binary.LittleEndian.Uint64(d[i:])
-		if esc|hasByte(x, '"')|hasByte(x, '\\') == 0 {
+		// d[i:i+8] is in bounds: read it without the slice's checks.
+		x := binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(base, i))[:])
+		yq, yb := x^qc, x^bc
+		q := ^((yq&lo7 + lo7) | yq) & hi  // quotes
+		bs := ^((yb&lo7 + lo7) | yb) & hi // backslashes
+		if bs|esc == 0 {
+			if q != 0 {
+				return i + bits.TrailingZeros64(q)>>3 + 1
+			}
 			i += 8
 			continue
 		}
-		q, bs := eqMask(x, '"'), eqMask(x, '\\')
 		if bs&(bs<<8)|bs&esc == 0 {
 			// Every backslash here escapes the byte after it.
 			if q &^= bs<<8 | esc; q != 0 {
@@ -472,6 +483,10 @@ func skipString(d []byte, i int) int {
 	}
 	return -1
 }
+
+// swarConst holds skipString's word constants: every byte '"', every
+// byte '\\', the low seven bits of every byte, the high bit of every byte.
+var swarConst = [4]uint64{lsb8 * '"', lsb8 * '\\', ^uint64(msb8), msb8}
 
 // skipValue returns the offset after the value at d[i], or -1.
 func skipValue(d []byte, i int) int {
