@@ -81,13 +81,13 @@ func New(cfg Config, dests map[string]Destination, log *slog.Logger) (*Dispatche
 	for _, dc := range cfg.Destinations {
 		dest, ok := dests[dc.Name]
 		if !ok || dest == nil {
-			d.closeQueues()
+			_ = d.closeQueues() // the configuration error is the one to report
 			return nil, fmt.Errorf("notify: destination %q is configured but has no Destination", dc.Name)
 		}
 		dlog := log.With(slog.String("destination", dc.Name), slog.String("type", dc.Type))
 		q, err := openQueue(filepath.Join(cfg.Dir, dc.Name), cfg.MaxQueue, cfg.SegmentBytes, cfg.Fsync, dlog)
 		if err != nil {
-			d.closeQueues()
+			_ = d.closeQueues() // the open error is the one to report
 			return nil, fmt.Errorf("destination %q: %w", dc.Name, err)
 		}
 		rank := 0

@@ -139,7 +139,7 @@ func (e *Email) send(conn net.Conn, a *alert.Alert, doc []byte) error {
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }() // Quit below reports the errors that matter
 	if e.cfg.TLS == TLSStartTLS {
 		if ok, _ := c.Extension("STARTTLS"); !ok {
 			return Permanent(errors.New("server does not offer STARTTLS (set email.tls to none to send in clear text)"))

@@ -67,7 +67,7 @@ func retryAfter(err error) time.Duration {
 // checkResponse turns a non-2xx response into a *StatusError and drains
 // the body so the connection can be reused.
 func checkResponse(resp *http.Response) error {
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // a read-only body
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return nil

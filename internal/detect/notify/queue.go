@@ -112,7 +112,7 @@ func (q *queue) load(name string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("reading notification queue: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	n := 0
@@ -153,7 +153,7 @@ func (q *queue) rotateLocked() error {
 	}
 	st, err := f.Stat()
 	if err != nil {
-		f.Close()
+		_ = f.Close() // the Stat error is the one to report
 		return fmt.Errorf("opening notification queue segment: %w", err)
 	}
 	q.f, q.fsize = f, st.Size()
