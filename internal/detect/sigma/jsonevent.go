@@ -411,14 +411,6 @@ func hasByte(x uint64, b byte) uint64 {
 	return (y - lsb8) &^ y & msb8
 }
 
-// eqMask returns a word with the high bit of each byte of x that equals b
-// set, and no other bit (exact, unlike hasByte, which may also flag the
-// byte after a match).
-func eqMask(x uint64, b byte) uint64 {
-	y := x ^ (lsb8 * uint64(b))
-	return ^(((y &^ msb8) + ^uint64(msb8)) | y) & msb8
-}
-
 // skipString returns the offset after the string token at d[i] == '"', or
 // -1 when it does not end.
 //
