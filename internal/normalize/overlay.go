@@ -214,21 +214,6 @@ func (o *Overlay) SetInt(path string, v int64) {
 // SetStrings sets the field at path to a list of strings.
 func (o *Overlay) SetStrings(path string, vs []string) { putStrings(o, o.nodeFor(path), vs) }
 
-// SetAppend sets the field at path to the encoded JSON value that fn
-// appends to the buffer it is given.
-func (o *Overlay) SetAppend(path string, fn func([]byte) ([]byte, error)) error {
-	n := o.nodeFor(path)
-	start := int32(len(o.buf))
-	var err error
-	o.buf, err = fn(o.buf)
-	if err != nil {
-		o.buf = o.buf[:start]
-		return err
-	}
-	o.setVal(n, start)
-	return nil
-}
-
 // Delete removes the field (or object) at the dotted path, from the
 // overlay and from the written document: a raw field at the same path is
 // hidden too. Setting the path again afterwards adds a new field.

@@ -448,32 +448,33 @@ func skipString(d []byte, i int) int {
 			i += 8
 			continue
 		}
-		for end := i + 8; i < end; i++ {
-			if esc != 0 {
-				esc = 0
-				continue
-			}
-			switch d[i] {
-			case '"':
-				return i + 1
-			case '\\':
-				esc = 0x80
-			}
+		var end int
+		if end, esc = skipStringBytes(d, i, i+8, esc); end >= 0 {
+			return end
 		}
+		i += 8
 	}
-	for ; i < len(d); i++ {
+	end, _ := skipStringBytes(d, i, len(d), esc)
+	return end
+}
+
+// skipStringBytes is skipString one byte at a time over d[i:end], with
+// esc set when the byte at i is escaped. It returns the offset after the
+// closing quote, or -1 and whether the byte at end is escaped.
+func skipStringBytes(d []byte, i, end int, esc uint64) (int, uint64) {
+	for ; i < end; i++ {
 		if esc != 0 {
 			esc = 0
 			continue
 		}
 		switch d[i] {
 		case '"':
-			return i + 1
+			return i + 1, 0
 		case '\\':
 			esc = 0x80
 		}
 	}
-	return -1
+	return -1, esc
 }
 
 // swarConst holds skipString's word constants: every byte '"', every
