@@ -61,6 +61,13 @@ func start(t *testing.T, d *Dispatcher, drain time.Duration) func() error {
 	t.Helper()
 	errc := make(chan error, 1)
 	go func() { errc <- d.Run(context.Background()) }()
+	// Close before Run has started leaves the queue on disk for the next
+	// run; the tests that use start want Run's workers to drain it.
+	waitFor(t, "Run to start", func() bool {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return d.running
+	})
 	var once sync.Once
 	var cerr error
 	stop := func() error {
