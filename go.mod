@@ -5,10 +5,12 @@ go 1.26.8
 // Versions are pinned to releases the module proxy serves here; newer ones
 // may be refused.
 require (
-	github.com/opensearch-project/opensearch-go/v4 v4.8.1 // OpenSearch sink and setup; v5 changes error defaults
-	github.com/duckdb/duckdb-go/v2 v2.10505.0 // embedded store (cgo); newer bindings are not served here
+	github.com/aws/aws-sdk-go-v2/config v1.33.15 // the AWS credential chain
+	github.com/aws/aws-sdk-go-v2 v1.47.7 // SigV4 signing for OpenSearch Service and Serverless
 	github.com/chromedp/chromedp v0.23.0 // browser test of the console, in Debian's Chromium
+	github.com/duckdb/duckdb-go/v2 v2.10505.0 // embedded store (cgo); newer bindings are not served here
 	github.com/klauspost/compress v1.18.3 // gzip and zstd, faster than the standard library's
+	github.com/opensearch-project/opensearch-go/v4 v4.8.1 // OpenSearch sink and setup; v5 changes error defaults
 	github.com/valyala/fastjson v1.6.4 // parses a record only where a transform asks for a whole value
 	go.uber.org/goleak v1.3.0
 	golang.org/x/sync v0.23.0
@@ -18,6 +20,18 @@ require (
 
 require (
 	github.com/apache/arrow-go/v18 v18.5.1 // indirect
+	github.com/aws/aws-sdk-go-v2/credentials v1.20.15 // indirect
+	github.com/aws/aws-sdk-go-v2/feature/ec2/imds v1.20.7 // indirect
+	github.com/aws/aws-sdk-go-v2/internal/configsources v1.5.10 // indirect
+	github.com/aws/aws-sdk-go-v2/internal/endpoints/v2 v2.8.10 // indirect
+	github.com/aws/aws-sdk-go-v2/internal/v4a v1.5.10 // indirect
+	github.com/aws/aws-sdk-go-v2/service/internal/accept-encoding v1.13.24 // indirect
+	github.com/aws/aws-sdk-go-v2/service/internal/presigned-url v1.14.10 // indirect
+	github.com/aws/aws-sdk-go-v2/service/signin v1.12.3 // indirect
+	github.com/aws/aws-sdk-go-v2/service/sso v1.39.3 // indirect
+	github.com/aws/aws-sdk-go-v2/service/ssooidc v1.44.3 // indirect
+	github.com/aws/aws-sdk-go-v2/service/sts v1.51.8 // indirect
+	github.com/aws/smithy-go v1.28.8 // indirect
 	github.com/chromedp/cdproto v0.159.0 // indirect
 	github.com/duckdb/duckdb-go-bindings v0.10505.0 // indirect
 	github.com/duckdb/duckdb-go-bindings/lib/darwin-amd64 v0.10505.0 // indirect
