@@ -90,7 +90,7 @@ func parseLoadFlags(stderr io.Writer, args []string) (*loadOptions, error) {
 }
 
 // openSink parses a --sink spec; "ndjson:-" writes to stdout.
-func openSink(spec string, stdout io.Writer) (pipeline.Sink, func() int64, error) {
+func openSink(_ context.Context, spec string, stdout io.Writer) (pipeline.Sink, func() int64, error) {
 	kind, arg, _ := strings.Cut(spec, ":")
 	switch kind {
 	case "ndjson":
@@ -137,11 +137,18 @@ func runLoad(ctx context.Context, env *Env, args []string) int {
 		}
 		force = t
 	}
-	sink, written, err := openSink(opts.sink, env.Stdout)
+	sink, written, err := openSink(ctx, opts.sink, env.Stdout)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "vigil load: %v\n", err)
 		return ExitUsage
 	}
+	return loadInto(ctx, env, opts, reg, force, sink, written)
+}
+
+// loadInto runs the load pipeline of opts.paths into sink and prints the
+// summary; it closes the sink. written, when not nil, reports the bytes the
+// sink wrote.
+func loadInto(ctx context.Context, env *Env, opts *loadOptions, reg *logtype.Registry, force *logtype.Type, sink pipeline.Sink, written func() int64) int {
 	dl := ndjson.NewDeadLetter(opts.deadLetter)
 	rep := &reporter{w: env.Stderr, quiet: opts.quiet}
 	stats := &pipeline.Stats{Start: time.Now()}
@@ -163,7 +170,7 @@ func runLoad(ctx context.Context, env *Env, args []string) int {
 		OnError: rep.walkError,
 	}
 	stopProgress := rep.progress(stats)
-	err = pipeline.Run(ctx, pipeline.Config{Workers: opts.workers}, src,
+	err := pipeline.Run(ctx, pipeline.Config{Workers: opts.workers}, src,
 		func() pipeline.Processor { return pipeline.NewObjectProcessor(cfg) },
 		sink, rep.objectError)
 	stopProgress()

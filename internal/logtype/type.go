@@ -185,6 +185,10 @@ type Type struct {
 	// MaxLogCount is max_log_count: above this many records an object is
 	// split into pieces.
 	MaxLogCount int
+	// Retention is retention (a Vigil key, e.g. "90d"): vigil retention
+	// deletes this type's documents older than that; 0 leaves them to
+	// the command's --older-than.
+	Retention time.Duration
 
 	// IndexName is index_name: the index (or alias) prefix, e.g.
 	// "log-aws-cloudtrail". Empty means the type cannot be loaded.
