@@ -54,6 +54,12 @@ type ObjectConfig struct {
 	Stats *Stats
 	// OnRecordError is told about each failed record (after dead-lettering).
 	OnRecordError func(Failure)
+	// Inspect, when set, sees every batch just before it is emitted, on
+	// the worker's goroutine (so concurrently from several workers). It
+	// may read the documents and append documents of its own (detection
+	// appends alerts): to Docs, and to Buf as NDJSON lines when b.Lines is
+	// set. It must not change the documents already in the batch.
+	Inspect func(b *Batch)
 }
 
 // ObjectProcessor decodes, splits, parses and normalizes objects. It is the
@@ -185,6 +191,14 @@ func (r *objectRun) flush() error {
 	r.batch = nil
 	if b == nil {
 		return nil
+	}
+	return r.emitBatch(b)
+}
+
+// emitBatch lets Inspect see b, then emits it.
+func (r *objectRun) emitBatch(b *Batch) error {
+	if r.p.cfg.Inspect != nil && len(b.Docs) > 0 {
+		r.p.cfg.Inspect(b)
 	}
 	return r.out.Emit(b)
 }
@@ -413,7 +427,7 @@ func (r *objectRun) emit(in normalize.Input) error {
 	if len(b.Docs) >= r.p.cfg.BatchDocs || len(b.Buf) >= r.p.cfg.BatchBytes {
 		// Sources point into b.Buf, which must not move from now on.
 		r.batch = nil
-		return r.out.Emit(b)
+		return r.emitBatch(b)
 	}
 	return nil
 }
