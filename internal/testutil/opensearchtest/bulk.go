@@ -1,0 +1,320 @@
+package opensearchtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// bulkAction is the metadata of one bulk item.
+type bulkAction struct {
+	Index string `json:"_index"`
+	ID    string `json:"_id"`
+}
+
+// bulk handles POST /_bulk and POST /{index}/_bulk. s.mu is held.
+func (s *Server) bulk(w *recorder, defIndex string, body []byte, q url.Values) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		w.json(400, errBody(400, "action_request_validation_exception", "Validation Failed: 1: no requests added;"))
+		return
+	}
+	if body[len(body)-1] != '\n' {
+		w.json(400, errBody(400, "illegal_argument_exception", "The bulk request must be terminated by a newline [\\n]"))
+		return
+	}
+	lines := bytes.Split(body[:len(body)-1], []byte("\n"))
+	type item struct {
+		op     string
+		meta   bulkAction
+		source []byte
+		line   int
+	}
+	var items []item
+	for i := 0; i < len(lines); i++ {
+		l := bytes.TrimSpace(lines[i])
+		if len(l) == 0 {
+			continue
+		}
+		var a map[string]json.RawMessage
+		if err := json.Unmarshal(l, &a); err != nil || len(a) != 1 {
+			w.json(400, errBody(400, "illegal_argument_exception", fmt.Sprintf("Malformed action/metadata line [%d], expected START_OBJECT or END_OBJECT but found [VALUE_STRING]", i+1)))
+			return
+		}
+		var it item
+		it.line = i + 1
+		for op, raw := range a {
+			it.op = op
+			if err := json.Unmarshal(raw, &it.meta); err != nil {
+				w.json(400, errBody(400, "illegal_argument_exception", fmt.Sprintf("Malformed action/metadata line [%d], expected a simple value for field [_id] but found [START_OBJECT]", i+1)))
+				return
+			}
+		}
+		switch it.op {
+		case "index", "create", "update":
+			if i+1 >= len(lines) {
+				w.json(400, errBody(400, "action_request_validation_exception", "Validation Failed: 1: source is missing;"))
+				return
+			}
+			i++
+			it.source = lines[i]
+		case "delete":
+		default:
+			w.json(400, errBody(400, "illegal_argument_exception", fmt.Sprintf("Malformed action/metadata line [%d], expected field [create], [delete], [index] or [update] but found [%s]", i+1, it.op)))
+			return
+		}
+		if it.meta.Index == "" {
+			it.meta.Index = defIndex
+		}
+		if it.meta.Index == "" {
+			w.json(400, errBody(400, "action_request_validation_exception", "Validation Failed: 1: index is missing;"))
+			return
+		}
+		items = append(items, it)
+	}
+	f := s.faults
+	out := make([]any, 0, len(items))
+	anyErr := false
+	s.reqSeq++
+	reqN := s.reqSeq
+	for k, it := range items {
+		res := map[string]any{"_index": it.meta.Index, "_id": it.meta.ID}
+		fail := func(status int, cause map[string]any) {
+			res["status"] = status
+			if _, ok := cause["index"]; !ok {
+				cause["index"] = it.meta.Index
+			}
+			if ix := s.indices[it.meta.Index]; ix != nil {
+				cause["index_uuid"] = ix.uuid
+				cause["shard"] = "0"
+			}
+			res["error"] = cause
+			anyErr = true
+		}
+		key := it.meta.Index + "\x00" + it.meta.ID
+		if it.meta.ID == "" {
+			key = fmt.Sprintf("auto\x00%d\x00%d", reqN, k)
+		}
+		s.itemSeq[key]++
+		attempt := s.itemSeq[key]
+		switch {
+		case s.chance("item429\x00"+key, attempt, f.Item429Rate):
+			fail(http.StatusTooManyRequests, errCause("rejected_execution_exception",
+				"rejected execution of primary operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, primary_operation_bytes=0, max_coordinating_and_primary_bytes=0]"))
+		case s.chance("item503\x00"+key, attempt, f.Item503Rate):
+			fail(http.StatusServiceUnavailable, errCause("unavailable_shards_exception",
+				fmt.Sprintf("[%s][0] primary shard is not active Timeout: [1m], request: [BulkShardRequest [[%s][0]] containing [1] requests]", it.meta.Index, it.meta.Index)))
+		default:
+			s.applyItem(it.op, &it.meta, it.source, res, fail)
+		}
+		out = append(out, map[string]any{it.op: res})
+	}
+	_ = q
+	w.json(200, map[string]any{"took": 1 + len(items)/100, "errors": anyErr, "items": out})
+}
+
+// applyItem writes or deletes one document. s.mu is held.
+func (s *Server) applyItem(op string, meta *bulkAction, source []byte, res map[string]any, fail func(int, map[string]any)) {
+	if why := validIndexName(meta.Index); why != "" {
+		fail(400, errCause("invalid_index_name_exception", "Invalid index name ["+meta.Index+"], "+why, "index_uuid", "_na_"))
+		return
+	}
+	ix, aerr := s.writeIndexLocked(meta.Index)
+	if aerr != nil {
+		fail(400, aerr)
+		return
+	}
+	if ix == nil {
+		if op == "delete" || op == "update" {
+			fail(404, errCause("index_not_found_exception", "no such index ["+meta.Index+"]", "resource.type", "index_expression", "resource.id", meta.Index, "index_uuid", "_na_"))
+			return
+		}
+		ix = s.newIndexLocked(meta.Index)
+	}
+	res["_index"] = ix.name
+	if status, cause := ix.writeBlock(); status != 0 {
+		cause["index"] = ix.name
+		fail(status, cause)
+		return
+	}
+	switch op {
+	case "delete":
+		d := ix.docs[meta.ID]
+		if d == nil {
+			s.seqNo++
+			res["_version"], res["result"], res["status"] = 1, "not_found", 404
+			res["_shards"], res["_seq_no"], res["_primary_term"] = shards(1), s.seqNo, 1
+			return
+		}
+		delete(ix.docs, meta.ID)
+		for i, id := range ix.order {
+			if id == meta.ID {
+				ix.order = append(ix.order[:i], ix.order[i+1:]...)
+				break
+			}
+		}
+		s.seqNo++
+		res["_version"], res["result"], res["status"] = d.Version+1, "deleted", 200
+		res["_shards"], res["_seq_no"], res["_primary_term"] = shards(1), s.seqNo, 1
+		return
+	case "update":
+		fail(400, errCause("illegal_argument_exception", "opensearchtest does not implement bulk update"))
+		return
+	}
+	var doc map[string]any
+	dec := json.NewDecoder(bytes.NewReader(source))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil || dec.More() {
+		fail(400, errCause("mapper_parsing_exception", "failed to parse",
+			"caused_by", errCause("json_parse_exception", fmt.Sprintf("Unexpected character: %v", err))))
+		return
+	}
+	for field := range s.rejects {
+		if v, ok := lookup(doc, field); ok {
+			preview := fmt.Sprint(v)
+			if b, err := json.Marshal(v); err == nil {
+				preview = strings.Trim(string(b), `"`)
+			}
+			fail(400, errCause("mapper_parsing_exception",
+				fmt.Sprintf("failed to parse field [%s] of type [long] in document with id '%s'. Preview of field's value: '%s'", field, meta.ID, preview),
+				"caused_by", errCause("illegal_argument_exception", fmt.Sprintf("For input string: %q", preview))))
+			return
+		}
+	}
+	if meta.ID == "" {
+		s.autoID++
+		meta.ID = fmt.Sprintf("auto%016x", s.autoID*0x9E3779B97F4A7C15)
+		res["_id"] = meta.ID
+	}
+	d := ix.docs[meta.ID]
+	if d != nil && op == "create" {
+		fail(409, errCause("version_conflict_engine_exception",
+			fmt.Sprintf("[%s]: version conflict, document already exists (current version [%d])", meta.ID, d.Version)))
+		return
+	}
+	s.seqNo++
+	src := append(json.RawMessage(nil), source...)
+	if d == nil {
+		d = &Doc{ID: meta.ID}
+		ix.docs[meta.ID] = d
+		ix.order = append(ix.order, meta.ID)
+		res["result"], res["status"] = "created", 201
+	} else {
+		res["result"], res["status"] = "updated", 200
+	}
+	d.Version++
+	d.Source, d.SeqNo = src, s.seqNo
+	res["_version"], res["_shards"], res["_seq_no"], res["_primary_term"] = d.Version, shards(1), s.seqNo, 1
+}
+
+// lookup finds a dotted path in a document, through nested objects or
+// dotted keys.
+func lookup(doc map[string]any, field string) (any, bool) {
+	if v, ok := doc[field]; ok {
+		return v, true
+	}
+	for i := 0; i < len(field); i++ {
+		if field[i] != '.' {
+			continue
+		}
+		if sub, ok := doc[field[:i]].(map[string]any); ok {
+			if v, ok := lookup(sub, field[i+1:]); ok {
+				return v, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// filterPath applies OpenSearch's filter_path to a JSON answer: a comma
+// list of dotted paths where * matches one key and ** any number.
+func filterPath(body []byte, spec string) []byte {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if dec.Decode(&v) != nil {
+		return body
+	}
+	var paths [][]string
+	for _, p := range strings.Split(spec, ",") {
+		if p = strings.TrimSpace(p); p != "" && !strings.HasPrefix(p, "-") {
+			paths = append(paths, strings.Split(p, "."))
+		}
+	}
+	if len(paths) == 0 {
+		return body
+	}
+	out, ok := filterValue(v, paths)
+	if !ok {
+		return []byte("{}")
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return body
+	}
+	return b
+}
+
+func filterValue(v any, paths [][]string) (any, bool) {
+	for _, p := range paths {
+		if len(p) == 0 {
+			return v, true
+		}
+	}
+	switch x := v.(type) {
+	case []any:
+		var out []any
+		for _, e := range x {
+			if f, ok := filterValue(e, paths); ok {
+				out = append(out, f)
+			}
+		}
+		return out, len(out) > 0
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range x {
+			var sub [][]string
+			for _, p := range paths {
+				switch {
+				case p[0] == "**":
+					sub = append(sub, p)
+					if len(p) > 1 && matchKey(p[1], k) {
+						sub = append(sub, p[2:])
+					}
+				case matchKey(p[0], k):
+					sub = append(sub, p[1:])
+				}
+			}
+			if len(sub) == 0 {
+				continue
+			}
+			if f, ok := filterValue(e, sub); ok {
+				out[k] = f
+			}
+		}
+		return out, len(out) > 0
+	}
+	return nil, false
+}
+
+func matchKey(pat, k string) bool {
+	if pat == "*" || pat == k {
+		return true
+	}
+	if strings.Contains(pat, "*") {
+		pre, post, _ := strings.Cut(pat, "*")
+		return strings.HasPrefix(k, pre) && strings.HasSuffix(k, post) && len(k) >= len(pre)+len(post)
+	}
+	return false
+}
+
+// atoiDefault parses a query number.
+func atoiDefault(s string, def int) int {
+	if n, err := strconv.Atoi(s); err == nil {
+		return n
+	}
+	return def
+}
