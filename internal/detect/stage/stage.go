@@ -1,0 +1,553 @@
+package stage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigil-siem/vigil/internal/detect/alert"
+	"github.com/vigil-siem/vigil/internal/detect/sigma"
+	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/pipeline"
+)
+
+// AlertLogType is the log type of alert documents.
+const AlertLogType = "alert"
+
+// DefaultAlertIndex is the index alert documents go to by default.
+const DefaultAlertIndex = "alerts"
+
+// Notifier receives new alerts. Enqueue must not block for long: it runs
+// on the pipeline's workers. *notify.Dispatcher implements it.
+type Notifier interface {
+	Enqueue(a *alert.Alert) error
+}
+
+// Config configures a Detector.
+type Config struct {
+	// RuleDirs are the rule directories (walked for *.yml and *.yaml) or
+	// single rule files.
+	RuleDirs []string
+	// Logsources maps rule logsources to log types; nil means
+	// sigma.DefaultLogsources().
+	Logsources []sigma.LogsourceMapping
+	// Placeholders resolves `expand` placeholders of rules.
+	Placeholders map[string][]string
+	// Alert configures deduplication and suppression.
+	Alert alert.Config
+	// Correlation bounds the correlation state. Its RefField is set by the
+	// Detector (correlation matches report the documents' ids).
+	Correlation sigma.CorrelatorConfig
+	// StateDir, when set, keeps the correlation windows and the open
+	// alerts across restarts: New restores them, Close writes them.
+	StateDir string
+	// Notifier, when set, receives each new alert (not updates, and not a
+	// late alert that may have been notified already).
+	Notifier Notifier
+	// OnAlert, when set, is told about every alert written (new or
+	// updated), on the worker's goroutine; it must not block.
+	OnAlert func(alert.Result)
+	// AlertIndex is the index of alert documents; default "alerts".
+	AlertIndex string
+	// WatchInterval is how often Watch polls the rule directories;
+	// default 3s.
+	WatchInterval time.Duration
+	// FlushInterval is how often (wall clock) the correlation windows that
+	// are decided when they close are flushed; default 1s.
+	FlushInterval time.Duration
+	// DecideAtEnd makes the end of a run (the Close of the sink Sink
+	// returns, or Close) decide every open correlation window, for a
+	// one-shot run whose state is not kept (vigil load without a state
+	// directory). Otherwise open windows stay open, in StateDir, for the
+	// next run.
+	DecideAtEnd bool
+}
+
+// Stats counts what a Detector did since New.
+type Stats struct {
+	Documents          int64 // documents evaluated
+	Matches            int64 // detection matches (rules raising their own)
+	CorrelationMatches int64 // correlation matches
+	AlertsNew          int64 // alerts created
+	AlertsUpdated      int64 // updates of open alerts
+	Suppressed         int64 // matches silenced by a suppression
+	NotifyErrors       int64 // alerts the notifier refused
+	Reloads            int64 // successful reloads
+	Rules              int   // detection rules loaded
+	Correlations       int   // correlation rules loaded
+	RuleProblems       int   // invalid rules at the last load
+}
+
+// Detector evaluates rules on the pipeline's documents. Inspect is safe
+// for concurrent use; Reload and Watch may run while it does.
+type Detector struct {
+	cfg   Config
+	log   *slog.Logger
+	opts  sigma.Options
+	alert *alert.Processor
+
+	rules atomic.Pointer[ruleSet]
+
+	// corrMu guards corr, the one Correlator (it is not safe for
+	// concurrent use).
+	corrMu sync.Mutex
+	corr   *sigma.Correlator
+
+	reloadMu    sync.Mutex
+	fingerprint uint64
+	problems    []error
+
+	// watermark is the newest event time seen, Unix ns.
+	watermark atomic.Int64
+	flushMu   sync.Mutex
+	lastFlush atomic.Int64 // wall clock, Unix ns
+	flushedAt int64        // watermark of the last flush; guarded by flushMu
+
+	scratch sync.Pool // *scratch
+
+	closeOnce sync.Once
+	closeErr  error
+
+	stats struct {
+		docs, matches, corrMatches, created, updated, suppressed, notifyErrs, reloads atomic.Int64
+	}
+}
+
+// refField is the name under which correlations read a document's id: no
+// rule field can have it.
+const refField = "\x00vigil.doc_id"
+
+// New loads and compiles the rules of cfg.RuleDirs and restores the state
+// of cfg.StateDir. Invalid rules do not fail New: they are logged and
+// listed by Problems; a rule directory that cannot be read does.
+func New(cfg Config, logger *slog.Logger) (*Detector, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.AlertIndex == "" {
+		cfg.AlertIndex = DefaultAlertIndex
+	}
+	if cfg.WatchInterval <= 0 {
+		cfg.WatchInterval = 3 * time.Second
+	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = time.Second
+	}
+	if len(cfg.RuleDirs) == 0 {
+		return nil, errors.New("detection: no rule directory given")
+	}
+	cfg.Correlation.RefField = refField
+	ap, err := alert.New(cfg.Alert, logger)
+	if err != nil {
+		return nil, fmt.Errorf("detection: %w", err)
+	}
+	if err := cfg.Alert.Validate(); err != nil { // fills the defaults New filled in its copy
+		return nil, fmt.Errorf("detection: %w", err)
+	}
+	d := &Detector{
+		cfg:   cfg,
+		log:   logger,
+		opts:  sigma.Options{Logsources: cfg.Logsources, Placeholders: cfg.Placeholders},
+		alert: ap,
+	}
+	d.watermark.Store(minTime)
+	d.scratch.New = func() any { return &scratch{} }
+	if _, err := d.reload(true); err != nil {
+		return nil, err
+	}
+	if err := d.restoreState(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// minTime marks an unset watermark.
+const minTime = -1 << 63
+
+// Problems returns the invalid rules of the last (re)load, one error each
+// naming file:line.
+func (d *Detector) Problems() []error {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	return append([]error(nil), d.problems...)
+}
+
+// Reload re-reads the rule directories. The valid rules replace the rule
+// set at once (documents being evaluated finish with the old set); the
+// invalid ones are logged and returned, one error each naming file:line.
+// When a directory cannot be read at all, the current set stays and the
+// returned list holds that error alone.
+func (d *Detector) Reload() []error {
+	problems, err := d.reload(false)
+	if err != nil {
+		d.log.Error("reloading rules: keeping the current rules", slog.Any("error", err))
+		return []error{err}
+	}
+	return problems
+}
+
+func (d *Detector) reload(initial bool) ([]error, error) {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	fp := fingerprint(d.cfg.RuleDirs) // before reading: an edit during the load is seen next time
+	rules, files, problems, err := loadRules(d.cfg.RuleDirs)
+	if err != nil {
+		return nil, err
+	}
+	rs, cerrs := compileSet(rules, d.opts)
+	if rs == nil {
+		return nil, errors.Join(cerrs...)
+	}
+	rs.files = files
+	problems = append(problems, cerrs...)
+	sortErrors(problems)
+
+	d.corrMu.Lock()
+	corr := rs.corrEng.NewCorrelator(d.cfg.Correlation)
+	if d.corr != nil {
+		// Carry the open windows over: state of correlations that still
+		// exist (by rule id) is kept, the rest dropped.
+		snap, err := d.corr.Snapshot()
+		if err == nil {
+			err = corr.Restore(snap)
+		}
+		if err != nil {
+			d.log.Error("reloading rules: correlation windows could not be carried over", slog.Any("error", err))
+		}
+	}
+	d.corr = corr
+	d.rules.Store(rs)
+	d.corrMu.Unlock()
+
+	d.fingerprint = fp
+	d.problems = problems
+	for _, p := range problems {
+		d.log.Warn("invalid rule", slog.Any("error", p))
+	}
+	msg := "rules reloaded"
+	if initial {
+		msg = "rules loaded"
+	} else {
+		d.stats.reloads.Add(1)
+	}
+	d.log.Info(msg, slog.Int("files", files), slog.Int("rules", rs.detection),
+		slog.Int("correlations", rs.correlation), slog.Int("invalid", len(problems)))
+	return problems, nil
+}
+
+// Watch polls the rule directories every Config.WatchInterval and reloads
+// the rules when a rule file was added, changed or removed. It returns nil
+// when ctx ends; run it in the caller's errgroup.
+func (d *Detector) Watch(ctx context.Context) error {
+	t := time.NewTicker(d.cfg.WatchInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		fp := fingerprint(d.cfg.RuleDirs)
+		d.reloadMu.Lock()
+		changed := fp != d.fingerprint
+		d.reloadMu.Unlock()
+		if changed {
+			d.log.Info("rule files changed: reloading")
+			d.Reload()
+		}
+	}
+}
+
+// Stats returns the counters.
+func (d *Detector) Stats() Stats {
+	rs := d.rules.Load()
+	d.reloadMu.Lock()
+	np := len(d.problems)
+	d.reloadMu.Unlock()
+	return Stats{
+		Documents:          d.stats.docs.Load(),
+		Matches:            d.stats.matches.Load(),
+		CorrelationMatches: d.stats.corrMatches.Load(),
+		AlertsNew:          d.stats.created.Load(),
+		AlertsUpdated:      d.stats.updated.Load(),
+		Suppressed:         d.stats.suppressed.Load(),
+		NotifyErrors:       d.stats.notifyErrs.Load(),
+		Reloads:            d.stats.reloads.Load(),
+		Rules:              rs.detection,
+		Correlations:       rs.correlation,
+		RuleProblems:       np,
+	}
+}
+
+// Alerts returns the alert processor, e.g. to add run-time suppressions
+// or acknowledge alerts.
+func (d *Detector) Alerts() *alert.Processor { return d.alert }
+
+// scratch is the per-goroutine state of Inspect.
+type scratch struct {
+	ev      sigma.JSONEvent
+	doc     docEvent
+	ms      []sigma.Match
+	feed    []sigma.Match
+	pending map[string]int // alert id → index in alerts
+	alerts  []*alert.Alert
+}
+
+// docEvent is a document's JSONEvent that also answers refField with the
+// document's id, so correlation matches list the documents involved.
+type docEvent struct {
+	ev *sigma.JSONEvent
+	id string
+}
+
+// Field implements sigma.Event.
+func (e *docEvent) Field(p *sigma.Path) (any, bool) {
+	if p.Name() == refField {
+		return e.id, true
+	}
+	return e.ev.Field(p)
+}
+
+// Scalars implements sigma.Event.
+func (e *docEvent) Scalars(fn func(any) bool) bool { return e.ev.Scalars(fn) }
+
+// Inspect evaluates the rules on every document of b and appends the alert
+// documents the matches produce (see the package comment). It is
+// pipeline.ObjectConfig.Inspect; it is safe for concurrent use.
+func (d *Detector) Inspect(b *pipeline.Batch) {
+	rs := d.rules.Load()
+	sc := d.scratch.Get().(*scratch)
+	n := len(b.Docs)
+	var evaluated int64
+	for i := 0; i < n; i++ {
+		doc := &b.Docs[i]
+		if doc.LogType == AlertLogType {
+			continue
+		}
+		main, feed := rs.types.applies(doc.LogType), rs.feed != nil && rs.feedTypes.applies(doc.LogType)
+		if !main && !feed {
+			continue
+		}
+		evaluated++
+		if err := sc.ev.Reset(doc.Source); err != nil {
+			d.log.Warn("detection: document is not a JSON object", slog.String("id", doc.ID), slog.String("index", doc.Index))
+			continue
+		}
+		t := time.UnixMilli(doc.TimestampMs)
+		d.advance(t)
+		if main {
+			sc.ms = rs.eng.AppendMatches(sc.ms[:0], &sc.ev, doc.LogType)
+			for _, m := range sc.ms {
+				d.stats.matches.Add(1)
+				d.fold(sc, d.alert.FromSigma(m, &sc.ev, t, doc.ID))
+			}
+		}
+		if feed {
+			sc.feed = rs.feed.AppendMatches(sc.feed[:0], &sc.ev, doc.LogType)
+			if len(sc.feed) > 0 {
+				sc.doc = docEvent{ev: &sc.ev, id: doc.ID}
+				d.corrMu.Lock()
+				_, cms := d.corr.ProcessEvent(&sc.doc, t, doc.LogType)
+				d.corrMu.Unlock()
+				sc.doc = docEvent{}
+				d.foldCorrelations(sc, cms)
+			}
+		}
+	}
+	d.stats.docs.Add(evaluated)
+	if rs.correlation > 0 {
+		d.maybeFlush(sc)
+	}
+	d.appendAlerts(sc, b)
+	_ = sc.ev.Reset(nil) // drop the reference to the batch's memory
+	d.scratch.Put(sc)
+}
+
+// advance moves the watermark to t, unless t lies more than a day ahead of
+// the wall clock (a bad timestamp must not close every window).
+func (d *Detector) advance(t time.Time) {
+	ns := t.UnixNano()
+	for {
+		cur := d.watermark.Load()
+		if ns <= cur {
+			return
+		}
+		if ns > time.Now().Add(24*time.Hour).UnixNano() {
+			return
+		}
+		if d.watermark.CompareAndSwap(cur, ns) {
+			return
+		}
+	}
+}
+
+// foldCorrelations folds correlation matches into the batch's alerts.
+func (d *Detector) foldCorrelations(sc *scratch, cms []sigma.CorrelationMatch) {
+	for _, cm := range cms {
+		d.stats.corrMatches.Add(1)
+		d.fold(sc, alert.FromCorrelation(cm))
+	}
+}
+
+// fold runs one match through the alert processor and keeps the resulting
+// alert (its latest state) for the batch.
+func (d *Detector) fold(sc *scratch, m alert.Match) {
+	res := d.alert.Process(m)
+	switch {
+	case res.Suppressed:
+		d.stats.suppressed.Add(1)
+		return
+	case res.New:
+		d.stats.created.Add(1)
+		if d.cfg.Notifier != nil && !res.Late {
+			if err := d.cfg.Notifier.Enqueue(res.Alert); err != nil {
+				d.stats.notifyErrs.Add(1)
+				d.log.Error("queueing alert notification", slog.String("alert_id", res.Alert.ID), slog.Any("error", err))
+			}
+		}
+	default:
+		d.stats.updated.Add(1)
+	}
+	if d.cfg.OnAlert != nil {
+		d.cfg.OnAlert(res)
+	}
+	if sc.pending == nil {
+		sc.pending = map[string]int{}
+	}
+	if i, ok := sc.pending[res.Alert.ID]; ok {
+		sc.alerts[i] = res.Alert
+		return
+	}
+	sc.pending[res.Alert.ID] = len(sc.alerts)
+	sc.alerts = append(sc.alerts, res.Alert)
+}
+
+// appendAlerts appends the batch's alerts as documents.
+func (d *Detector) appendAlerts(sc *scratch, b *pipeline.Batch) {
+	for _, a := range sc.alerts {
+		js, err := json.Marshal(a)
+		if err != nil {
+			// Alerts hold strings, numbers and times only.
+			d.log.Error("encoding alert", slog.String("alert_id", a.ID), slog.Any("error", err))
+			continue
+		}
+		doc := event.Document{
+			Index: d.cfg.AlertIndex, ID: a.ID, LogType: AlertLogType,
+			TimestampMs: a.LastSeen.UnixMilli(),
+		}
+		if b.Lines {
+			b.Buf = pipeline.AppendLineHead(b.Buf, doc.Index, doc.ID)
+			start := len(b.Buf)
+			b.Buf = append(b.Buf, js...)
+			end := len(b.Buf)
+			b.Buf = append(b.Buf, '}', '\n')
+			doc.Source = b.Buf[start:end:end]
+		} else {
+			doc.Source = js
+		}
+		b.Docs = append(b.Docs, doc)
+	}
+	clear(sc.alerts)
+	sc.alerts = sc.alerts[:0]
+	clear(sc.pending)
+}
+
+// maybeFlush decides the correlation windows that closed, at most once per
+// FlushInterval, on one goroutine at a time.
+func (d *Detector) maybeFlush(sc *scratch) {
+	now := time.Now().UnixNano()
+	if now-d.lastFlush.Load() < int64(d.cfg.FlushInterval) || !d.flushMu.TryLock() {
+		return
+	}
+	defer d.flushMu.Unlock()
+	d.lastFlush.Store(now)
+	d.flushLocked(sc, false)
+}
+
+// flushLocked flushes the correlator up to the watermark less the
+// lateness (final: past every window, for a run whose state is not kept).
+// flushMu must be held.
+func (d *Detector) flushLocked(sc *scratch, final bool) {
+	wm := d.watermark.Load()
+	if wm == minTime {
+		return
+	}
+	rs := d.rules.Load()
+	at := wm - int64(d.cfg.Alert.Lateness)
+	if final {
+		at = wm + 2*int64(rs.maxSpan) + int64(time.Second)
+	}
+	if at <= d.flushedAt {
+		return
+	}
+	d.flushedAt = at
+	d.corrMu.Lock()
+	cms := d.corr.Flush(time.Unix(0, at))
+	d.corrMu.Unlock()
+	d.foldCorrelations(sc, cms)
+}
+
+// FlushDocuments decides the correlation windows that ended (see the
+// package comment; final for the end of a run whose state is not kept) and
+// returns the alert documents that produced. The Close of Sink's sink
+// calls it.
+func (d *Detector) FlushDocuments(final bool) []event.Document {
+	sc := d.scratch.Get().(*scratch)
+	defer d.scratch.Put(sc)
+	d.flushMu.Lock()
+	d.flushLocked(sc, final)
+	d.flushMu.Unlock()
+	b := &pipeline.Batch{}
+	d.appendAlerts(sc, b)
+	return b.Docs
+}
+
+// Sink wraps the pipeline's sink so that its Close first writes the alerts
+// of the correlation windows the end of the run decides. Writes pass
+// through unchanged.
+func (d *Detector) Sink(inner pipeline.Sink) pipeline.Sink {
+	return &flushSink{d: d, inner: inner}
+}
+
+type flushSink struct {
+	d     *Detector
+	inner pipeline.Sink
+}
+
+// Write implements pipeline.Sink.
+func (s *flushSink) Write(ctx context.Context, b *pipeline.Batch) error {
+	return s.inner.Write(ctx, b)
+}
+
+// Close implements pipeline.Sink: it writes the final alerts, then closes
+// the inner sink.
+func (s *flushSink) Close(ctx context.Context) error {
+	var err error
+	if docs := s.d.FlushDocuments(s.d.cfg.DecideAtEnd); len(docs) > 0 {
+		err = s.inner.Write(ctx, &pipeline.Batch{Docs: docs})
+		if err != nil {
+			err = fmt.Errorf("writing the final alerts: %w", err)
+		}
+	}
+	return errors.Join(err, s.inner.Close(ctx))
+}
+
+// Close flushes the correlation windows the watermark has passed and
+// writes the state to StateDir (when set). Call it after the pipeline has
+// ended. Alerts the flush raises here are notified and logged but not
+// written: wrap the sink with Sink to write them. Close is idempotent.
+func (d *Detector) Close() error {
+	d.closeOnce.Do(func() {
+		for _, doc := range d.FlushDocuments(d.cfg.DecideAtEnd) {
+			d.log.Warn("alert raised at close is not written to the alerts index (the sink is closed)",
+				slog.String("alert_id", doc.ID), slog.String("alert", string(doc.Source)))
+		}
+		d.closeErr = d.SaveState()
+	})
+	return d.closeErr
+}
