@@ -68,6 +68,16 @@ func (p *parser) atWord(kw string) bool {
 	return e == len(p.s) || isSpace(p.s[e]) || p.s[e] == '(' || p.s[e] == ')'
 }
 
+// atTo reports the TO of a range, which may be followed by white space or
+// the closing bracket.
+func (p *parser) atTo() bool {
+	if !strings.HasPrefix(p.s[p.pos:], "TO") {
+		return false
+	}
+	e := p.pos + 2
+	return e == len(p.s) || isSpace(p.s[e]) || p.s[e] == ']' || p.s[e] == '}'
+}
+
 // atAnd reports an AND operator (AND or &&) and its length.
 func (p *parser) atAnd() (int, bool) {
 	switch {
@@ -414,7 +424,7 @@ func (p *parser) parseRange(field string) (Node, error) {
 		return nil, err
 	}
 	p.skipSpace()
-	if !p.atWord("TO") {
+	if !p.atTo() {
 		if p.eof() {
 			return nil, p.errAt(open, "bad range: expected TO before the end of the query")
 		}
@@ -628,13 +638,19 @@ func validField(name string) bool {
 		return false
 	}
 	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			c == '.' || c == '@' || c == '_' || c == '-') {
+		if !fieldChar(name[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+func fieldChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return c == '.' || c == '@' || c == '_' || c == '-'
 }
 
 // cidrCandidate reports whether a field value is meant as a CIDR: an

@@ -206,15 +206,20 @@ func (e *SyntaxError) Error() string {
 // FieldError is the error ToSQL and ToDSL return when a query does not fit
 // the schema: an unknown field, or a value the field's kind cannot take
 // (a word for a number field, an IPv6 CIDR where only IPv4 is possible).
-// Value is empty when the problem is not about one value.
+// Value is empty when the problem is not about one value; Field is empty
+// when the problem is about free text.
 type FieldError struct {
 	Field string
 	Value string
 	Msg   string
 }
 
-// Error returns `query: field "f": value "v": msg`.
+// Error returns `query: field "f": value "v": msg`, or `query: free text:
+// msg` when Field is empty.
 func (e *FieldError) Error() string {
+	if e.Field == "" {
+		return "query: free text: " + e.Msg
+	}
 	if e.Value == "" {
 		return fmt.Sprintf("query: field %q: %s", e.Field, e.Msg)
 	}

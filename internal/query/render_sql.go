@@ -215,6 +215,12 @@ func containsLike(v string) string {
 	return b.String()
 }
 
+// u128Param is the placeholder of a 128-bit address number, bound as a
+// decimal string: the DuckDB driver's binding of *big.Int fails in some
+// statements (those with a parameter inside a JSON path before it), a cast
+// from a string never does.
+const u128Param = "CAST(? AS UHUGEINT)"
+
 const (
 	tmplEq    = `$x = ?`
 	tmplILike = `$x ILIKE ? ESCAPE '\'`
@@ -296,7 +302,7 @@ func sqlValue(name, v string, phrase bool, s SQLSchema) (frag, error) {
 			return frag{}, err
 		}
 		if f.Num != "" && !f.List {
-			return frag{sql: f.Num + " = ?", args: []any{ipNum(a)}}, nil
+			return frag{sql: f.Num + " = " + u128Param, args: []any{ipNum(a).String()}}, nil
 		}
 		return sqlKeywordEq(f, a.Unmap().String()), nil
 	}
@@ -347,7 +353,7 @@ func sqlCIDR(name string, p netip.Prefix, f SQLField) (frag, error) {
 		return frag{}, fieldErr(name, p.String(), "IPv6 CIDRs need a field stored as an ip column; this field matches IPv4 only")
 	}
 	lo, hi := prefixNums(p)
-	return v.pred(`$x BETWEEN ? AND ?`, lo, hi), nil
+	return v.pred(`$x BETWEEN `+u128Param+` AND `+u128Param, lo.String(), hi.String()), nil
 }
 
 func sqlRange(r *Range, s SQLSchema) (frag, error) {
@@ -357,6 +363,7 @@ func sqlRange(r *Range, s SQLSchema) (frag, error) {
 	}
 	v := plainVal(f)
 	var from, to any
+	param := "?"
 	switch f.Kind {
 	case Keyword, Text:
 		from, to = r.From, r.To
@@ -411,8 +418,9 @@ func sqlRange(r *Range, s SQLSchema) (frag, error) {
 			if v4only && !isV4(a) {
 				return frag{}, fieldErr(r.Field, b.s, "IPv6 ranges need a field stored as an ip column; this field compares IPv4 only")
 			}
-			*b.dst = ipNum(a)
+			*b.dst = ipNum(a).String()
 		}
+		param = u128Param
 	default:
 		return frag{}, fieldErr(r.Field, "", "ranges do not apply to "+f.Kind.String()+" fields")
 	}
@@ -426,13 +434,13 @@ func sqlRange(r *Range, s SQLSchema) (frag, error) {
 	switch {
 	case r.From != "" && r.To != "":
 		if r.IncludeFrom && r.IncludeTo {
-			return v.pred(`$x BETWEEN ? AND ?`, from, to), nil
+			return v.pred(`$x BETWEEN `+param+` AND `+param, from, to), nil
 		}
-		return v.pred(`($x `+lop+` ? AND $x `+hop+` ?)`, from, to), nil
+		return v.pred(`($x `+lop+` `+param+` AND $x `+hop+` `+param+`)`, from, to), nil
 	case r.From != "":
-		return v.pred(`$x `+lop+` ?`, from), nil
+		return v.pred(`$x `+lop+` `+param, from), nil
 	case r.To != "":
-		return v.pred(`$x `+hop+` ?`, to), nil
+		return v.pred(`$x `+hop+` `+param, to), nil
 	}
 	if f.List {
 		return frag{sql: "len(" + f.Expr + ") > 0", args: f.Args}, nil

@@ -19,10 +19,13 @@ type SQLField struct {
 	// Num, for Kind IP, is an optional SQL expression (with no
 	// placeholders) giving the address as UHUGEINT, IPv4 addresses
 	// mapped into ::ffff:0:0/96. CIDRs, ranges and exact addresses then
-	// compare numerically against it. When Num is empty they compare
-	// vigil_ip2num(Expr) (see IP2NumMacro), which knows IPv4 only: an IPv6
-	// value on such a field is a *FieldError. Num is ignored when List is
-	// set.
+	// compare numerically against it: a CIDR renders as
+	// Num BETWEEN CAST(? AS UHUGEINT) AND CAST(? AS UHUGEINT), the bounds
+	// bound as decimal strings. When Num is empty, CIDRs and ranges
+	// compare vigil_ip2num(Expr) (see IP2NumMacro), which knows IPv4
+	// only: an IPv6 CIDR or range on such a field is a *FieldError, and
+	// exact addresses compare Expr as text (the canonical form, IPv4 as a
+	// dotted quad). Num is ignored when List is set.
 	Num string
 }
 
