@@ -218,7 +218,7 @@ func boards() []board {
 				table("top-talkers", "VPC Flow: top talkers by bytes", 20, "", "network.bytes", "source.ip", "destination.ip"),
 				pie("accepted-rejected", "VPC Flow: accepted vs rejected", "event.action", 5, ""),
 				topBars("top-destination-ports", "VPC Flow: top destination ports", "destination.port", 20, ""),
-				countryMap("rejected-map", "VPC Flow: rejected sources by country", "source.geo.country_iso_code", rejected),
+				countryMap("rejected-map", "VPC Flow: rejected sources by country (map)", "source.geo.country_iso_code", rejected),
 				table("rejected-countries", "VPC Flow: rejected sources by country", 20, rejected, "", "source.geo.country_name", "source.ip"),
 			}},
 		{slug: "guardduty", title: "Vigil: GuardDuty findings", logType: "guardduty",
@@ -226,8 +226,8 @@ func boards() []board {
 			panels: []panel{
 				overTime("findings-over-time", "GuardDuty: findings over time by severity", "severitylabel", ""),
 				topBars("top-types", "GuardDuty: top finding types", "rule.id", 20, ""),
-				countryMap("origins-map", "GuardDuty: attack origins by country", "source.geo.country_iso_code", ""),
-				pointMap("origins-points", "GuardDuty: attack origins", "source.geo.location", ""),
+				countryMap("origins-map", "GuardDuty: attack origins by country (map)", "source.geo.country_iso_code", ""),
+				pointMap("origins-points", "GuardDuty: attack origins (points)", "source.geo.location", ""),
 				table("origins-countries", "GuardDuty: attack origins by country", 20, "", "", "source.geo.country_name"),
 				table("affected-resources", "GuardDuty: affected resources", 20, "", "", "resource.resourceType", "cloud.instance.id", "user.name"),
 			}},
@@ -252,7 +252,7 @@ func boards() []board {
 			description: "SSH authentication failures: over time, by source country, by user.",
 			panels: []panel{
 				overTime("failures-over-time", "Authentication: SSH failures over time", "", sshFail),
-				countryMap("failures-map", "Authentication: SSH failures by source country", "source.geo.country_iso_code", sshFail),
+				countryMap("failures-map", "Authentication: SSH failures by source country (map)", "source.geo.country_iso_code", sshFail),
 				table("failures-by-country", "Authentication: SSH failures by source country", 20, sshFail, "", "source.geo.country_name"),
 				table("failures-by-user", "Authentication: SSH failures by user", 20, sshFail, "", "user.name"),
 				table("failures-by-source", "Authentication: SSH failures by source address", 20, sshFail, "", "source.ip", "user.name"),
