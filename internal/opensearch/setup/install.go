@@ -91,25 +91,44 @@ func (in *Installer) Install(ctx context.Context, p *Plan) (Summary, error) {
 		r.out = io.Discard
 	}
 	for _, o := range p.Components {
+		if r.unreachable != nil {
+			break
+		}
 		r.template(ctx, o, "/_component_template/", "component_templates", "component_template", nil)
 	}
-	others, err := r.otherIndexTemplates(ctx)
-	if err != nil {
-		return r.sum, err
+	var others []installedTemplate
+	if r.unreachable == nil {
+		var err error
+		if others, err = r.otherIndexTemplates(ctx); err != nil {
+			r.summary()
+			return r.sum, err
+		}
 	}
 	for _, o := range p.IndexTemplates {
+		if r.unreachable != nil {
+			break
+		}
 		r.template(ctx, o, "/_index_template/", "index_templates", "index_template", others)
 	}
 	for _, o := range p.Policies {
+		if r.unreachable != nil {
+			break
+		}
 		r.policy(ctx, o)
 	}
 	for _, o := range p.WriteAliases {
+		if r.unreachable != nil {
+			break
+		}
 		r.writeAlias(ctx, o)
 	}
-	if in.Dashboards != nil && len(p.SavedObjects) > 0 {
+	if in.Dashboards != nil && len(p.SavedObjects) > 0 && r.unreachable == nil {
 		r.savedObjects(ctx, p.SavedObjects)
 	}
 	r.summary()
+	if r.unreachable != nil {
+		return r.sum, fmt.Errorf("stopped: the cluster did not answer: %w", r.unreachable)
+	}
 	if r.sum.Failed > 0 {
 		return r.sum, fmt.Errorf("%d of %d objects failed: %w", r.sum.Failed, r.sum.Total(), ErrFailed)
 	}
@@ -121,6 +140,9 @@ type run struct {
 	in  *Installer
 	out io.Writer
 	sum Summary
+	// unreachable is the first error of a request that got no answer from
+	// the cluster; the objects after it are not tried.
+	unreachable error
 }
 
 // report prints one object's line and counts it.
@@ -142,6 +164,10 @@ func (r *run) report(kind Kind, name string, o Outcome, note string) {
 }
 
 func (r *run) fail(kind Kind, name string, err error) {
+	var te *opensearch.TransportError
+	if errors.As(err, &te) && kind != KindIndexPattern && kind != KindVisualization && kind != KindDashboard && r.unreachable == nil {
+		r.unreachable = err
+	}
 	r.sum.add(Failed)
 	fmt.Fprintf(r.out, "%s %s: failed: %v\n", kind, name, err)
 }
@@ -153,14 +179,21 @@ func (r *run) summary() {
 		verb = " (dry run: nothing written)"
 	}
 	if s.Created+s.Updated+s.Failed == 0 {
-		fmt.Fprintf(r.out, "%d objects, all up to date%s\n", s.Total(), verb)
+		fmt.Fprintf(r.out, "%s, all up to date%s\n", objects(s.Total()), verb)
 		return
 	}
 	c, u := "created", "updated"
 	if r.in.DryRun {
 		c, u = "to create", "to update"
 	}
-	fmt.Fprintf(r.out, "%d objects: %d %s, %d %s, %d up to date, %d failed%s\n", s.Total(), s.Created, c, s.Updated, u, s.UpToDate, s.Failed, verb)
+	fmt.Fprintf(r.out, "%s: %d %s, %d %s, %d up to date, %d failed%s\n", objects(s.Total()), s.Created, c, s.Updated, u, s.UpToDate, s.Failed, verb)
+}
+
+func objects(n int) string {
+	if n == 1 {
+		return "1 object"
+	}
+	return fmt.Sprintf("%d objects", n)
 }
 
 // get reads one JSON object; found is false for 404.
