@@ -632,9 +632,9 @@ func wildcardPattern(raw string) (string, bool) {
 }
 
 // validField reports whether name is a field name: letters, digits and
-// . @ _ -, not empty.
+// . @ _ -, not empty, not starting with - (which would read as NOT).
 func validField(name string) bool {
-	if name == "" {
+	if name == "" || name[0] == '-' {
 		return false
 	}
 	for i := 0; i < len(name); i++ {

@@ -30,7 +30,7 @@
 // white space or parentheses ("a&&b" is one word). Inside a field's value an
 // unescaped ':' is an ordinary character, so IPv6 addresses and ARNs need no
 // escaping after the first colon: source.ip:2001:db8::1. Field names consist
-// of letters, digits and . @ _ -.
+// of letters, digits and . @ _ - and do not start with -.
 //
 // # Semantics
 //

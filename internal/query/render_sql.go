@@ -50,9 +50,9 @@ func sqlNode(n Node, s SQLSchema) (frag, error) {
 		// matches the negation, as in OpenSearch.
 		return frag{sql: "(" + f.sql + ") IS NOT TRUE", args: f.args}, nil
 	case *Term:
-		return sqlValue(n.Field, n.Value, false, s)
+		return sqlValue(n.Field, n.Value, s)
 	case *Phrase:
-		return sqlValue(n.Field, n.Value, true, s)
+		return sqlValue(n.Field, n.Value, s)
 	case *Wildcard:
 		return sqlWildcard(n, s)
 	case *Range:
@@ -247,8 +247,9 @@ func sqlFreeText(pattern string, s SQLSchema) (frag, error) {
 	return out, nil
 }
 
-// sqlValue renders a Term or Phrase.
-func sqlValue(name, v string, phrase bool, s SQLSchema) (frag, error) {
+// sqlValue renders a Term or Phrase: in SQL they differ only in how they
+// were parsed (a phrase is never a wildcard or a CIDR node).
+func sqlValue(name, v string, s SQLSchema) (frag, error) {
 	if name == "" {
 		return sqlFreeText(containsLike(v), s)
 	}
@@ -306,7 +307,6 @@ func sqlValue(name, v string, phrase bool, s SQLSchema) (frag, error) {
 		}
 		return sqlKeywordEq(f, a.Unmap().String()), nil
 	}
-	_ = phrase // keyword terms and phrases are both exact
 	return sqlKeywordEq(f, v), nil
 }
 

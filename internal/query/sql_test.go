@@ -88,6 +88,7 @@ var sqlCases = []struct {
 	{name: "text field", in: "@message:Denied", where: `message ILIKE ? ESCAPE '\'`, args: []any{"%Denied%"}},
 	{name: "text wildcard", in: "@message:den*ed", where: `message ILIKE ? ESCAPE '\'`, args: []any{"%den%ed%"}},
 	{name: "long", in: "destination.port:443", where: "dst_port = ?", args: []any{int64(443)}},
+	{name: "long integral exponent", in: "destination.port:1e3", where: "dst_port = ?", args: []any{int64(1000)}},
 	{name: "long gte", in: "destination.port:>=1024", where: "dst_port >= ?", args: []any{int64(1024)}},
 	{name: "long range", in: "destination.port:[1024 TO 65535]", where: "dst_port BETWEEN ? AND ?", args: []any{int64(1024), int64(65535)}},
 	{name: "long range exclusive", in: "destination.port:{1024 TO 65535}", where: "(dst_port > ? AND dst_port < ?)", args: []any{int64(1024), int64(65535)}},

@@ -57,16 +57,20 @@ func decimal(v string) bool {
 	return i == len(v)
 }
 
-// parseLong parses an integer value of a Long field.
+// parseLong parses an integer value of a Long field; an integral decimal
+// such as 1e3 or 443.0 counts.
 func parseLong(field, v string) (int64, error) {
-	n, err := strconv.ParseInt(strings.TrimPrefix(v, "+"), 10, 64)
-	if err != nil {
-		if decimal(v) {
-			return 0, fieldErr(field, v, "not an integer (the field holds whole numbers)")
-		}
+	if n, err := strconv.ParseInt(strings.TrimPrefix(v, "+"), 10, 64); err == nil {
+		return n, nil
+	}
+	if !decimal(v) {
 		return 0, fieldErr(field, v, "not a number")
 	}
-	return n, nil
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f != math.Trunc(f) || f < -(1<<63) || f >= 1<<63 {
+		return 0, fieldErr(field, v, "not an integer (the field holds whole numbers)")
+	}
+	return int64(f), nil
 }
 
 // parseNumber parses a number for a Double field, or a range bound of a
