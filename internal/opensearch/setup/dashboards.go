@@ -78,10 +78,11 @@ type panel struct {
 	visType     string
 	params      map[string]any
 	aggs        []map[string]any
-	// query is a KQL filter of this panel only.
+	// query is the panel's own filter, in Lucene syntax (as the console's
+	// panels write theirs).
 	query string
-	// wide panels take the whole row.
-	wide bool
+	// span is the width in twelfths of the dashboard, as in the console.
+	span int
 }
 
 // board is one dashboard: the log type whose index it shows and its panels.
@@ -93,12 +94,12 @@ type board struct {
 
 // Aggregation builders. The metric is always id "1"; buckets follow.
 
-func countAgg() map[string]any {
-	return map[string]any{"id": "1", "enabled": true, "type": "count", "schema": "metric", "params": map[string]any{}}
-}
-
-func sumAgg(field string) map[string]any {
-	return map[string]any{"id": "1", "enabled": true, "type": "sum", "schema": "metric", "params": map[string]any{"field": field}}
+func metricAgg(kind, field string) map[string]any {
+	params := map[string]any{}
+	if field != "" {
+		params["field"] = field
+	}
+	return map[string]any{"id": "1", "enabled": true, "type": kind, "schema": "metric", "params": params}
 }
 
 func termsAgg(id, schema, field string, size int) map[string]any {
@@ -120,142 +121,190 @@ func geohashAgg(field string) map[string]any {
 	}}
 }
 
-// Visualization builders.
-
 func chartParams(kind string, legend bool) map[string]any {
 	return map[string]any{"type": kind, "addTooltip": true, "addLegend": legend, "legendPosition": "right", "times": []any{}, "addTimeMarker": false}
 }
 
-// overTime is a bar chart of counts over time, split by field when set.
-func overTime(slug, title, split string, query string) panel {
-	aggs := []map[string]any{countAgg(), dateAgg("2")}
-	if split != "" {
-		aggs = append(aggs, termsAgg("3", "group", split, 5))
+// Panel builders, one per kind of console panel.
+
+// count is one number: the documents matching query.
+func count(slug, title, query string) panel {
+	return panel{slug: slug, title: title, visType: "metric", span: 3, query: query,
+		params: map[string]any{"type": "metric", "addTooltip": true, "addLegend": false},
+		aggs:   []map[string]any{metricAgg("count", "")}}
+}
+
+// distinct is one number: the distinct values of field.
+func distinct(slug, title, field, query string) panel {
+	p := count(slug, title, query)
+	p.aggs = []map[string]any{metricAgg("cardinality", field)}
+	return p
+}
+
+// timeline is a bar chart of counts over time, split by the top values of
+// field.
+func timeline(slug, title, field string, size, span int, query string) panel {
+	return panel{slug: slug, title: title, visType: "histogram", params: chartParams("histogram", true), span: span, query: query,
+		aggs: []map[string]any{metricAgg("count", ""), dateAgg("2"), termsAgg("3", "group", field, size)}}
+}
+
+// bars shows the top values of field as horizontal bars, by count or, with
+// sumField, by the sum of that field.
+func bars(slug, title, field string, size, span int, query, sumField string) panel {
+	metric := metricAgg("count", "")
+	if sumField != "" {
+		metric = metricAgg("sum", sumField)
 	}
-	return panel{slug: slug, title: title, visType: "histogram", params: chartParams("histogram", split != ""), aggs: aggs, query: query, wide: true}
+	return panel{slug: slug, title: title, visType: "horizontal_bar", params: chartParams("histogram", false), span: span, query: query,
+		aggs: []map[string]any{metric, termsAgg("2", "segment", field, size)}}
 }
 
-// topBars is a horizontal bar chart of the top values of field.
-func topBars(slug, title, field string, size int, query string) panel {
-	return panel{slug: slug, title: title, visType: "horizontal_bar", params: chartParams("histogram", false),
-		aggs: []map[string]any{countAgg(), termsAgg("2", "segment", field, size)}, query: query}
-}
-
-// pie is a donut of the values of field.
-func pie(slug, title, field string, size int, query string) panel {
-	return panel{slug: slug, title: title, visType: "pie", params: map[string]any{
+// donut shows the values of field as a donut.
+func donut(slug, title, field string, size, span int, query string) panel {
+	return panel{slug: slug, title: title, visType: "pie", span: span, query: query, params: map[string]any{
 		"type": "pie", "addTooltip": true, "addLegend": true, "legendPosition": "right", "isDonut": true,
 		"labels": map[string]any{"show": false, "values": true, "last_level": true, "truncate": 100},
-	}, aggs: []map[string]any{countAgg(), termsAgg("2", "segment", field, size)}, query: query}
+	}, aggs: []map[string]any{metricAgg("count", ""), termsAgg("2", "segment", field, size)}}
 }
 
-// table lists the top combinations of fields, by count or by the sum of
-// sumField.
-func table(slug, title string, size int, query, sumField string, fields ...string) panel {
-	metric := countAgg()
-	if sumField != "" {
-		metric = sumAgg(sumField)
-	}
-	aggs := []map[string]any{metric}
+// table lists the top values of fields (one column each) with their counts.
+func table(slug, title string, size, span int, query string, fields ...string) panel {
+	aggs := []map[string]any{metricAgg("count", "")}
 	for i, f := range fields {
 		aggs = append(aggs, termsAgg(fmt.Sprint(i+2), "bucket", f, size))
 	}
-	return panel{slug: slug, title: title, visType: "table", params: map[string]any{
+	return panel{slug: slug, title: title, visType: "table", span: span, query: query, params: map[string]any{
 		"perPage": 10, "showPartialRows": false, "showMetricsAtAllLevels": false, "showTotal": false, "totalFunc": "sum", "percentageCol": "",
-	}, aggs: aggs, query: query}
+	}, aggs: aggs}
 }
 
-// heatmap counts x against y.
-func heatmap(slug, title, x, y string, query string) panel {
-	return panel{slug: slug, title: title, visType: "heatmap", params: map[string]any{
+// heatmap counts the values of x (across) against those of y (down).
+func heatmap(slug, title, x, y string, span int, query string) panel {
+	return panel{slug: slug, title: title, visType: "heatmap", span: span, query: query, params: map[string]any{
 		"type": "heatmap", "addTooltip": true, "addLegend": true, "enableHover": false, "legendPosition": "right",
 		"colorSchema": "Reds", "colorsNumber": 5, "setColorRange": false, "invertColors": false, "percentageMode": false,
-	}, aggs: []map[string]any{countAgg(), termsAgg("2", "segment", x, 20), termsAgg("3", "group", y, 20)}, query: query, wide: true}
+	}, aggs: []map[string]any{metricAgg("count", ""), termsAgg("2", "segment", x, 20), termsAgg("3", "group", y, 10)}}
 }
 
-// countryMap colors the countries of the world by count; the region map
-// joins field (ISO 3166-1 alpha-2 codes) with its world countries layer.
-func countryMap(slug, title, field string, query string) panel {
-	return panel{slug: slug, title: title, visType: "region_map", params: map[string]any{
+// countryMap colors the countries of the world by count: a region map of
+// the country names in field, as the console's maps.
+func countryMap(slug, title, field string, span int, query string) panel {
+	return panel{slug: slug, title: title, visType: "region_map", span: span, query: query, params: map[string]any{
 		"legendPosition": "bottomright", "addTooltip": true, "colorSchema": "Yellow to Red", "emsHotLink": "",
 		"isDisplayWarning": true, "mapZoom": 2, "mapCenter": []any{0, 0}, "outlineWeight": 1, "showAllShapes": true,
-	}, aggs: []map[string]any{countAgg(), termsAgg("2", "segment", field, 250)}, query: query}
+	}, aggs: []map[string]any{metricAgg("count", ""), termsAgg("2", "segment", field, 100)}}
 }
 
-// pointMap places counts on a world map by geo_point field.
-func pointMap(slug, title, field string, query string) panel {
-	return panel{slug: slug, title: title, visType: "tile_map", params: map[string]any{
+// pointMap places counts on a world map by the geo_point field.
+func pointMap(slug, title, field string, span int, query string) panel {
+	return panel{slug: slug, title: title, visType: "tile_map", span: span, query: query, params: map[string]any{
 		"mapType": "Scaled Circle Markers", "isDesaturated": true, "addTooltip": true, "heatClusterSize": 1.5,
 		"legendPosition": "bottomright", "mapZoom": 2, "mapCenter": []any{0, 0},
-	}, aggs: []map[string]any{countAgg(), geohashAgg(field)}, query: query}
+	}, aggs: []map[string]any{metricAgg("count", ""), geohashAgg(field)}}
 }
 
-// boards are Vigil's dashboards: the panels of the embedded console, one
-// dashboard per log family.
+// boards are Vigil's dashboards: the panels of the embedded console
+// (internal/web), one dashboard per log family, with the same fields and
+// filters.
 func boards() []board {
 	const (
-		failed   = "event.outcome:failure"
-		rejected = "event.action:REJECT"
-		sshFail  = "event.category:authentication and event.outcome:failure"
+		ctFailed  = "_exists_:error.code"
+		rejected  = "event.action:REJECT"
+		sshFailed = "process.name:sshd AND event.outcome:failure"
 	)
 	return []board{
 		{slug: "cloudtrail", title: "Vigil: CloudTrail API activity", logType: "cloudtrail",
-			description: "AWS API calls: by service and operation, region against service, errors, top users and source addresses.",
+			description: "Who called which AWS APIs, from where, and what failed.",
 			panels: []panel{
-				overTime("calls-over-time", "CloudTrail: API calls over time by service", "event.module", ""),
-				topBars("calls-by-service", "CloudTrail: calls by service", "event.module", 15, ""),
-				table("calls-by-operation", "CloudTrail: calls by service and operation", 20, "", "", "event.module", "event.action"),
-				heatmap("region-service", "CloudTrail: region × service", "cloud.region", "event.module", ""),
-				overTime("errors-over-time", "CloudTrail: errors over time by code", "error.code", failed),
-				table("errors", "CloudTrail: top errors", 20, failed, "", "error.code", "event.action"),
-				table("top-users", "CloudTrail: top users", 20, "", "", "user.name"),
-				table("top-source-ips", "CloudTrail: top source addresses", 20, "", "", "source.ip"),
+				count("calls", "CloudTrail: API calls", ""),
+				count("errors", "CloudTrail: failed calls", ctFailed),
+				distinct("users", "CloudTrail: distinct users", "user.name", ""),
+				distinct("source-ips", "CloudTrail: distinct source IPs", "source.ip", ""),
+				timeline("timeline", "CloudTrail: calls over time by service", "event.module", 8, 12, ""),
+				bars("services", "CloudTrail: calls by service", "event.module", 10, 4, "", ""),
+				bars("operations", "CloudTrail: calls by operation", "event.action", 10, 4, "", ""),
+				donut("error-codes", "CloudTrail: errors by code", "error.code", 10, 4, ctFailed),
+				heatmap("region-service", "CloudTrail: region × service", "event.module", "cloud.region", 12, ""),
+				table("top-users", "CloudTrail: top users", 10, 4, "", "user.name"),
+				table("top-source-ips", "CloudTrail: top source IPs", 10, 4, "", "source.ip"),
+				table("denied-users", "CloudTrail: users with failed calls", 10, 4, ctFailed, "user.name", "error.code"),
+				countryMap("countries", "CloudTrail: calls by source country", "source.geo.country_name", 12, ""),
 			}},
-		{slug: "vpcflowlogs", title: "Vigil: VPC Flow Logs", logType: "vpcflowlogs",
-			description: "Network flows: top talkers by bytes, accepted against rejected, top destination ports, rejected sources by country.",
+		{slug: "vpcflow", title: "Vigil: VPC Flow", logType: "vpcflowlogs",
+			description: "Traffic in and out of the VPCs: who talks most, what is rejected and from where.",
 			panels: []panel{
-				overTime("actions-over-time", "VPC Flow: accepted and rejected over time", "event.action", ""),
-				table("top-talkers", "VPC Flow: top talkers by bytes", 20, "", "network.bytes", "source.ip", "destination.ip"),
-				pie("accepted-rejected", "VPC Flow: accepted vs rejected", "event.action", 5, ""),
-				topBars("top-destination-ports", "VPC Flow: top destination ports", "destination.port", 20, ""),
-				countryMap("rejected-map", "VPC Flow: rejected sources by country (map)", "source.geo.country_iso_code", rejected),
-				table("rejected-countries", "VPC Flow: rejected sources by country", 20, rejected, "", "source.geo.country_name", "source.ip"),
+				count("flows", "VPC Flow: flows", ""),
+				count("rejected", "VPC Flow: rejected flows", rejected),
+				distinct("sources", "VPC Flow: distinct sources", "source.ip", ""),
+				distinct("destinations", "VPC Flow: distinct destinations", "destination.ip", ""),
+				timeline("timeline", "VPC Flow: accepted vs rejected over time", "event.action", 2, 8, ""),
+				donut("actions", "VPC Flow: accepted vs rejected", "event.action", 2, 4, ""),
+				bars("talkers-src", "VPC Flow: top talkers (source) by bytes", "source.ip", 10, 4, "", "network.bytes"),
+				bars("talkers-dst", "VPC Flow: top talkers (destination) by bytes", "destination.ip", 10, 4, "", "network.bytes"),
+				bars("ports", "VPC Flow: top destination ports", "destination.port", 10, 4, "", ""),
+				countryMap("rejected-countries", "VPC Flow: rejected sources by country", "source.geo.country_name", 8, rejected),
+				table("rejected-sources", "VPC Flow: top rejected sources", 10, 4, rejected, "source.ip"),
+				donut("protocols", "VPC Flow: transport protocols", "network.transport", 6, 4, ""),
+				table("pairs", "VPC Flow: top source → destination pairs", 10, 8, "", "source.ip", "destination.ip"),
 			}},
-		{slug: "guardduty", title: "Vigil: GuardDuty findings", logType: "guardduty",
-			description: "GuardDuty findings: over time by severity, top finding types, attack origins on a world map, affected resources.",
+		{slug: "guardduty", title: "Vigil: GuardDuty", logType: "guardduty",
+			description: "Threat detection findings: how many, how severe, what kind, from where, against what.",
 			panels: []panel{
-				overTime("findings-over-time", "GuardDuty: findings over time by severity", "severitylabel", ""),
-				topBars("top-types", "GuardDuty: top finding types", "rule.id", 20, ""),
-				countryMap("origins-map", "GuardDuty: attack origins by country (map)", "source.geo.country_iso_code", ""),
-				pointMap("origins-points", "GuardDuty: attack origins (points)", "source.geo.location", ""),
-				table("origins-countries", "GuardDuty: attack origins by country", 20, "", "", "source.geo.country_name"),
-				table("affected-resources", "GuardDuty: affected resources", 20, "", "", "resource.resourceType", "cloud.instance.id", "user.name"),
+				count("findings", "GuardDuty: findings", ""),
+				count("high", "GuardDuty: high severity", "event.severity:>=7"),
+				distinct("types", "GuardDuty: distinct finding types", "rule.id", ""),
+				distinct("instances", "GuardDuty: affected instances (count)", "cloud.instance.id", ""),
+				timeline("timeline", "GuardDuty: findings over time by severity", "severitylabel", 4, 12, ""),
+				bars("finding-types", "GuardDuty: top finding types", "rule.id", 10, 6, "", ""),
+				donut("purposes", "GuardDuty: threat purpose", "ThreatPurpose", 10, 6, ""),
+				countryMap("origins", "GuardDuty: attack origins", "source.geo.country_name", 8, ""),
+				table("origin-ips", "GuardDuty: top remote addresses", 10, 4, "", "source.ip"),
+				pointMap("origin-points", "GuardDuty: attack origins (locations)", "source.geo.location", 12, ""),
+				donut("resource-types", "GuardDuty: affected resource types", "resource.resourceType", 10, 4, ""),
+				table("resources", "GuardDuty: affected instances", 10, 4, "", "cloud.instance.id"),
+				table("access-keys", "GuardDuty: affected users", 10, 4, "", "user.name"),
 			}},
 		{slug: "securityhub", title: "Vigil: Security findings", logType: "securityhub",
-			description: "Security Hub findings: velocity, severity, by product.",
+			description: "Security Hub findings from every product: velocity, severity and source.",
 			panels: []panel{
-				overTime("velocity", "Security findings: velocity by severity", "Severity.Label", ""),
-				pie("severity", "Security findings: by severity", "Severity.Label", 10, ""),
-				topBars("by-product", "Security findings: by product", "ProductName", 20, ""),
-				table("top-titles", "Security findings: top findings", 20, "", "", "ProductName", "Title"),
+				count("findings", "Security findings: findings", ""),
+				count("critical", "Security findings: critical and high", "Severity.Label:(CRITICAL OR HIGH)"),
+				count("failed", "Security findings: failed controls", "Compliance.Status:FAILED"),
+				distinct("accounts", "Security findings: accounts", "cloud.account.id", ""),
+				timeline("velocity", "Security findings: velocity by severity", "Severity.Label", 5, 12, ""),
+				donut("severity", "Security findings: severity", "Severity.Label", 5, 4, ""),
+				bars("products", "Security findings: by product", "ProductName", 10, 4, "", ""),
+				donut("workflow", "Security findings: workflow status", "Workflow.Status", 5, 4, ""),
+				table("titles", "Security findings: top findings", 10, 8, "", "rule.name"),
+				heatmap("product-severity", "Security findings: product × severity", "Severity.Label", "ProductName", 4, ""),
 			}},
 		{slug: "dns", title: "Vigil: DNS activity", logType: "route53resolver",
-			description: "Route 53 Resolver queries: top queried domains, by VPC and instance.",
+			description: "Route 53 Resolver query logs: what is resolved, by which VPC and instance, and what fails.",
 			panels: []panel{
-				overTime("queries-over-time", "DNS: queries over time by response code", "dns.response_code", ""),
-				table("top-domains", "DNS: top queried domains", 25, "", "", "dns.question.name"),
-				topBars("by-vpc", "DNS: queries by VPC", "vpc_id", 20, ""),
-				topBars("by-instance", "DNS: queries by instance", "cloud.instance.id", 20, ""),
-				table("domains-by-source", "DNS: domains by source", 20, "", "", "cloud.instance.id", "dns.question.name"),
+				count("queries", "DNS: queries", ""),
+				count("nxdomain", "DNS: NXDOMAIN answers", "dns.response_code:NXDOMAIN"),
+				distinct("domains-n", "DNS: distinct domains", "dns.question.name", ""),
+				distinct("clients", "DNS: distinct clients", "source.ip", ""),
+				timeline("timeline", "DNS: queries over time by response code", "dns.response_code", 5, 12, ""),
+				bars("domains", "DNS: top queried domains", "dns.question.name", 15, 6, "", ""),
+				table("failed-domains", "DNS: top failing domains", 15, 6, "dns.response_code:(NXDOMAIN OR SERVFAIL)", "dns.question.name"),
+				donut("vpcs", "DNS: queries by VPC", "vpc_id", 10, 4, ""),
+				bars("instances", "DNS: queries by instance", "cloud.instance.id", 10, 4, "", ""),
+				donut("types", "DNS: query types", "dns.question.type", 8, 4, ""),
 			}},
-		{slug: "authentication", title: "Vigil: Authentication", logType: "linux-secure",
-			description: "SSH authentication failures: over time, by source country, by user.",
+		{slug: "auth", title: "Vigil: Authentication", logType: "linux-secure",
+			description: "SSH logins on Linux hosts (secure log): failures by source country, user and host.",
 			panels: []panel{
-				overTime("failures-over-time", "Authentication: SSH failures over time", "", sshFail),
-				countryMap("failures-map", "Authentication: SSH failures by source country (map)", "source.geo.country_iso_code", sshFail),
-				table("failures-by-country", "Authentication: SSH failures by source country", 20, sshFail, "", "source.geo.country_name"),
-				table("failures-by-user", "Authentication: SSH failures by user", 20, sshFail, "", "user.name"),
-				table("failures-by-source", "Authentication: SSH failures by source address", 20, sshFail, "", "source.ip", "user.name"),
+				count("failures", "Authentication: SSH failures", sshFailed),
+				count("successes", "Authentication: SSH logins", "process.name:sshd AND event.outcome:success"),
+				distinct("sources", "Authentication: distinct failing sources", "source.ip", sshFailed),
+				distinct("targets", "Authentication: hosts attacked", "host.hostname", sshFailed),
+				timeline("timeline", "Authentication: SSH logins over time by outcome", "event.outcome", 3, 12, "process.name:sshd"),
+				countryMap("countries", "Authentication: SSH failures by source country", "source.geo.country_name", 8, sshFailed),
+				bars("users", "Authentication: SSH failures by user", "user.name", 10, 4, sshFailed, ""),
+				table("source-ips", "Authentication: top failing sources", 10, 4, sshFailed, "source.ip"),
+				bars("hosts", "Authentication: failures by host", "host.hostname", 10, 4, sshFailed, ""),
+				heatmap("country-user", "Authentication: country × user", "user.name", "source.geo.country_name", 4, sshFailed),
 			}},
 	}
 }
@@ -283,16 +332,16 @@ func (b board) objects(patternID string) []SavedObject {
 	var out []SavedObject
 	var panels []any
 	var refs []Reference
-	x, y := 0, 0
+	x, y, rowH := 0, 0, 0
 	for i, p := range b.panels {
 		id := "vigil-vis-" + b.slug + "-" + p.slug
 		out = append(out, p.object(id, patternID))
-		w, h := 24, 15
-		if p.wide {
-			w = 48
+		w, h := p.span*4, 15 // the grid is 48 columns wide
+		if p.visType == "metric" {
+			h = 7
 		}
 		if x+w > 48 {
-			x, y = 0, y+h
+			x, y, rowH = 0, y+rowH, 0
 		}
 		ref := fmt.Sprintf("panel_%d", i)
 		panels = append(panels, map[string]any{
@@ -303,10 +352,7 @@ func (b board) objects(patternID string) []SavedObject {
 			"panelRefName":     ref,
 		})
 		refs = append(refs, Reference{Name: ref, Type: "visualization", ID: id})
-		x += w
-		if x >= 48 {
-			x, y = 0, y+h
-		}
+		x, rowH = x+w, max(rowH, h)
 	}
 	out = append(out, SavedObject{
 		Type: "dashboard", ID: "vigil-dashboard-" + b.slug,
@@ -339,7 +385,7 @@ func (p panel) object(id, patternID string) SavedObject {
 			"visState":    jsonString(map[string]any{"title": p.title, "type": p.visType, "params": p.params, "aggs": p.aggs}),
 			"kibanaSavedObjectMeta": map[string]any{
 				"searchSourceJSON": jsonString(map[string]any{
-					"query":        map[string]any{"query": p.query, "language": "kuery"},
+					"query":        map[string]any{"query": p.query, "language": "lucene"},
 					"filter":       []any{},
 					"indexRefName": searchSourceRef,
 				}),

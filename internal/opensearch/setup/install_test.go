@@ -98,7 +98,7 @@ func TestInstallTwiceSecondRunWritesNothing(t *testing.T) {
 		"index template vigil-log-aws-cloudtrail: created\n",
 		"ISM policy vigil-log-aws-cloudtrail: created\n",
 		"write alias log-aws-cloudtrail: created (first index log-aws-cloudtrail-000001)\n",
-		"dashboard Vigil: GuardDuty findings: created\n",
+		"dashboard Vigil: GuardDuty: created\n",
 		"index pattern log-aws-vpcflowlogs-*: created\n",
 	} {
 		if !strings.Contains(out, want) {

@@ -156,7 +156,7 @@ func TestSavedObjectsResolve(t *testing.T) {
 		}
 	}
 	sort.Strings(dashboards)
-	want := []string{"Vigil: Authentication", "Vigil: CloudTrail API activity", "Vigil: DNS activity", "Vigil: GuardDuty findings", "Vigil: Security findings", "Vigil: VPC Flow Logs"}
+	want := []string{"Vigil: Authentication", "Vigil: CloudTrail API activity", "Vigil: DNS activity", "Vigil: GuardDuty", "Vigil: Security findings", "Vigil: VPC Flow"}
 	if !slices.Equal(dashboards, want) {
 		t.Errorf("dashboards %v, want %v", dashboards, want)
 	}
@@ -193,8 +193,8 @@ func TestSavedObjectsResolve(t *testing.T) {
 		}
 	}
 	// The GuardDuty dashboard has the attack-origin map.
-	vis := ids["visualization/vigil-vis-guardduty-origins-map"]
-	if vs, _ := vis.Attributes["visState"].(string); !strings.Contains(vs, `"type":"region_map"`) || !strings.Contains(vs, "source.geo.country_iso_code") {
+	vis := ids["visualization/vigil-vis-guardduty-origins"]
+	if vs, _ := vis.Attributes["visState"].(string); !strings.Contains(vs, `"type":"region_map"`) || !strings.Contains(vs, "source.geo.country_name") {
 		t.Errorf("GuardDuty origin map: %s", vs)
 	}
 	nd, err := NDJSON(p.SavedObjects)
