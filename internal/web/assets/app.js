@@ -259,6 +259,20 @@
     return `${t.from ? fmtTime(t.from).slice(0, 16) : '…'} → ${t.to ? fmtTime(t.to).slice(0, 16) : 'now'} UTC`;
   }
 
+  // timeBounds gives the [from, to] epoch ms a range covers now, with 0
+  // for an open side.
+  function timeBounds(t) {
+    if (t.since === 'all') return [0, 0];
+    if (t.since) {
+      const m = /^(\d+)([smhdw])$/.exec(t.since);
+      if (!m) return [0, 0];
+      const unit = { s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5 }[m[2]];
+      const now = Date.now();
+      return [now - Number(m[1]) * unit, now];
+    }
+    return [t.from || 0, t.to || 0];
+  }
+
   // ---------------------------------------------------------------- time picker
 
   function renderTimePicker(route) {
@@ -266,7 +280,7 @@
     clear(box);
     if (route.view === 'indices' || (route.view === 'dashboards' && !route.arg)) return;
     const t = timeOf(route.params);
-    const btn = h('button', { class: 'btn', type: 'button', id: 'time-button', text: '🕒 ' + timeLabel(t) });
+    const btn = h('button', { class: 'btn', type: 'button', id: 'time-button', text: timeLabel(t) + '  ▾' });
     box.append(btn);
     btn.addEventListener('click', () => {
       const open = box.querySelector('.popover');
@@ -406,7 +420,7 @@
   }
 
   // timelineChart draws a date histogram, stacked by Key2 when split.
-  function timelineChart(el, res, split, onPickSeries, onPickTime) {
+  function timelineChart(el, res, split, onPickSeries, onPickTime, bounds) {
     const c = makeChart(el);
     const interval = res.interval_ms || 0;
     const names = [];
@@ -423,7 +437,10 @@
       color: order.map((n, i) => colorFor(n, i)),
       grid: { left: 8, right: 16, top: split ? 30 : 10, bottom: 4, containLabel: true },
       legend: split ? { type: 'scroll', top: 0, textStyle: { color: '#d6dde8', fontSize: 11 }, formatter: (n) => truncate(n, 28), pageTextStyle: { color: '#9aa7b8' } } : undefined,
-      xAxis: { type: 'time', axisLabel: baseText, axisLine, splitLine: { show: false } },
+      xAxis: {
+        type: 'time', axisLabel: baseText, axisLine, splitLine: { show: false },
+        min: bounds && bounds[0] ? bounds[0] : undefined, max: bounds && bounds[1] ? bounds[1] : undefined,
+      },
       yAxis: { type: 'value', axisLabel: Object.assign({}, baseText, { formatter: (v) => compactFmt.format(v) }), splitLine, axisLine },
       tooltip: tooltipBase({
         trigger: 'axis', axisPointer: { type: 'shadow' },
@@ -521,7 +538,7 @@
       tooltip: tooltipBase({ trigger: 'item', formatter: (p) => tip(p.data ? p.data.orig : p.name, [['count', p.data ? fmtNum(p.data.value) : '0']]) }),
       visualMap: { min: 0, max, left: 4, bottom: 4, itemHeight: 90, itemWidth: 10, textStyle: baseText, calculable: false, inRange: { color: ['#1d3150', '#2f6fcc', '#4c9aff', '#f5a524', '#f25f5c'] } },
       series: [{
-        type: 'map', map: 'world', roam: true, zoom: 1.15, center: [10, 20],
+        type: 'map', map: 'world', roam: true, layoutCenter: ['50%', '52%'], layoutSize: '118%',
         itemStyle: { areaColor: '#1f2937', borderColor: '#33415a', borderWidth: 0.5 },
         emphasis: { label: { show: false }, itemStyle: { areaColor: '#f5a524' } },
         select: { disabled: true },
@@ -655,7 +672,7 @@
 
     histP.then((res) => {
       if (!res.buckets.length) { histEl.append(emptyState()); return; }
-      timelineChart(histEl, res, false, null, (from, to) => nav({ time: { from, to }, offset: 0 }));
+      timelineChart(histEl, res, false, null, (from, to) => nav({ time: { from, to }, offset: 0 }), timeBounds(t));
     }).catch((err) => {
       if (err.name === 'AbortError' || err.status === 400) return;
       histEl.append(errorState(err));
@@ -917,7 +934,7 @@
       grid.append(el);
       const params = Object.assign({ query: dashQuery }, timeApiParams(t));
       api(`/api/dashboards/${encodeURIComponent(d.id)}/panels/${encodeURIComponent(panel.id)}`, params, signal).then(async (res) => {
-        await drawPanel(body, panel, res, addFilter, (from, to) => nav({ time: { from, to } }));
+        await drawPanel(body, panel, res, addFilter, (from, to) => nav({ time: { from, to } }), timeBounds(t));
         el.dataset.state = body.querySelector('.empty-state') ? 'empty' : 'ready';
       }).catch((err) => {
         if (err.name === 'AbortError') return;
@@ -929,7 +946,7 @@
     }
   }
 
-  async function drawPanel(body, panel, res, addFilter, zoom) {
+  async function drawPanel(body, panel, res, addFilter, zoom, bounds) {
     clear(body);
     const a = panel.agg;
     const pick = (v) => addFilter(clause(a.field, v));
@@ -963,7 +980,7 @@
       body.append(wrap);
       try { await loadWorld(); } catch (err) { clear(body); body.append(errorState(err)); return; }
       const { unmapped } = mapChart(chartEl, res.buckets, pick);
-      side.append(topTable(res.buckets.slice(0, 8), panel, addFilter));
+      side.append(topTable(res.buckets.slice(0, 8), panel, addFilter, 'country'));
       if (unmapped.length) side.append(h('div', { class: 'hint', text: `${unmapped.length} value(s) not on the map` }));
       return;
     }
@@ -972,10 +989,10 @@
     if (panel.viz === 'bar') barChart(chartEl, res.buckets, panel.unit, pick);
     else if (panel.viz === 'pie') pieChart(chartEl, res.buckets, pick);
     else if (panel.viz === 'heatmap') heatmapChart(chartEl, res.buckets, (x, y) => addFilter(`${clause(a.field, x)} AND ${clause(a.field2, y)}`));
-    else if (panel.viz === 'timeline') timelineChart(chartEl, res, Boolean(a.field), pick, zoom);
+    else if (panel.viz === 'timeline') timelineChart(chartEl, res, Boolean(a.field), pick, zoom, bounds);
   }
 
-  function topTable(buckets, panel, addFilter) {
+  function topTable(buckets, panel, addFilter, label) {
     const a = panel.agg;
     const two = a.kind === 'terms2';
     const metric = Boolean(a.metric);
@@ -995,7 +1012,7 @@
       return tr;
     });
     return h('table', { class: 'top' },
-      h('thead', null, h('tr', null, h('th', { text: a.field }), two ? h('th', { text: a.field2 }) : null, h('th', { class: 'n', text: metric ? (panel.unit || a.metric) : 'count' }))),
+      h('thead', null, h('tr', null, h('th', { text: label || a.field }), two ? h('th', { text: a.field2 }) : null, h('th', { class: 'n', text: metric ? (panel.unit || a.metric) : 'count' }))),
       h('tbody', null, rows));
   }
 
@@ -1032,6 +1049,7 @@
     current = ctl;
     disposeCharts();
     const route = parseRoute();
+    document.body.dataset.route = location.hash;
     for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.nav === route.view);
     renderTimePicker(route);
     const main = document.getElementById('main');
