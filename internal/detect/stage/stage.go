@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -118,9 +119,10 @@ type Detector struct {
 	}
 }
 
-// refField is the name under which correlations read a document's id: no
-// rule field can have it.
-const refField = "\x00vigil.doc_id"
+// RefField is the field name under which a DocEvent answers with the
+// document's id (no rule field can have it): the CorrelatorConfig.RefField
+// that makes correlation matches list the documents involved.
+const RefField = "\x00vigil.doc_id"
 
 // New loads and compiles the rules of cfg.RuleDirs and restores the state
 // of cfg.StateDir. Invalid rules do not fail New: they are logged and
@@ -141,7 +143,7 @@ func New(cfg Config, logger *slog.Logger) (*Detector, error) {
 	if len(cfg.RuleDirs) == 0 {
 		return nil, errors.New("detection: no rule directory given")
 	}
-	cfg.Correlation.RefField = refField
+	cfg.Correlation.RefField = RefField
 	ap, err := alert.New(cfg.Alert, logger)
 	if err != nil {
 		return nil, fmt.Errorf("detection: %w", err)
@@ -291,30 +293,82 @@ func (d *Detector) Alerts() *alert.Processor { return d.alert }
 // scratch is the per-goroutine state of Inspect.
 type scratch struct {
 	ev      sigma.JSONEvent
-	doc     docEvent
+	doc     DocEvent
 	ms      []sigma.Match
 	feed    []sigma.Match
 	pending map[string]int // alert id → index in alerts
 	alerts  []*alert.Alert
+	// fields caches Processor.FieldsFor per rule for one batch; paths
+	// the parsed paths of those fields.
+	fields map[*sigma.Rule][]string
+	paths  map[string]*sigma.Path
+	// limit is the latest event time that may move the watermark.
+	limit int64
 }
 
-// docEvent is a document's JSONEvent that also answers refField with the
+// fieldsFor returns the fields the alert of rule r reads from the event.
+func (sc *scratch) fieldsFor(ap *alert.Processor, r *sigma.Rule) []string {
+	fs, ok := sc.fields[r]
+	if !ok {
+		if sc.fields == nil {
+			sc.fields = map[*sigma.Rule][]string{}
+		}
+		fs = ap.FieldsFor(r.Ref(), r.Fields)
+		sc.fields[r] = fs
+	}
+	return fs
+}
+
+func (sc *scratch) path(name string) *sigma.Path {
+	p, ok := sc.paths[name]
+	if !ok {
+		if sc.paths == nil {
+			sc.paths = map[string]*sigma.Path{}
+		}
+		p = sigma.NewPath(name)
+		sc.paths[name] = p
+	}
+	return p
+}
+
+// detectionMatch builds the alert match of detection match m of the
+// current document. Values are copied: the alert state outlives the
+// document's memory.
+func (d *Detector) detectionMatch(sc *scratch, m *sigma.Match, t time.Time, docID string) alert.Match {
+	am := alert.Match{
+		RuleID: m.RuleID, Title: m.Title, Level: m.Level, Tags: m.Tags,
+		Time: t, KeyFields: m.Rule.Fields, DocIDs: []string{docID},
+	}
+	for _, f := range sc.fieldsFor(d.alert, m.Rule) {
+		v, ok := sc.ev.Field(sc.path(f))
+		if !ok || v == nil {
+			continue
+		}
+		if am.Fields == nil {
+			am.Fields = make(map[string]string)
+		}
+		am.Fields[f] = strings.Clone(alert.FieldString(v))
+	}
+	return am
+}
+
+// DocEvent is a document's event that also answers RefField with the
 // document's id, so correlation matches list the documents involved.
-type docEvent struct {
-	ev *sigma.JSONEvent
-	id string
+type DocEvent struct {
+	Event sigma.Event
+	ID    string
 }
 
 // Field implements sigma.Event.
-func (e *docEvent) Field(p *sigma.Path) (any, bool) {
-	if p.Name() == refField {
-		return e.id, true
+func (e *DocEvent) Field(p *sigma.Path) (any, bool) {
+	if p.Name() == RefField {
+		return e.ID, true
 	}
-	return e.ev.Field(p)
+	return e.Event.Field(p)
 }
 
-// Scalars implements sigma.Event.
-func (e *docEvent) Scalars(fn func(any) bool) bool { return e.ev.Scalars(fn) }
+// Scalars implements sigma.Event (the id is not among them).
+func (e *DocEvent) Scalars(fn func(any) bool) bool { return e.Event.Scalars(fn) }
 
 // Inspect evaluates the rules on every document of b and appends the alert
 // documents the matches produce (see the package comment). It is
@@ -322,6 +376,7 @@ func (e *docEvent) Scalars(fn func(any) bool) bool { return e.ev.Scalars(fn) }
 func (d *Detector) Inspect(b *pipeline.Batch) {
 	rs := d.rules.Load()
 	sc := d.scratch.Get().(*scratch)
+	sc.limit = time.Now().Add(24 * time.Hour).UnixNano()
 	n := len(b.Docs)
 	var evaluated int64
 	for i := 0; i < n; i++ {
@@ -339,22 +394,22 @@ func (d *Detector) Inspect(b *pipeline.Batch) {
 			continue
 		}
 		t := time.UnixMilli(doc.TimestampMs)
-		d.advance(t)
+		d.advance(t.UnixNano(), sc.limit)
 		if main {
 			sc.ms = rs.eng.AppendMatches(sc.ms[:0], &sc.ev, doc.LogType)
-			for _, m := range sc.ms {
+			for i := range sc.ms {
 				d.stats.matches.Add(1)
-				d.fold(sc, d.alert.FromSigma(m, &sc.ev, t, doc.ID))
+				d.fold(sc, d.detectionMatch(sc, &sc.ms[i], t, doc.ID))
 			}
 		}
 		if feed {
 			sc.feed = rs.feed.AppendMatches(sc.feed[:0], &sc.ev, doc.LogType)
 			if len(sc.feed) > 0 {
-				sc.doc = docEvent{ev: &sc.ev, id: doc.ID}
+				sc.doc = DocEvent{Event: &sc.ev, ID: doc.ID}
 				d.corrMu.Lock()
 				_, cms := d.corr.ProcessEvent(&sc.doc, t, doc.LogType)
 				d.corrMu.Unlock()
-				sc.doc = docEvent{}
+				sc.doc = DocEvent{}
 				d.foldCorrelations(sc, cms)
 			}
 		}
@@ -365,22 +420,19 @@ func (d *Detector) Inspect(b *pipeline.Batch) {
 	}
 	d.appendAlerts(sc, b)
 	_ = sc.ev.Reset(nil) // drop the reference to the batch's memory
+	clear(sc.fields)     // suppressions may change between batches
 	d.scratch.Put(sc)
 }
 
-// advance moves the watermark to t, unless t lies more than a day ahead of
-// the wall clock (a bad timestamp must not close every window).
-func (d *Detector) advance(t time.Time) {
-	ns := t.UnixNano()
+// advance moves the watermark to ns, unless ns lies beyond limit (a day
+// ahead of the wall clock: a bad timestamp must not close every window).
+func (d *Detector) advance(ns, limit int64) {
+	if ns > limit {
+		return
+	}
 	for {
 		cur := d.watermark.Load()
-		if ns <= cur {
-			return
-		}
-		if ns > time.Now().Add(24*time.Hour).UnixNano() {
-			return
-		}
-		if d.watermark.CompareAndSwap(cur, ns) {
+		if ns <= cur || d.watermark.CompareAndSwap(cur, ns) {
 			return
 		}
 	}

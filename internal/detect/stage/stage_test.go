@@ -255,8 +255,9 @@ func (s *collectSink) events() int {
 
 // runOpts shape a pipeline run.
 type runOpts struct {
-	workers int
-	lines   bool
+	workers   int
+	lines     bool
+	batchDocs int
 }
 
 // runPipeline runs objs through the real pipeline with d's Inspect hook
@@ -290,10 +291,11 @@ func runPipeline(t *testing.T, d *stage.Detector, objs []object, o runOpts) (*co
 		})
 	}
 	cfg := &pipeline.ObjectConfig{
-		Registry: reg,
-		Scripts:  map[string]normalize.Script{"cloudtrail": cloudtrail.Script{}, "guardduty": guardduty.Script{}},
-		Lines:    o.lines,
-		Inspect:  d.Inspect,
+		Registry:  reg,
+		Scripts:   map[string]normalize.Script{"cloudtrail": cloudtrail.Script{}, "guardduty": guardduty.Script{}},
+		Lines:     o.lines,
+		BatchDocs: o.batchDocs,
+		Inspect:   d.Inspect,
 		OnRecordError: func(f pipeline.Failure) {
 			t.Errorf("record failed: %s:%d: %s", f.Origin.Key, f.Line, f.Reason)
 		},
@@ -389,6 +391,7 @@ func TestRulePackThroughPipeline(t *testing.T) {
 		{name: "documents", opts: runOpts{workers: 1}},
 		{name: "ndjson lines", opts: runOpts{workers: 1, lines: true}},
 		{name: "two workers", opts: runOpts{workers: 2, lines: true}},
+		{name: "one document per batch", opts: runOpts{workers: 2, lines: true, batchDocs: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			notes := &countingNotifier{}
@@ -433,6 +436,18 @@ func TestRulePackThroughPipeline(t *testing.T) {
 				threat, _ := a.Source["threat"].(map[string]any)
 				if !strings.Contains(fmt.Sprint(threat), "T1562") {
 					t.Errorf("StopLogging alert: threat %v lacks T1562", threat)
+				}
+			}
+			// The alert state keeps its own copies of the key fields, not
+			// views of batch buffers that were reused since.
+			for id := range alerts {
+				a, ok := d.Alerts().Get(id)
+				if !ok {
+					t.Errorf("alert %s is not in the state", id)
+					continue
+				}
+				if a.RuleID == noMFAID && (a.KeyFields["sourceIPAddress"] != "192.0.2.10" || a.KeyFields["userIdentity.arn"] != "arn:aws:iam::123456789012:user/alice") {
+					t.Errorf("no-MFA alert key fields in the state: %v", a.KeyFields)
 				}
 			}
 			st := d.Stats()
@@ -823,5 +838,31 @@ func TestWindowsDecidedAtClose(t *testing.T) {
 				t.Errorf("%d alerts, want %d", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestAlertStateOwnsItsStrings: values read from a document (JSONEvent
+// strings view the batch's buffer) are copied before the alert state keeps
+// them; the buffer is reused by later batches.
+func TestAlertStateOwnsItsStrings(t *testing.T) {
+	recs := []map[string]any{ctRecord("e-nomfa", map[string]any{
+		"eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin",
+		"responseElements": map[string]any{"ConsoleLogin": "Success"}, "additionalEventData": map[string]any{"MFAUsed": "No"},
+	})}
+	for i := range 50 {
+		recs = append(recs, ctRecord(fmt.Sprintf("b-%d", i), map[string]any{"sourceIPAddress": "203.0.113.99", "eventName": "GetObject"}))
+	}
+	d := newDetector(t, stage.Config{RuleDirs: []string{rulePack}})
+	sink, _ := runPipeline(t, d, []object{{key: ctKeyPrefix + "20250601T1020Z_v.json", records: recs}}, runOpts{workers: 1, batchDocs: 1})
+	want := map[string]string{"sourceIPAddress": "192.0.2.10", "userAgent": "aws-cli/2.15.0", "userIdentity.arn": "arn:aws:iam::123456789012:user/alice"}
+	alerts := sink.alerts()
+	if len(alerts) != 1 {
+		t.Fatalf("%d alerts, want 1", len(alerts))
+	}
+	for id := range alerts {
+		a, ok := d.Alerts().Get(id)
+		if !ok || fmt.Sprint(a.KeyFields) != fmt.Sprint(want) {
+			t.Errorf("key fields in the alert state = %v, want %v", a.KeyFields, want)
+		}
 	}
 }
