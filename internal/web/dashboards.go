@@ -214,11 +214,12 @@ func securityHubDashboard() Dashboard {
 			{ID: "velocity", Title: "Finding velocity by severity", Viz: VizTimeline, Span: 12,
 				Agg: agg(lt, store.AggDateHistogram, "Severity.Label", 5, "")},
 			{ID: "severity", Title: "Severity", Viz: VizPie, Span: 4, Agg: agg(lt, store.AggTerms, "Severity.Label", 5, "")},
-			{ID: "products", Title: "Findings by product", Viz: VizBar, Span: 4, Agg: agg(lt, store.AggTerms, "ProductName", 10, "")},
+			{ID: "products", Title: "Findings by product", Description: "The product that reported each finding (GuardDuty, Inspector, Security Hub controls...).", Viz: VizBar, Span: 4,
+				Agg: agg(lt, store.AggTerms, "event.module", 10, "")},
 			{ID: "workflow", Title: "Workflow status", Viz: VizPie, Span: 4, Agg: agg(lt, store.AggTerms, "Workflow.Status", 5, "")},
 			{ID: "titles", Title: "Top findings", Viz: VizTable, Span: 8, Agg: agg(lt, store.AggTerms, "rule.name", 10, "")},
 			{ID: "product-severity", Title: "Product × severity", Viz: VizHeatmap, Span: 4,
-				Agg: terms2(lt, "Severity.Label", "ProductName", 50, "")},
+				Agg: terms2(lt, "Severity.Label", "event.module", 50, "")},
 		},
 	}
 }

@@ -94,12 +94,12 @@ func synthDocs(now time.Time, n int) []store.Doc {
 
 		ts = at()
 		add("securityhub", "log-aws-securityhub", i, ts, map[string]any{
-			"Severity":    map[string]any{"Label": pick("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL")},
-			"ProductName": pick("Security Hub", "GuardDuty", "Inspector", "Macie"),
-			"Workflow":    map[string]any{"Status": pick("NEW", "NOTIFIED", "RESOLVED")},
-			"Compliance":  map[string]any{"Status": pick("PASSED", "FAILED")},
-			"rule":        map[string]any{"name": pick("EC2.3 Attached EBS volumes should be encrypted at-rest", "S3.1 Block public access", "IAM.6 Hardware MFA for root")},
-			"cloud":       map[string]any{"account": map[string]any{"id": pick("111111111111", "222222222222")}},
+			"Severity":   map[string]any{"Label": pick("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL")},
+			"event":      map[string]any{"module": pick("security hub", "guardduty", "inspector", "macie")},
+			"Workflow":   map[string]any{"Status": pick("NEW", "NOTIFIED", "RESOLVED")},
+			"Compliance": map[string]any{"Status": pick("PASSED", "FAILED")},
+			"rule":       map[string]any{"name": pick("EC2.3 Attached EBS volumes should be encrypted at-rest", "S3.1 Block public access", "IAM.6 Hardware MFA for root")},
+			"cloud":      map[string]any{"account": map[string]any{"id": pick("111111111111", "222222222222")}},
 		})
 
 		ts = at()

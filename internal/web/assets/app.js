@@ -1025,7 +1025,7 @@
       h('h1', { text: 'Indices' }),
       h('span', { class: 'desc', text: `${fmtNum(res.docs)} documents · ${fmtBytes(res.bytes)}` })));
     if (!res.indices.length) {
-      main.append(h('div', { class: 'card empty', text: 'The store is empty. Load logs with "vigil load --sink store:DIR PATH".' }));
+      main.append(h('div', { class: 'card empty', text: 'The store is empty: load logs into it first.' }));
       return;
     }
     main.append(h('div', { class: 'card' }, h('table', { class: 'list', id: 'indices' },
