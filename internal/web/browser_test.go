@@ -188,6 +188,15 @@ func TestBrowserConsole(t *testing.T) {
 	b.poll(`document.querySelectorAll('#indices tbody tr').length > 0`, "the index list")
 	b.screenshot("indices")
 
+	// On a narrow screen the panels stack.
+	b.do(chromedp.EmulateViewport(820, 1100))
+	b.open("#/dashboards/vpcflow?since=" + data.since)
+	b.waitPanels()
+	if !b.evalBool(`document.querySelector('[data-panel="talkers-src"]').getBoundingClientRect().width > 700`) {
+		t.Error("on a narrow screen a bar panel does not take the full width")
+	}
+	b.screenshot("dashboard-vpcflow-narrow")
+
 	if csp := b.eval(`JSON.stringify(window.__vigilCSP)`); csp != "[]" {
 		t.Errorf("content security policy violations: %s", csp)
 	}

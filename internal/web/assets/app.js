@@ -340,6 +340,7 @@
     reject: '#f25f5c', accept: '#3fb68b', failure: '#f25f5c', success: '#3fb68b',
     noerror: '#3fb68b', nxdomain: '#f5a524', servfail: '#f25f5c',
   };
+  const SEQUENTIAL = ['#17263b', '#1f4b8f', '#2f6fcc', '#5aa2ff', '#b5d6ff'];
   function colorFor(name, i) { return SEVERITY_COLORS[String(name).toLowerCase()] || PALETTE[i % PALETTE.length]; }
 
   let charts = []; // chart instances of the current view, disposed on navigation
@@ -425,10 +426,18 @@
     const interval = res.interval_ms || 0;
     const names = [];
     const bySeries = new Map();
+    const times = [...new Set(res.buckets.map((b) => Number(b.key)))].sort((a, b) => a - b);
     for (const b of res.buckets) {
       const name = split ? (b.key2 || '(none)') : 'documents';
-      if (!bySeries.has(name)) { bySeries.set(name, []); names.push(name); }
-      bySeries.get(name).push([Number(b.key), b.count]);
+      if (!bySeries.has(name)) { bySeries.set(name, new Map()); names.push(name); }
+      const m = bySeries.get(name);
+      m.set(Number(b.key), (m.get(Number(b.key)) || 0) + b.count);
+    }
+    // Every series gets a point at every bucket start, so the bars stack
+    // by time and not by position.
+    for (const n of names) {
+      const m = bySeries.get(n);
+      bySeries.set(n, times.map((t) => [t, m.get(t) || 0]));
     }
     const totals = names.map((n) => bySeries.get(n).reduce((s, [, v]) => s + v, 0));
     const order = names.map((n, i) => [n, totals[i]]).sort((a, b) => b[1] - a[1]).map(([n]) => n);
@@ -471,7 +480,7 @@
       grid: { left: 8, right: 12, top: 8, bottom: 40, containLabel: true },
       xAxis: { type: 'category', data: xs, axisLabel: Object.assign({}, baseText, { rotate: 30, formatter: (v) => truncate(v.replace(/\.amazonaws\.com$/, ''), 18) }), axisLine, splitArea: { show: false } },
       yAxis: { type: 'category', data: ys, axisLabel: Object.assign({}, baseText, { formatter: (v) => truncate(v, 22) }), axisLine },
-      visualMap: { min: 0, max, calculable: false, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120, itemWidth: 10, textStyle: baseText, inRange: { color: ['#16273f', '#2f6fcc', '#4c9aff', '#f5a524', '#f25f5c'] } },
+      visualMap: { min: 0, max, calculable: false, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120, itemWidth: 10, textStyle: baseText, inRange: { color: SEQUENTIAL } },
       tooltip: tooltipBase({ trigger: 'item', formatter: (p) => tip(`${xs[p.value[0]]} × ${ys[p.value[1]]}`, [['count', fmtNum(p.value[2])]]) }),
       series: [{ type: 'heatmap', data: buckets.map((b) => [xs.indexOf(b.key), ys.indexOf(b.key2), b.count]), itemStyle: { borderColor: '#161d27', borderWidth: 1 } }],
     });
@@ -536,7 +545,7 @@
     c.setOption({
       animation: false,
       tooltip: tooltipBase({ trigger: 'item', formatter: (p) => tip(p.data ? p.data.orig : p.name, [['count', p.data ? fmtNum(p.data.value) : '0']]) }),
-      visualMap: { min: 0, max, left: 4, bottom: 4, itemHeight: 90, itemWidth: 10, textStyle: baseText, calculable: false, inRange: { color: ['#1d3150', '#2f6fcc', '#4c9aff', '#f5a524', '#f25f5c'] } },
+      visualMap: { min: 0, max, left: 4, bottom: 4, itemHeight: 90, itemWidth: 10, textStyle: baseText, calculable: false, inRange: { color: SEQUENTIAL } },
       series: [{
         type: 'map', map: 'world', roam: true, layoutCenter: ['50%', '52%'], layoutSize: '118%',
         itemStyle: { areaColor: '#1f2937', borderColor: '#33415a', borderWidth: 0.5 },
