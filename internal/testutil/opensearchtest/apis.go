@@ -688,9 +688,7 @@ func (s *Server) indexAPI(w *recorder, m string, segs []string, body []byte, q u
 			ix := s.newIndexLocked(name)
 			flatten("index", in.Settings, ix.settings)
 			ix.syncBlocks()
-			if len(in.Mappings) > 0 {
-				ix.mappings = in.Mappings
-			}
+			ix.mapping.merge(in.Mappings)
 			for a, meta := range in.Aliases {
 				ix.aliases[a] = meta
 			}
@@ -714,11 +712,7 @@ func (s *Server) indexAPI(w *recorder, m string, segs []string, body []byte, q u
 			}
 			out := map[string]any{}
 			for _, ix := range ixs {
-				mp := json.RawMessage(`{}`)
-				if len(ix.mappings) > 0 {
-					mp = ix.mappings
-				}
-				out[ix.name] = map[string]any{"aliases": ix.aliases, "mappings": mp, "settings": nestSettings(ix.flatSettings())}
+				out[ix.name] = map[string]any{"aliases": ix.aliases, "mappings": ix.mapping.render(), "settings": nestSettings(ix.flatSettings())}
 			}
 			w.json(200, out)
 		case http.MethodDelete:
@@ -787,6 +781,32 @@ func (s *Server) indexAPI(w *recorder, m string, segs []string, body []byte, q u
 			for _, ix := range ixs {
 				flatten("index", in, ix.settings)
 				ix.syncBlocks()
+			}
+			w.json(200, map[string]any{"acknowledged": true})
+		default:
+			return false
+		}
+		return true
+	case "_mapping", "_mappings":
+		ixs, err := s.resolveLocked(name, false)
+		if err != nil {
+			w.json(404, err)
+			return true
+		}
+		switch m {
+		case http.MethodGet:
+			out := map[string]any{}
+			for _, ix := range ixs {
+				out[ix.name] = map[string]any{"mappings": ix.mapping.render()}
+			}
+			w.json(200, out)
+		case http.MethodPut, http.MethodPost:
+			if !json.Valid(body) {
+				w.json(400, errBody(400, "parse_exception", "Failed to parse content to map"))
+				return true
+			}
+			for _, ix := range ixs {
+				ix.mapping.merge(body)
 			}
 			w.json(200, map[string]any{"acknowledged": true})
 		default:

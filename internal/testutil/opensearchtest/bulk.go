@@ -171,10 +171,20 @@ func (s *Server) applyItem(op string, meta *bulkAction, source []byte, res map[s
 		return
 	}
 	var doc map[string]any
-	if len(s.rejects) > 0 {
+	var adds []func()
+	if len(s.rejects) > 0 || s.opts.DynamicMapping || len(ix.mapping.props) > 0 {
 		dec := json.NewDecoder(bytes.NewReader(src))
 		dec.UseNumber()
 		_ = dec.Decode(&doc) // valid JSON, checked above
+		var ferr *fieldError
+		if adds, ferr = ix.mapping.check(doc, meta.ID, s.opts.DynamicMapping); ferr != nil {
+			if ferr.cause != nil {
+				fail(400, errCause(ferr.typ, ferr.reason, "caused_by", ferr.cause))
+			} else {
+				fail(400, errCause(ferr.typ, ferr.reason))
+			}
+			return
+		}
 	}
 	for field := range s.rejects {
 		if v, ok := lookup(doc, field); ok {
@@ -198,6 +208,9 @@ func (s *Server) applyItem(op string, meta *bulkAction, source []byte, res map[s
 		fail(409, errCause("version_conflict_engine_exception",
 			fmt.Sprintf("[%s]: version conflict, document already exists (current version [%d])", meta.ID, d.Version)))
 		return
+	}
+	for _, add := range adds {
+		add()
 	}
 	s.seqNo++
 	stored := append(json.RawMessage(nil), src...)

@@ -17,7 +17,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"net"
 	"net/http"
@@ -86,6 +85,11 @@ type Options struct {
 	// DiscardBodies keeps request bodies out of the request log (for
 	// benchmarks).
 	DiscardBodies bool
+	// DynamicMapping maps new fields from the first document that has them,
+	// as OpenSearch does, so a later document with another type for the
+	// field is refused. Explicit mappings (index creation, templates) are
+	// enforced either way.
+	DynamicMapping bool
 }
 
 // Request is one logged request.
@@ -143,7 +147,7 @@ type index struct {
 	order    []string // ids in first-write order
 	aliases  map[string]aliasMeta
 	settings map[string]any // flat settings, "index.number_of_shards"...
-	mappings json.RawMessage
+	mapping  *mapping
 	blocks   map[string]bool // read_only, write, read_only_allow_delete, read
 	closed   bool
 	policyID string
@@ -407,16 +411,7 @@ func (s *Server) IndexSettings(name string) map[string]any {
 
 // chance reports whether the event numbered n of kind happens at rate.
 func (s *Server) chance(kind string, n uint64, rate float64) bool {
-	if rate <= 0 {
-		return false
-	}
-	if rate >= 1 {
-		return true
-	}
-	h := fnv.New64a()
-	h.Write([]byte(kind))
-	x := mix(h.Sum64() ^ mix(s.opts.Seed) ^ mix(n+0x632BE59BD9B4E019))
-	return float64(x>>11)/(1<<53) < rate
+	return chance(s.opts.Seed, kind, n, rate)
 }
 
 // mix is the splitmix64 finalizer: every input bit moves every output bit.
@@ -546,7 +541,10 @@ func (s *Server) record(r *http.Request, body []byte, gz bool, status int) {
 }
 
 // reset closes the connection with a TCP RST instead of answering.
-func (s *Server) reset(w http.ResponseWriter) {
+func (s *Server) reset(w http.ResponseWriter) { resetConn(w) }
+
+// resetConn closes the connection with a TCP RST instead of answering.
+func resetConn(w http.ResponseWriter) {
 	hj, ok := w.(http.Hijacker)
 	if !ok {
 		panic("opensearchtest: the response writer cannot be hijacked")
@@ -721,6 +719,7 @@ func (s *Server) newIndexLocked(name string) *index {
 		aliases:  map[string]aliasMeta{},
 		settings: map[string]any{"index.number_of_shards": "1", "index.number_of_replicas": "1"},
 		blocks:   map[string]bool{},
+		mapping:  newObjectMapping(),
 	}
 	if t := s.matchTemplateLocked(name); t != nil {
 		s.applyTemplateLocked(ix, t)
@@ -772,9 +771,7 @@ func (s *Server) applyTemplateLocked(ix *index, t *templateBody) {
 				flatten("index", m, ix.settings)
 			}
 		}
-		if len(tb.Template.Mappings) > 0 {
-			ix.mappings = tb.Template.Mappings
-		}
+		ix.mapping.merge(tb.Template.Mappings)
 		for a, meta := range tb.Template.Aliases {
 			ix.aliases[a] = meta
 		}

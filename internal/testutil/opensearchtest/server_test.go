@@ -285,3 +285,67 @@ func TestResetAndLatency(t *testing.T) {
 	var ne interface{ Timeout() bool }
 	_ = errors.As(err, &ne)
 }
+
+func TestMappings(t *testing.T) {
+	s := New(t, Options{DynamicMapping: true})
+	call(t, s, "PUT", "/strict", `{"mappings":{"dynamic":"strict","properties":{"a":{"type":"long"},"ip":{"type":"ip"}}}}`)
+	body := `{"index":{"_index":"dyn","_id":"1"}}
+{"port":1,"when":"2024-01-02T03:04:05Z","obj":{"x":"y"}}
+{"index":{"_index":"dyn","_id":"2"}}
+{"port":"abc"}
+{"index":{"_index":"dyn","_id":"3"}}
+{"when":"yesterday"}
+{"index":{"_index":"dyn","_id":"4"}}
+{"obj":"flat"}
+{"index":{"_index":"dyn","_id":"5"}}
+{"port":"42","obj.z":1}
+{"index":{"_index":"strict","_id":"6"}}
+{"a":1,"b":2}
+{"index":{"_index":"strict","_id":"7"}}
+{"ip":"not-an-ip"}
+{"index":{"_index":"strict","_id":"8"}}
+{"a":"7","ip":"10.0.0.1"}
+`
+	_, m := call(t, s, "POST", "/_bulk", body)
+	want := []struct {
+		status float64
+		typ    string
+	}{{201, ""}, {400, "mapper_parsing_exception"}, {400, "mapper_parsing_exception"}, {400, "mapper_parsing_exception"}, {201, ""},
+		{400, "strict_dynamic_mapping_exception"}, {400, "mapper_parsing_exception"}, {201, ""}}
+	for i, it := range m["items"].([]any) {
+		res := it.(map[string]any)["index"].(map[string]any)
+		if res["status"] != want[i].status || errType(res) != want[i].typ {
+			t.Errorf("item %d: %v, want %v", i, res, want[i])
+		}
+	}
+	_, m = call(t, s, "GET", "/dyn/_mapping", "")
+	props := m["dyn"].(map[string]any)["mappings"].(map[string]any)["properties"].(map[string]any)
+	if props["port"].(map[string]any)["type"] != "long" || props["when"].(map[string]any)["type"] != "date" {
+		t.Errorf("dynamic mapping %v", props)
+	}
+	if _, ok := props["obj"].(map[string]any)["properties"].(map[string]any)["z"]; !ok {
+		t.Errorf("dotted key not mapped into obj: %v", props["obj"])
+	}
+}
+
+func TestProxy(t *testing.T) {
+	s := New(t, Options{})
+	p := NewProxy(t, s.URL(), 1, Faults{Item429Rate: 1}, nil)
+	req, _ := http.NewRequest("POST", p.URL()+"/_bulk", strings.NewReader("{\"index\":{\"_index\":\"p\",\"_id\":\"1\"}}\n{}\n"))
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	json.NewDecoder(res.Body).Decode(&m)
+	res.Body.Close()
+	it := m["items"].([]any)[0].(map[string]any)["index"].(map[string]any)
+	if m["errors"] != true || it["status"] != float64(429) {
+		t.Errorf("proxied answer %v", m)
+	}
+	if len(s.Docs("p")) != 1 || len(p.Requests()) != 1 {
+		t.Error("the proxy did not forward the request")
+	}
+	http.DefaultClient.CloseIdleConnections()
+}
