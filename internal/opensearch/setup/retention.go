@@ -121,17 +121,23 @@ func parseWeek(s string) (time.Time, time.Time, bool) {
 		start = firstMonday.AddDate(0, 0, 7*(w-1))
 		end = start.AddDate(0, 0, 7)
 	}
-	if !start.Before(next) {
-		return time.Time{}, time.Time{}, false // week 53 of a year that has none
-	}
 	if end.After(next) {
 		end = next
+	}
+	if !start.Before(end) {
+		// Week 53 of a year that has none, or week 00 of a year that
+		// starts on a Monday: no day is written to such an index.
+		return time.Time{}, time.Time{}, false
 	}
 	return start, end, true
 }
 
+// maxAgeDays bounds an age, far below where a duration overflows.
+const maxAgeDays = 100000
+
 // ParseAge reads a retention age: a number of days ("90d" or "90"), weeks
 // ("12w"), or hours ("36h"); Go durations ("2160h30m") are accepted too.
+// Ages above 100000 days are refused.
 func ParseAge(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -146,18 +152,21 @@ func ParseAge(s string) (time.Duration, error) {
 		unit, num = 7*24*time.Hour, strings.TrimSuffix(s, "w")
 	default:
 		if n, ok := digits(s); ok {
+			if n <= 0 || n > maxAgeDays {
+				return 0, fmt.Errorf("age %q: want a number of days from 1 to %d", s, maxAgeDays)
+			}
 			return time.Duration(n) * 24 * time.Hour, nil
 		}
 	}
 	if unit != 0 {
 		n, ok := digits(num)
-		if !ok || n <= 0 {
-			return 0, fmt.Errorf("age %q: want a positive number of days (90d) or weeks (12w)", s)
+		if !ok || n <= 0 || n > maxAgeDays || n*int(unit/(24*time.Hour)) > maxAgeDays {
+			return 0, fmt.Errorf("age %q: want a positive number of days (90d) or weeks (12w), at most %d days", s, maxAgeDays)
 		}
 		return time.Duration(n) * unit, nil
 	}
 	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
+	if err != nil || d <= 0 || d/(24*time.Hour) > maxAgeDays {
 		return 0, fmt.Errorf("age %q: want a number of days (90d), weeks (12w) or a duration (36h)", s)
 	}
 	return d, nil
