@@ -247,39 +247,6 @@ func (b *typeBuilder) integer(key string) int {
 	return n
 }
 
-func (b *typeBuilder) duration(key string) time.Duration {
-	v, ok := b.raw[key]
-	if !ok || strings.TrimSpace(v) == "" {
-		return 0
-	}
-	d, err := ParseDuration(strings.TrimSpace(v))
-	if err != nil {
-		b.fail(key, err)
-	}
-	return d
-}
-
-// ParseDuration parses a positive duration: Go's units (90s, 15m, 24h) plus
-// days and weeks (7d, 2w).
-func ParseDuration(s string) (time.Duration, error) {
-	if n, unit := strings.TrimRight(s, "dw"), strings.TrimLeft(s, "0123456789"); n != s && (unit == "d" || unit == "w") {
-		v, err := strconv.Atoi(n)
-		if err != nil || v <= 0 {
-			return 0, fmt.Errorf("%q is not a positive duration", s)
-		}
-		day := 24 * time.Hour
-		if unit == "w" {
-			day *= 7
-		}
-		return time.Duration(v) * day, nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil || v <= 0 {
-		return 0, fmt.Errorf("%q is not a positive duration (e.g. 15m, 24h, 90d)", s)
-	}
-	return v, nil
-}
-
 func (b *typeBuilder) boolean(key string) bool {
 	v, ok := b.raw[key]
 	if !ok {
@@ -357,7 +324,9 @@ func buildType(ini *config.INI, name string) (*Type, []error) {
 	t.LogPattern = b.re("log_pattern")
 	t.FileTimestampFormat = b.re("file_timestamp_format")
 	t.MaxLogCount = b.integer("max_log_count")
-	t.Retention = b.duration("retention")
+	if t.RetentionDays = b.integer("retention_days"); t.RetentionDays < 0 {
+		b.fail("retention_days", errors.New("want a number of days (0 keeps the data forever)"))
+	}
 
 	t.IndexName = b.str("index_name")
 	t.IndexSuffix = b.str("index_suffix")

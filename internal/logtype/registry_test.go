@@ -296,6 +296,8 @@ func TestConfigErrors(t *testing.T) {
 		{name: "missing static value", user: "[x]\nstatic_ecs = event.kind\n", want: []string{"user.ini:2:", "[x] static_ecs"}},
 		{name: "bad bool", user: "[waf]\nvia_cwl = maybe\n", want: []string{"user.ini:2:", "[waf] via_cwl", `"maybe"`, "boolean"}},
 		{name: "bad int", user: "[waf]\nmax_log_count = lots\n", want: []string{"user.ini:2:", "max_log_count", "integer"}},
+		{name: "bad retention", user: "[waf]\nretention_days = ninety\n", want: []string{"user.ini:2:", "retention_days", "integer"}},
+		{name: "negative retention", user: "[waf]\nretention_days = -1\n", want: []string{"user.ini:2:", "retention_days", "days"}},
 		{name: "bad tz inherited", user: "[DEFAULT]\ntimestamp_tz = JST\n", want: []string{"user.ini:2:", "[vpcflowlogs] timestamp_tz", `"JST"`}},
 		{name: "bad rotation", user: "[waf]\nindex_rotation = hourly\n", want: []string{"[waf] index_rotation", `"hourly"`}},
 		{name: "bad index_time", user: "[waf]\nindex_time = now\n", want: []string{"[waf] index_time"}},

@@ -185,10 +185,10 @@ type Type struct {
 	// MaxLogCount is max_log_count: above this many records an object is
 	// split into pieces.
 	MaxLogCount int
-	// Retention is retention (a Vigil key, e.g. "90d"): vigil retention
-	// deletes this type's documents older than that; 0 leaves them to
-	// the command's --older-than.
-	Retention time.Duration
+	// RetentionDays is retention_days (a Vigil key): the days this type's
+	// documents are kept before vigil retention and the OpenSearch ISM
+	// policies delete them; 0 leaves that to the command line.
+	RetentionDays int
 
 	// IndexName is index_name: the index (or alias) prefix, e.g.
 	// "log-aws-cloudtrail". Empty means the type cannot be loaded.

@@ -2,6 +2,7 @@ package linux_test
 
 import (
 	"encoding/json"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -154,3 +155,30 @@ var (
 	_ normalize.PathsScript = linux.SecureScript{}
 	_ normalize.PathsScript = linux.SyslogScript{}
 )
+
+// FuzzSecureTransform feeds arbitrary messages of sshd and sudo to the
+// transforms: they must never fail or panic, and an address they keep must
+// be an IP address.
+func FuzzSecureTransform(f *testing.F) {
+	for _, s := range []string{
+		"Failed password for root from 203.0.113.7 port 51122 ssh2",
+		"Invalid user admin from 198.51.100.4 port 40022",
+		"Accepted publickey for ec2-user from 192.0.2.10 port 60001 ssh2: RSA SHA256:abc",
+		"pam_unix(sshd:session): session opened for user ec2-user by (uid=0)",
+		"ec2-user : TTY=pts/0 ; PWD=/home/ec2-user ; USER=root ; COMMAND=/bin/ls",
+		"Connection closed by 1.2.3.4 port 99999999999999999999 [preauth]",
+		"reverse mapping checking getaddrinfo for x [300.1.1.1] failed",
+	} {
+		f.Add("sshd", s)
+		f.Add("sudo", s)
+	}
+	f.Fuzz(func(t *testing.T, proc, msg string) {
+		raw, line := record(t, proc, "1", msg, nil)
+		doc, _ := testutil.Normalize(t, "linux-os-syslog", linux.SyslogScript{}, event.Origin{Bucket: "b", Key: syslogKey}, raw, line)
+		if ip, ok := testutil.Get(doc, "source.ip"); ok {
+			if _, err := netip.ParseAddr(ip.(string)); err != nil {
+				t.Errorf("source.ip %q is not an address", ip)
+			}
+		}
+	})
+}

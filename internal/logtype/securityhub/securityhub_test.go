@@ -3,6 +3,7 @@ package securityhub_test
 import (
 	"crypto/md5"
 	"encoding/hex"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -174,3 +175,27 @@ func TestSplitType(t *testing.T) {
 }
 
 var _ normalize.PathsScript = securityhub.Script{}
+
+// FuzzTransform feeds findings with arbitrary products, types, workflow
+// states and resources: the transform must never fail or panic.
+func FuzzTransform(f *testing.F) {
+	f.Add("GuardDuty", "TTPs/Initial Access/UnauthorizedAccess:EC2-SSHBruteForce", "NEW", instanceResource)
+	f.Add("Inspector", "Software and Configuration Checks/Vulnerabilities/CVE", "NOTIFIED", `"Resources":[]`)
+	f.Add("Security Hub", "x", "RESOLVED", `"Resources":[{"Type":"AwsIamAccessKey","Id":"null"}]`)
+	f.Add("Macie", "Sensitive Data Identifications/PII/SensitiveData:S3Object-Personal", "", `"Resources":[{"Type":"AwsEc2Volume"}]`)
+	f.Fuzz(func(t *testing.T, product, typ, status, resources string) {
+		esc := func(s string) string {
+			b, _ := json.Marshal(s)
+			return string(b[1 : len(b)-1])
+		}
+		extra := ""
+		if json.Valid([]byte("{" + resources + "}")) {
+			extra = resources
+		}
+		rec := finding(esc(product), esc(typ), esc(status), extra)
+		if !json.Valid([]byte(rec)) {
+			return
+		}
+		testutil.Normalize(t, "securityhub", securityhub.Script{}, event.Origin{Bucket: "b", Key: key}, rec, "")
+	})
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/vigil-siem/vigil/internal/logtype"
@@ -189,13 +188,8 @@ func planIndices(reg *logtype.Registry, opts Options, comps []component) ([]Inde
 			continue
 		}
 		days := opts.RetentionDays
-		if v := strings.TrimSpace(t.Raw[RetentionKey]); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				errs = append(errs, fmt.Errorf("[%s] %s = %q: want a number of days (0 keeps the data forever)", t.Name, RetentionKey, v))
-				continue
-			}
-			days = n
+		if t.RetentionDays > 0 {
+			days = t.RetentionDays
 		}
 		ip := byName[t.IndexName]
 		if ip == nil {

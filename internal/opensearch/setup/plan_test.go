@@ -117,7 +117,6 @@ func TestPlanErrors(t *testing.T) {
 		opts      Options
 		want      string
 	}{
-		{name: "retention", ini: "[cloudtrail]\nretention_days = ninety\n", want: `[cloudtrail] retention_days = "ninety"`},
 		{name: "negative default", opts: Options{RetentionDays: -1}, want: "retention days -1"},
 		{name: "size", opts: Options{RolloverSize: "50 GB"}, want: `rollover size "50 GB"`},
 		{name: "age", opts: Options{RolloverAge: "1month"}, want: `rollover age "1month"`},
