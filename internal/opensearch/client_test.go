@@ -1,8 +1,11 @@
 package opensearch
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"flag"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -227,8 +230,61 @@ func TestSigV4(t *testing.T) {
 		c.Close()
 		reqs := s.Requests()
 		h := reqs[len(reqs)-1].Header
-		if h.Get("X-Amz-Date") == "" || h.Get("X-Amz-Content-Sha256") == "" {
-			t.Errorf("%s: request not signed: %v", svc, h)
+		if h.Get("X-Amz-Date") == "" || h.Get("X-Amz-Content-Sha256") == "" ||
+			!strings.Contains(h.Get("Authorization"), "/eu-central-1/"+svc+"/aws4_request") {
+			t.Errorf("%s: request not signed for the service: %v", svc, h)
+		}
+	}
+}
+
+func TestAddFlags(t *testing.T) {
+	env := map[string]string{EnvEndpoint: "http://env:9200", EnvUsername: "envuser", EnvPassword: "envpass"}
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	get := AddFlags(fs, func(k string) string { return env[k] })
+	if err := fs.Parse([]string{"--opensearch-user", "flaguser", "--opensearch-insecure", "--opensearch-timeout", "5s"}); err != nil {
+		t.Fatal(err)
+	}
+	c := get()
+	if c.URL != "http://env:9200" || c.Username != "flaguser" || c.Password != "envpass" || !c.InsecureSkipVerify || c.Timeout != 5*time.Second {
+		t.Errorf("got %+v", c)
+	}
+}
+
+// TestNoCredentialsInLogs runs requests that succeed and fail with debug
+// logging on; neither the logs nor the errors show the password.
+func TestNoCredentialsInLogs(t *testing.T) {
+	const secret = "pa55-w0rd-secret"
+	s := opensearchtest.New(t, opensearchtest.Options{BasicAuth: "admin:" + secret})
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx := context.Background()
+	var errs []string
+	for _, u := range []string{"http://admin:" + secret + "@" + strings.TrimPrefix(s.URL(), "http://"), "http://admin:wrong" + secret + "@" + strings.TrimPrefix(s.URL(), "http://")} {
+		c, err := New(ctx, Config{URL: u, Timeout: time.Second}, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		log.Info("config", slog.String("cluster", c.Config().String()))
+		if err := c.DoJSON(ctx, "GET", "/", nil, nil); err != nil {
+			errs = append(errs, err.Error())
+		}
+		s.SetFaults(opensearchtest.Faults{ResetRate: 1})
+		if err := c.DoJSON(ctx, "POST", "/_bulk", []byte("{}\n"), nil); err != nil {
+			errs = append(errs, err.Error())
+		}
+		s.SetFaults(opensearchtest.Faults{})
+		c.Close()
+	}
+	if len(errs) < 3 {
+		t.Errorf("expected failures, got %q", errs)
+	}
+	all := buf.String() + strings.Join(errs, "\n")
+	if strings.Contains(all, secret) {
+		t.Errorf("the password shows:\n%s", all)
+	}
+	for _, r := range s.Requests() {
+		if strings.Contains(r.Header.Get("Authorization"), secret) {
+			t.Error("the request log keeps the password")
 		}
 	}
 }
