@@ -196,8 +196,7 @@ func (a Attack) Searches() []string {
 		"source.ip:" + a.AttackerIP,
 		"cloud.instance.id:" + a.InstanceID,
 		`rule.id:"UnauthorizedAccess:EC2/SSHBruteForce"`,
-		"event.action:StopLogging",
-		"user.name:" + a.CreatedUser,
+		"event.action:(CreateUser OR CreateAccessKey OR StopLogging)",
 	}
 }
 

@@ -194,9 +194,11 @@ func (g *secureGen) storyLines() {
 	g.add(s.logoutAt, h, "sshd", pid, "pam_unix(sshd:session): session closed for user "+s.sshUser)
 }
 
-// genSecure writes the secure logs as the CloudWatch agent and a Firehose
-// stream deliver them: one object per account and hour,
-// AWSLogs/<account>/EC2/Linux/Secure/<region>/YYYY/MM/DD/HH/<stream>-1-<time>-<id>.gz.
+// genSecure writes the secure logs where a Firehose stream fed by the
+// CloudWatch Logs group of the agent puts them, one object per account and
+// hour: AWSLogs/<account>/EC2/Linux/Secure/<region>/YYYY/MM/DD/HH/<stream>-1-<time>-<id>.gz.
+// The objects hold plain syslog lines rather than CloudWatch Logs
+// subscription messages, which the loader does not read yet (via_cwl).
 func genSecure(w *world, out *output) error {
 	r := newRNG(w.seed, "secure")
 	for _, a := range w.accounts {

@@ -463,9 +463,12 @@ func (w *world) analyzerFindings() []shFinding {
 	return out
 }
 
-// writeSecurityHub files the findings as Firehose delivers the EventBridge
-// events of Security Hub: AWSLogs/<account>/SecurityHub/<region>/YYYY/MM/DD/HH/<stream>-1-<time>-<id>.gz,
-// one finding list per line.
+// writeSecurityHub files the findings where a Firehose stream fed by
+// Security Hub's EventBridge events puts them:
+// AWSLogs/<account>/SecurityHub/<region>/YYYY/MM/DD/HH/<stream>-1-<time>-<id>.gz.
+// Each line is the detail of one event, {"findings":[...]}: the loader
+// does not unwrap the EventBridge envelope of a type with a json_delimiter
+// yet, so the envelope is left out.
 func writeSecurityHub(w *world, out *output, all []shFinding) error {
 	r := newRNG(w.seed, "securityhub/files")
 	sort.SliceStable(all, func(i, j int) bool { return all[i].at.Before(all[j].at) })
