@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/valyala/fastjson"
 )
 
 // bulkAction is the metadata of one bulk item.
@@ -39,19 +41,44 @@ func (s *Server) bulk(w *recorder, defIndex string, body []byte, q url.Values) {
 		if len(l) == 0 {
 			continue
 		}
-		var a map[string]json.RawMessage
-		if err := json.Unmarshal(l, &a); err != nil || len(a) != 1 {
+		var it item
+		it.line = i + 1
+		v, err := s.parser.ParseBytes(l)
+		var o *fastjson.Object
+		if err == nil {
+			o, err = v.Object()
+		}
+		if err != nil || o.Len() != 1 {
 			w.json(400, errBody(400, "illegal_argument_exception", fmt.Sprintf("Malformed action/metadata line [%d], expected START_OBJECT or END_OBJECT but found [VALUE_STRING]", i+1)))
 			return
 		}
-		var it item
-		it.line = i + 1
-		for op, raw := range a {
-			it.op = op
-			if err := json.Unmarshal(raw, &it.meta); err != nil {
-				w.json(400, errBody(400, "illegal_argument_exception", fmt.Sprintf("Malformed action/metadata line [%d], expected a simple value for field [_id] but found [START_OBJECT]", i+1)))
+		bad := false
+		o.Visit(func(op []byte, meta *fastjson.Value) {
+			it.op = string(op)
+			mo, err := meta.Object()
+			if err != nil {
+				bad = true
 				return
 			}
+			mo.Visit(func(k []byte, x *fastjson.Value) {
+				switch string(k) {
+				case "_index", "_id":
+					sb, err := x.StringBytes()
+					if err != nil {
+						bad = true
+						return
+					}
+					if string(k) == "_index" {
+						it.meta.Index = string(sb)
+					} else {
+						it.meta.ID = string(sb)
+					}
+				}
+			})
+		})
+		if bad {
+			w.json(400, errBody(400, "illegal_argument_exception", fmt.Sprintf("Malformed action/metadata line [%d], expected a simple value for field [_id] but found [START_OBJECT]", i+1)))
+			return
 		}
 		switch it.op {
 		case "index", "create", "update":
@@ -76,7 +103,8 @@ func (s *Server) bulk(w *recorder, defIndex string, body []byte, q url.Values) {
 		items = append(items, it)
 	}
 	f := s.faults
-	out := make([]any, 0, len(items))
+	ops := make([]string, 0, len(items))
+	out := make([]map[string]any, 0, len(items))
 	anyErr := false
 	s.reqSeq++
 	reqN := s.reqSeq
@@ -110,10 +138,118 @@ func (s *Server) bulk(w *recorder, defIndex string, body []byte, q url.Values) {
 		default:
 			s.applyItem(it.op, &it.meta, it.source, res, fail)
 		}
-		out = append(out, map[string]any{it.op: res})
+		ops = append(ops, it.op)
+		out = append(out, res)
 	}
-	_ = q
-	w.json(200, map[string]any{"took": 1 + len(items)/100, "errors": anyErr, "items": out})
+	w.header.Set("Content-Type", "application/json; charset=UTF-8")
+	w.status = 200
+	w.body = encodeBulk(1+len(items)/100, anyErr, ops, out, parseFilter(q.Get("filter_path")))
+	w.filtered = true
+}
+
+// itemKeys is the order OpenSearch writes a bulk item's fields in.
+var itemKeys = []string{"_index", "_id", "_version", "result", "forced_refresh", "_shards", "_seq_no", "_primary_term", "status", "error"}
+
+// encodeBulk writes a bulk answer with filter_path applied as it is built
+// (the generic filter is slow on large answers). A pattern deeper than a
+// field (items.*.error.type) keeps the whole field.
+func encodeBulk(took int, anyErr bool, ops []string, items []map[string]any, f filter) []byte {
+	b := make([]byte, 0, 64+len(items)*96)
+	b = append(b, '{')
+	first := true
+	field := func(key string) {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = strconv.AppendQuote(b, key)
+		b = append(b, ':')
+	}
+	if f.keeps("took") {
+		field("took")
+		b = strconv.AppendInt(b, int64(took), 10)
+	}
+	if f.keeps("errors") {
+		field("errors")
+		b = strconv.AppendBool(b, anyErr)
+	}
+	var list []byte
+	n := 0
+	for i, res := range items {
+		var one []byte
+		for _, k := range itemKeys {
+			v, ok := res[k]
+			if !ok || !f.keeps("items", ops[i], k) {
+				continue
+			}
+			if len(one) > 0 {
+				one = append(one, ',')
+			}
+			one = strconv.AppendQuote(one, k)
+			one = append(one, ':')
+			enc, err := json.Marshal(v)
+			if err != nil {
+				enc = []byte("null")
+			}
+			one = append(one, enc...)
+		}
+		if len(one) == 0 {
+			continue
+		}
+		if n > 0 {
+			list = append(list, ',')
+		}
+		n++
+		list = append(list, `{"`...)
+		list = append(list, ops[i]...)
+		list = append(list, `":{`...)
+		list = append(list, one...)
+		list = append(list, "}}"...)
+	}
+	if n > 0 || (f == nil && len(items) == 0) {
+		field("items")
+		b = append(b, '[')
+		b = append(b, list...)
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// filter is a parsed filter_path; nil keeps everything.
+type filter [][]string
+
+func parseFilter(spec string) filter {
+	var f filter
+	for _, p := range strings.Split(spec, ",") {
+		if p = strings.TrimSpace(p); p != "" && !strings.HasPrefix(p, "-") {
+			f = append(f, strings.Split(p, "."))
+		}
+	}
+	return f
+}
+
+// keeps reports whether a field at path is kept: some pattern matches the
+// path or a prefix of it, or goes deeper under it.
+func (f filter) keeps(path ...string) bool {
+	if f == nil {
+		return true
+	}
+	for _, p := range f {
+		if matchPattern(p, path) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchPattern(p, path []string) bool {
+	if len(p) == 0 || len(path) == 0 {
+		return true
+	}
+	if p[0] == "**" {
+		return matchPattern(p[1:], path) || matchPattern(p, path[1:])
+	}
+	return matchKey(p[0], path[0]) && matchPattern(p[1:], path[1:])
 }
 
 // applyItem writes or deletes one document. s.mu is held.
@@ -165,7 +301,7 @@ func (s *Server) applyItem(op string, meta *bulkAction, source []byte, res map[s
 		return
 	}
 	src := bytes.TrimSpace(source)
-	if !json.Valid(src) || len(src) == 0 || src[0] != '{' {
+	if len(src) == 0 || src[0] != '{' || fastjson.ValidateBytes(src) != nil {
 		fail(400, errCause("mapper_parsing_exception", "failed to parse",
 			"caused_by", errCause("json_parse_exception", "Unexpected character in the document source")))
 		return

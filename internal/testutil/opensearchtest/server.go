@@ -13,7 +13,6 @@ package opensearchtest
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -29,6 +28,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/valyala/fastjson"
 )
 
 // Faults are the failures the server injects. Rates are fractions in
@@ -134,6 +136,7 @@ type Server struct {
 	policies   map[string]*policy
 	rejects    map[string]bool // fields whose documents fail mapping
 	log        []Request
+	parser     fastjson.Parser // bulk action lines, under mu
 	uuidSeq    int
 	autoID     uint64
 	seqNo      int64
@@ -505,7 +508,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.record(r, body, gz, rec.status)
-	if fp := r.URL.Query().Get("filter_path"); fp != "" && rec.status < 300 && len(rec.body) > 0 {
+	if fp := r.URL.Query().Get("filter_path"); fp != "" && !rec.filtered && rec.status < 300 && len(rec.body) > 0 {
 		rec.body = filterPath(rec.body, fp)
 	}
 	for k, v := range rec.header {
@@ -576,6 +579,8 @@ type recorder struct {
 	header http.Header
 	status int
 	body   []byte
+	// filtered says filter_path was applied by the handler.
+	filtered bool
 }
 
 func (r *recorder) json(status int, v any) {
