@@ -5,15 +5,17 @@ go 1.26.8
 // Versions are pinned to releases the module proxy serves here; newer ones
 // may be refused.
 require (
-	github.com/aws/aws-sdk-go-v2/config v1.33.15 // the AWS credential chain
+	github.com/maxmind/mmdbwriter v1.2.0 // writes the demo's own GeoIP database
+	github.com/oschwald/maxminddb-golang/v2 v2.9.0 // GeoIP enrichment (MaxMind DB reader)
 	github.com/aws/aws-sdk-go-v2 v1.47.7 // SigV4 signing for OpenSearch Service and Serverless
+	github.com/aws/aws-sdk-go-v2/config v1.33.15 // the AWS credential chain
 	github.com/chromedp/chromedp v0.23.0 // browser test of the console, in Debian's Chromium
 	github.com/duckdb/duckdb-go/v2 v2.10505.0 // embedded store (cgo); newer bindings are not served here
 	github.com/klauspost/compress v1.18.3 // gzip and zstd, faster than the standard library's
 	github.com/opensearch-project/opensearch-go/v4 v4.8.1 // OpenSearch sink and setup; v5 changes error defaults
 	github.com/valyala/fastjson v1.6.4 // parses a record only where a transform asks for a whole value
 	go.uber.org/goleak v1.3.0
-	golang.org/x/sync v0.23.0
+	golang.org/x/sync v0.24.0
 	golang.org/x/term v0.39.0
 	gopkg.in/yaml.v3 v3.0.1
 )
@@ -49,10 +51,11 @@ require (
 	github.com/pierrec/lz4/v4 v4.1.25 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
 	github.com/zeebo/xxh3 v1.1.0 // indirect
+	go4.org/netipx v0.0.0-20231129151722-fdeea329fbba // indirect
 	golang.org/x/exp v0.0.0-20260112195511-716be5621a96 // indirect
-	golang.org/x/mod v0.41.0 // indirect
-	golang.org/x/sys v0.47.0 // indirect
-	golang.org/x/telemetry v0.0.0-20260811182544-a038080d80e5 // indirect
-	golang.org/x/tools v0.49.0 // indirect
+	golang.org/x/mod v0.42.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/telemetry v0.0.0-20261009151841-97e8ea77aa2a // indirect
+	golang.org/x/tools v0.52.0 // indirect
 	golang.org/x/xerrors v0.0.0-20240903120638-7835f813f4da // indirect
 )
