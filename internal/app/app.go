@@ -43,6 +43,8 @@ func commands() []command {
 	return []command{
 		{name: "load", summary: "load log files into a sink", usage: loadUsage, run: runLoad},
 		{name: "demo", summary: "sample data in the embedded store and console (not yet available)", usage: demoUsage, run: runDemo},
+		{name: "setup", summary: "install index templates, ISM policies and dashboards in OpenSearch", usage: setupUsage, run: runSetup},
+		{name: "retention", summary: "delete data older than an age", usage: retentionUsage, run: runRetention},
 		{name: "rules", summary: "evaluate, check and test detection rules", usage: rulesUsage, run: runRules},
 		{name: "version", summary: "print the version", usage: "usage: vigil version\n", run: runVersion},
 		{name: "help", summary: "show help for a command", usage: "usage: vigil help [COMMAND]\n", run: nil},
