@@ -35,6 +35,8 @@ func (e *StatusError) Error() string {
 		msg += ": " + e.Type + ": " + e.Reason
 	case e.Type != "":
 		msg += ": " + e.Type
+	case e.Reason != "":
+		msg += ": " + e.Reason
 	case e.Body != "":
 		msg += ": " + e.Body
 	}

@@ -3,6 +3,7 @@ package opensearch
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -95,7 +96,7 @@ func (w *sender) send(ctx context.Context, b *bulk, depth int) error {
 			}
 			retry = cur.items
 			s.log.Debug("bulk request failed, retrying", slog.Int("documents", len(cur.items)), slog.Any("error", err))
-		case res.StatusCode == http.StatusRequestEntityTooLarge || res.StatusCode == http.StatusBadRequest:
+		case res.StatusCode == http.StatusRequestEntityTooLarge || bodyRefused(res):
 			reason := res.Err().Error()
 			if res.StatusCode == http.StatusRequestEntityTooLarge {
 				reason = "HTTP 413: the request is larger than the cluster accepts (http.max_content_length)"
@@ -201,6 +202,11 @@ func (w *sender) items(cur *bulk, body []byte) ([]item, error) {
 		case opensearch.RetryableStatus(r.status):
 			it.lastErr = r.String()
 			retry = append(retry, *it)
+		case r.status == http.StatusForbidden && r.errType == "security_exception":
+			// The cluster's access control refuses the user: a setup
+			// problem, not the document's. Stop with the documents
+			// unresolved rather than dead-letter them all.
+			return nil, fmt.Errorf("opensearch sink: writing to index %s refused: %s", it.index, r)
 		case r.readOnlyError():
 			s.ro.mark(it.index)
 			next := s.ro.writable(it.orig)
@@ -214,6 +220,11 @@ func (w *sender) items(cur *bulk, body []byte) ([]item, error) {
 			it.lastErr = r.String()
 			it.index = next
 			retry = append(retry, *it)
+		case r.status == http.StatusForbidden:
+			// Other blocks (index creation, disk): es-loader retries them;
+			// so does the sink, within the budget.
+			it.lastErr = r.String()
+			retry = append(retry, *it)
 		default:
 			if err := s.deadLetter(it.logType, it.orig, it.id, cur.source(it), r.String(), it.ack); err != nil {
 				return nil, err
@@ -221,6 +232,26 @@ func (w *sender) items(cur *bulk, body []byte) ([]item, error) {
 		}
 	}
 	return retry, nil
+}
+
+// bodyRefused reports a 400 for the whole request with an OpenSearch error
+// about its body (a malformed line): splitting the request isolates the
+// document at fault. A 400 without such an error (a wrong URL, a proxy) is
+// not the documents' fault.
+func bodyRefused(res *opensearch.Response) bool {
+	if res.StatusCode != http.StatusBadRequest {
+		return false
+	}
+	var se *opensearch.StatusError
+	if !errors.As(res.Err(), &se) {
+		return false
+	}
+	switch se.Type {
+	case "illegal_argument_exception", "parse_exception", "json_parse_exception", "x_content_parse_exception",
+		"action_request_validation_exception", "mapper_parsing_exception", "not_x_content_exception":
+		return true
+	}
+	return false
 }
 
 // delivered resolves one item as delivered.

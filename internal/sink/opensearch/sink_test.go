@@ -3,12 +3,17 @@ package opensearch
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
 	"go.uber.org/goleak"
 
 	"github.com/vigil-siem/vigil/internal/event"
@@ -554,6 +559,109 @@ func TestConfigValidate(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("error %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// stub answers bulk requests with fn(body) and everything else with {}.
+func stub(t *testing.T, fn func(body string) (int, string)) string {
+	t.Helper()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			w.WriteHeader(200)
+			w.Write([]byte(`{}`))
+			return
+		}
+		b, _ := io.ReadAll(zr)
+		status, out := fn(string(b))
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		w.Write([]byte(out))
+	}))
+	t.Cleanup(hs.Close)
+	return hs.URL
+}
+
+// okItems answers every item of a bulk body with 201.
+func okItems(body string) string {
+	n := strings.Count(body, "\n") / 2
+	return `{"errors":false,"items":[` + strings.TrimSuffix(strings.Repeat(`{"index":{"status":201}},`, n), ",") + `]}`
+}
+
+func TestWholeRequestRefusals(t *testing.T) {
+	tests := []struct {
+		name     string
+		fn       func(string) (int, string)
+		wantErr  string
+		wantDead []string
+	}{
+		{
+			name: "400 without an OpenSearch error stops",
+			fn: func(string) (int, string) {
+				return 400, `{"error":"no handler found for uri [/_bulk] and method [POST]","status":400}`
+			},
+			wantErr: "no handler found",
+		},
+		{
+			name: "400 for a malformed line splits down to the document",
+			fn: func(body string) (int, string) {
+				if strings.Contains(body, "BAD") {
+					return 400, `{"error":{"type":"illegal_argument_exception","reason":"Malformed content, found extra data after parsing: START_OBJECT"},"status":400}`
+				}
+				return 200, okItems(body)
+			},
+			wantDead: []string{"q-5"},
+		},
+		{
+			name: "403 security_exception on items stops",
+			fn: func(body string) (int, string) {
+				n := strings.Count(body, "\n") / 2
+				return 200, `{"errors":true,"items":[` + strings.TrimSuffix(strings.Repeat(`{"index":{"status":403,"error":{"type":"security_exception","reason":"no permissions for [indices:data/write/bulk[s]]"}}},`, n), ",") + `]}`
+			},
+			wantErr: "security_exception",
+		},
+		{
+			name: "unreadable answer is retried, then dead-lettered",
+			fn: func(string) (int, string) {
+				return 200, `{"errors":true,"items":[`
+			},
+			wantDead: []string{"q-0", "q-1", "q-2", "q-3", "q-4", "q-5", "q-6", "q-7"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			url := stub(t, tc.fn)
+			tr := newTracker()
+			ds := docs(tr, "log-q", "q", 8)
+			ds[5].Source = []byte(`{"BAD":1}`)
+			dl := &memDL{}
+			cfg := fastRetries(Config{OpenSearch: opensearch.Config{URL: url}, NoReadOnlyCheck: true, MaxAttempts: 3})
+			_, err := load(t, cfg, dl, ds)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want %q", err, tc.wantErr)
+				}
+				if n := len(tr.get()); n != 0 {
+					t.Errorf("%d documents resolved", n)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var dead []string
+			for _, e := range dl.entries() {
+				d, _ := ParseDocumentLine(e.Raw)
+				dead = append(dead, d.ID)
+			}
+			sort.Strings(dead)
+			if strings.Join(dead, ",") != strings.Join(tc.wantDead, ",") {
+				t.Errorf("dead-lettered %v, want %v", dead, tc.wantDead)
+			}
+			if got := len(tr.get()); got != len(ds) {
+				t.Errorf("%d of %d documents resolved", got, len(ds))
 			}
 		})
 	}
