@@ -241,7 +241,7 @@ func TestAddFlags(t *testing.T) {
 	env := map[string]string{EnvEndpoint: "http://env:9200", EnvUsername: "envuser", EnvPassword: "envpass"}
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)
 	get := AddFlags(fs, func(k string) string { return env[k] })
-	if err := fs.Parse([]string{"--opensearch-user", "flaguser", "--opensearch-insecure", "--opensearch-timeout", "5s"}); err != nil {
+	if err := fs.Parse([]string{"--user", "flaguser", "--insecure", "--opensearch-timeout", "5s"}); err != nil {
 		t.Fatal(err)
 	}
 	c := get()
