@@ -398,14 +398,20 @@ func TestServerlessTimeSeries(t *testing.T) {
 	tr := newTracker()
 	ds := docs(tr, "log-ts", "ts", 10)
 	ctx := context.Background()
-	s, err := New(ctx, Config{OpenSearch: opensearch.Config{URL: srv.URL()}, ServerlessTimeSeries: true}, &memDL{}, nil)
+	s, err := New(ctx, Config{OpenSearch: opensearch.Config{URL: srv.URL()}, ServerlessTimeSeries: true, FlushInterval: 50 * time.Millisecond}, &memDL{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Write(ctx, &pipeline.Batch{Docs: ds}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond) // the flush interval sends them
+	// The flush interval sends them.
+	for deadline := time.Now().Add(10 * time.Second); srv.Count() < 10 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	for deadline := time.Now().Add(10 * time.Second); s.Stats().Delivered < 10 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	tr2 := newTracker()
 	again := docs(tr2, "log-ts", "ts", 10)
 	if err := s.Write(ctx, &pipeline.Batch{Docs: again}); err != nil {
