@@ -21,6 +21,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -150,6 +152,24 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// EnvAOSSType is es-loader's variable for the kind of a Serverless
+// collection; TIMESERIES turns on Config.ServerlessTimeSeries.
+const EnvAOSSType = "AOSS_TYPE"
+
+// ConfigFromURL returns the sink settings for `--sink opensearch:URL`: the
+// connection from the URL (ENDPOINT when empty) and the environment
+// (opensearch.FromEnv), Serverless time-series mode from AOSS_TYPE, and
+// defaults for the rest. getenv is os.Getenv when nil.
+func ConfigFromURL(rawURL string, getenv func(string) string) Config {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	return Config{
+		OpenSearch:           opensearch.FromEnv(rawURL, getenv),
+		ServerlessTimeSeries: strings.EqualFold(getenv(EnvAOSSType), "TIMESERIES"),
+	}
 }
 
 // AutoAliases returns the index names of the log types whose rotation is

@@ -672,3 +672,14 @@ func TestWholeRequestRefusals(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigFromURL(t *testing.T) {
+	env := map[string]string{"ENDPOINT": "search-x.us-east-1.aoss.amazonaws.com", "AOSS_TYPE": "TIMESERIES"}
+	c := ConfigFromURL("", func(k string) string { return env[k] })
+	if c.OpenSearch.URL != env["ENDPOINT"] || !c.ServerlessTimeSeries {
+		t.Errorf("got %+v", c)
+	}
+	if c := ConfigFromURL("http://h:9200", func(string) string { return "" }); c.OpenSearch.URL != "http://h:9200" || c.ServerlessTimeSeries {
+		t.Errorf("got %+v", c)
+	}
+}
