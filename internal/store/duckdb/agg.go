@@ -1,0 +1,287 @@
+//go:build cgo
+
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/vigil-siem/vigil/internal/query"
+	"github.com/vigil-siem/vigil/internal/store"
+)
+
+// maxAggSize caps AggRequest.Size.
+const maxAggSize = 10000
+
+// Aggregate runs one aggregation over the documents the filter selects.
+func (d *DB) Aggregate(ctx context.Context, r store.AggRequest) (*store.AggResult, error) {
+	t0 := time.Now()
+	where, args, err := d.where(r.Filter)
+	if err != nil {
+		return nil, err
+	}
+	size := r.Size
+	if size <= 0 {
+		size = 10
+	}
+	if size > maxAggSize {
+		return nil, fmt.Errorf("aggregation size %d is above the maximum of %d", size, maxAggSize)
+	}
+	var res *store.AggResult
+	switch r.Kind {
+	case store.AggCount:
+		res = &store.AggResult{}
+		var n int64
+		if err := d.db.QueryRowContext(ctx, "SELECT count(*) FROM docs WHERE "+where, args...).Scan(&n); err != nil {
+			return nil, fmt.Errorf("counting: %w", err)
+		}
+		res.Value = float64(n)
+	case store.AggCardinality:
+		f, err := d.aggField(r.Field)
+		if err != nil {
+			return nil, err
+		}
+		src, srcArgs := d.source(f, where, args)
+		res = &store.AggResult{}
+		var n int64
+		if err := d.db.QueryRowContext(ctx, "SELECT approx_count_distinct(k) FROM "+src, srcArgs...).Scan(&n); err != nil {
+			return nil, fmt.Errorf("counting distinct values of %s: %w", r.Field, err)
+		}
+		res.Value = float64(n)
+	case store.AggTerms:
+		res, err = d.terms(ctx, r, size, where, args)
+	case store.AggTerms2:
+		res, err = d.terms2(ctx, r, size, where, args)
+	case store.AggDateHistogram:
+		res, err = d.histogram(ctx, r, size, where, args)
+	default:
+		return nil, fmt.Errorf("unknown aggregation %q", r.Kind)
+	}
+	if err != nil {
+		return nil, err
+	}
+	res.Took = time.Since(t0)
+	return res, nil
+}
+
+// aggField resolves the field of an aggregation.
+func (d *DB) aggField(name string) (query.SQLField, error) {
+	if name == "" {
+		return query.SQLField{}, fmt.Errorf("the aggregation needs a field")
+	}
+	return d.fieldExpr(name)
+}
+
+// source returns a FROM clause yielding the field's values as k, one row
+// per value (lists are unnested), for the filtered documents.
+func (d *DB) source(f query.SQLField, where string, args []any) (string, []any) {
+	a := append(append([]any(nil), f.Args...), args...)
+	if f.List {
+		return "(SELECT unnest(" + f.Expr + ") AS k FROM docs WHERE " + where + ")", a
+	}
+	return "(SELECT " + f.Expr + " AS k FROM docs WHERE " + where + ")", a
+}
+
+func (d *DB) terms(ctx context.Context, r store.AggRequest, size int, where string, args []any) (*store.AggResult, error) {
+	f, err := d.aggField(r.Field)
+	if err != nil {
+		return nil, err
+	}
+	sel := f.Expr
+	if f.List {
+		sel = "unnest(" + f.Expr + ")"
+	}
+	qargs := append([]any(nil), f.Args...)
+	var q string
+	if r.Metric != "" {
+		m, err := d.fieldExpr(r.Metric)
+		if err != nil {
+			return nil, fmt.Errorf("summing %q: %w", r.Metric, err)
+		}
+		if m.List || (m.Kind != query.Long && m.Kind != query.Double) {
+			return nil, fmt.Errorf("summing %q: not a numeric field", r.Metric)
+		}
+		qargs = append(qargs, m.Args...)
+		q = "SELECT k, count(*) AS c, sum(m) AS s FROM (SELECT " + sel + " AS k, " + m.Expr + " AS m FROM docs WHERE " + where + ") WHERE k IS NOT NULL GROUP BY k ORDER BY s DESC NULLS LAST, c DESC, k LIMIT ?"
+	} else {
+		q = "SELECT k, count(*) AS c, 0 FROM (SELECT " + sel + " AS k FROM docs WHERE " + where + ") WHERE k IS NOT NULL GROUP BY k ORDER BY c DESC, k LIMIT ?"
+	}
+	qargs = append(append(qargs, args...), size)
+	q = "SELECT CAST(k AS VARCHAR), c, s FROM (" + q + ") t(k, c, s)"
+	rows, err := d.db.QueryContext(ctx, q, qargs...)
+	if err != nil {
+		return nil, fmt.Errorf("terms of %s: %w", r.Field, err)
+	}
+	defer rows.Close()
+	res := &store.AggResult{Buckets: []store.Bucket{}}
+	for rows.Next() {
+		var b store.Bucket
+		var s sql.NullFloat64
+		if err := rows.Scan(&b.Key, &b.Count, &s); err != nil {
+			return nil, fmt.Errorf("terms of %s: %w", r.Field, err)
+		}
+		b.Value = s.Float64
+		res.Buckets = append(res.Buckets, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("terms of %s: %w", r.Field, err)
+	}
+	return res, nil
+}
+
+func (d *DB) terms2(ctx context.Context, r store.AggRequest, size int, where string, args []any) (*store.AggResult, error) {
+	f1, err := d.aggField(r.Field)
+	if err != nil {
+		return nil, err
+	}
+	f2, err := d.aggField(r.Field2)
+	if err != nil {
+		return nil, err
+	}
+	sel := func(f query.SQLField) string {
+		if f.List {
+			return "unnest(" + f.Expr + ")"
+		}
+		return f.Expr
+	}
+	inner := "SELECT " + sel(f1) + " AS k1, " + sel(f2) + " AS k2 FROM docs WHERE " + where
+	if f1.List && f2.List {
+		// Two unnests in one SELECT pair elements up; cross them instead.
+		inner = "SELECT k1, unnest(l2) AS k2 FROM (SELECT unnest(" + f1.Expr + ") AS k1, " + f2.Expr + " AS l2 FROM docs WHERE " + where + ")"
+	}
+	q := "SELECT CAST(k1 AS VARCHAR), CAST(k2 AS VARCHAR), c FROM (SELECT k1, k2, count(*) AS c FROM (" + inner + ") WHERE k1 IS NOT NULL AND k2 IS NOT NULL GROUP BY k1, k2 ORDER BY c DESC, k1, k2 LIMIT ?)"
+	qargs := append(append(append(append([]any(nil), f1.Args...), f2.Args...), args...), size)
+	rows, err := d.db.QueryContext(ctx, q, qargs...)
+	if err != nil {
+		return nil, fmt.Errorf("terms of %s and %s: %w", r.Field, r.Field2, err)
+	}
+	defer rows.Close()
+	res := &store.AggResult{Buckets: []store.Bucket{}}
+	for rows.Next() {
+		var b store.Bucket
+		if err := rows.Scan(&b.Key, &b.Key2, &b.Count); err != nil {
+			return nil, fmt.Errorf("terms of %s and %s: %w", r.Field, r.Field2, err)
+		}
+		res.Buckets = append(res.Buckets, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("terms of %s and %s: %w", r.Field, r.Field2, err)
+	}
+	return res, nil
+}
+
+// niceIntervals are the bucket widths an automatic histogram picks from.
+var niceIntervals = []time.Duration{
+	time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second,
+	time.Minute, 5 * time.Minute, 10 * time.Minute, 30 * time.Minute,
+	time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour,
+	24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour, 365 * 24 * time.Hour,
+}
+
+// autoInterval returns the smallest nice interval that gives at most about
+// 60 buckets over span milliseconds.
+func autoInterval(span int64) time.Duration {
+	for _, iv := range niceIntervals {
+		if span/iv.Milliseconds() <= 60 {
+			return iv
+		}
+	}
+	return niceIntervals[len(niceIntervals)-1]
+}
+
+func (d *DB) histogram(ctx context.Context, r store.AggRequest, size int, where string, args []any) (*store.AggResult, error) {
+	iv := r.Interval
+	if iv < 0 || (iv > 0 && iv < time.Millisecond) {
+		return nil, fmt.Errorf("histogram interval %v is below a millisecond", iv)
+	}
+	if iv == 0 {
+		from, to := r.From, r.To
+		if from == 0 || to == 0 {
+			var lo, hi sql.NullInt64
+			if err := d.db.QueryRowContext(ctx, "SELECT min(ts), max(ts) FROM docs WHERE "+where, args...).Scan(&lo, &hi); err != nil {
+				return nil, fmt.Errorf("histogram bounds: %w", err)
+			}
+			if from == 0 {
+				from = lo.Int64
+			}
+			if to == 0 {
+				to = hi.Int64 + 1
+			}
+		}
+		iv = autoInterval(to - from)
+	}
+	ivMs := iv.Milliseconds()
+	res := &store.AggResult{Buckets: []store.Bucket{}, Interval: iv}
+	bucket := "(ts // " + strconv.FormatInt(ivMs, 10) + ") * " + strconv.FormatInt(ivMs, 10)
+	var q string
+	var qargs []any
+	if r.Field == "" {
+		q = "SELECT " + bucket + " AS b, NULL, count(*) FROM docs WHERE " + where + " GROUP BY b ORDER BY b"
+		qargs = args
+	} else {
+		f, err := d.aggField(r.Field)
+		if err != nil {
+			return nil, err
+		}
+		sel := f.Expr
+		if f.List {
+			sel = "unnest(" + f.Expr + ")"
+		}
+		// The split values: the top Size values over the whole range.
+		vals := "SELECT " + sel + " AS k, ts FROM docs WHERE " + where
+		q = "WITH v AS (" + vals + "), top AS (SELECT k FROM v WHERE k IS NOT NULL GROUP BY k ORDER BY count(*) DESC, k LIMIT ?) " +
+			"SELECT (ts // " + strconv.FormatInt(ivMs, 10) + ") * " + strconv.FormatInt(ivMs, 10) + " AS b, CAST(k AS VARCHAR), count(*) FROM v SEMI JOIN top USING (k) GROUP BY b, k ORDER BY b, count(*) DESC"
+		qargs = append(append(append([]any(nil), f.Args...), args...), size)
+	}
+	rows, err := d.db.QueryContext(ctx, q, qargs...)
+	if err != nil {
+		return nil, fmt.Errorf("histogram: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b store.Bucket
+		var start int64
+		var k2 sql.NullString
+		if err := rows.Scan(&start, &k2, &b.Count); err != nil {
+			return nil, fmt.Errorf("histogram: %w", err)
+		}
+		b.Key = strconv.FormatInt(start, 10)
+		b.Key2 = k2.String
+		res.Buckets = append(res.Buckets, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("histogram: %w", err)
+	}
+	if r.Field == "" {
+		res.Buckets = fillGaps(res.Buckets, ivMs)
+	}
+	return res, nil
+}
+
+// fillGaps adds empty buckets between the first and the last, as
+// OpenSearch's date_histogram does, so a chart has no holes.
+func fillGaps(bs []store.Bucket, iv int64) []store.Bucket {
+	if len(bs) < 2 {
+		return bs
+	}
+	first, _ := strconv.ParseInt(bs[0].Key, 10, 64)
+	last, _ := strconv.ParseInt(bs[len(bs)-1].Key, 10, 64)
+	n := (last-first)/iv + 1
+	if n == int64(len(bs)) || n > 100000 {
+		return bs
+	}
+	out := make([]store.Bucket, 0, n)
+	j := 0
+	for t := first; t <= last; t += iv {
+		if j < len(bs) && bs[j].Key == strconv.FormatInt(t, 10) {
+			out = append(out, bs[j])
+			j++
+			continue
+		}
+		out = append(out, store.Bucket{Key: strconv.FormatInt(t, 10)})
+	}
+	return out
+}

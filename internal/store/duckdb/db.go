@@ -1,0 +1,264 @@
+//go:build cgo
+
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+
+	duck "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/vigil-siem/vigil/internal/query"
+	"github.com/vigil-siem/vigil/internal/store"
+)
+
+// Options configures Open.
+type Options struct {
+	// ReadOnly opens the store for reading only: no lock file is taken and
+	// several read-only processes may share the store, but none while a
+	// writer holds it (DuckDB allows one process to write, or many to
+	// read).
+	ReadOnly bool
+	// MemoryLimit caps DuckDB's memory, e.g. "2GB"; empty leaves DuckDB's
+	// default (80% of RAM).
+	MemoryLimit string
+	// Threads is the number of DuckDB worker threads; 0 means one per CPU.
+	Threads int
+	// ServeAddr is the HTTP address this process serves the store on
+	// (e.g. http://127.0.0.1:8080), written into the lock file so that
+	// another process can send its requests there.
+	ServeAddr string
+	// Command is the command line written into the lock file; empty means
+	// this process's arguments.
+	Command string
+	// CheckpointWAL is the size the write-ahead log may reach before its
+	// contents are compressed into the database file, e.g. "256MB" (the
+	// default). Larger values compress each row group fewer times (faster
+	// ingestion) and use more memory until the checkpoint.
+	CheckpointWAL string
+}
+
+// DB is the DuckDB store. It implements store.Store; its methods are safe
+// for concurrent use. Writes are serialised on one connection; reads use a
+// pool and see the last committed write.
+type DB struct {
+	dir    string
+	opts   Options
+	logger *slog.Logger
+	sch    *schema
+	conn   *duck.Connector
+	db     *sql.DB
+	lock   *fileLock
+
+	wmu    sync.Mutex // held by Write, DeleteBefore and Close
+	w      *writer    // nil when read-only
+	fields *fieldSet
+	closed bool
+}
+
+var _ store.Store = (*DB)(nil)
+
+// ipMacro defines vigil_ip2num(varchar) -> UHUGEINT (query.IP2NumMacro) for
+// each connection, as a temporary macro so read-only stores have it too.
+var ipMacro = strings.Replace(query.IP2NumMacro, "CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO", 1)
+
+// Open opens the store in dir (dir/vigil.duckdb, created with dir when
+// missing, unless read-only) and, unless opts.ReadOnly, takes the lock file
+// dir/vigil.lock for this process. When another live process holds the
+// store, Open returns an error wrapping store.ErrLocked that names it; a
+// lock left by a process that has died is taken over.
+func Open(ctx context.Context, dir string, opts Options, logger *slog.Logger) (*DB, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.CheckpointWAL == "" {
+		opts.CheckpointWAL = "256MB"
+	}
+	if opts.Threads <= 0 {
+		opts.Threads = runtime.NumCPU()
+	}
+	if opts.Command == "" {
+		opts.Command = currentCommand()
+	}
+	d := &DB{dir: dir, opts: opts, logger: logger, sch: newSchema(), fields: newFieldSet()}
+	dbPath := filepath.Join(dir, DBFile)
+	lockPath := filepath.Join(dir, LockFile)
+	if opts.ReadOnly {
+		if _, err := os.Stat(dbPath); err != nil {
+			return nil, fmt.Errorf("opening store %s: %w", dir, err)
+		}
+		if holder, held := readHolder(lockPath); held {
+			return nil, lockedError(dir, holder)
+		}
+	} else {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("creating store directory %s: %w", dir, err)
+		}
+		l, stale, err := acquireLock(dir, lockPath, lockInfo{pid: os.Getpid(), cmd: opts.Command, addr: opts.ServeAddr})
+		if err != nil {
+			return nil, err
+		}
+		d.lock = l
+		if stale.pid > 0 {
+			logger.Warn("took over the lock of a process that is gone", "store", dir, "pid", stale.pid, "command", stale.cmd)
+		}
+	}
+	if err := d.open(ctx, dbPath); err != nil {
+		_ = d.lock.release()
+		return nil, err
+	}
+	return d, nil
+}
+
+// open connects to DuckDB and prepares the schema and the writer.
+func (d *DB) open(ctx context.Context, dbPath string) error {
+	params := url.Values{}
+	params.Set("threads", strconv.Itoa(d.opts.Threads))
+	if d.opts.MemoryLimit != "" {
+		params.Set("memory_limit", d.opts.MemoryLimit)
+	}
+	if d.opts.ReadOnly {
+		params.Set("access_mode", "READ_ONLY")
+	} else {
+		params.Set("checkpoint_threshold", d.opts.CheckpointWAL)
+	}
+	params.Set("enable_external_access", "false")
+	conn, err := duck.NewConnector(dbPath+"?"+params.Encode(), func(ex driver.ExecerContext) error {
+		_, err := ex.ExecContext(ctx, ipMacro, nil)
+		return err
+	})
+	if err != nil {
+		return d.openError(err)
+	}
+	d.conn = conn
+	d.db = sql.OpenDB(conn)
+	d.db.SetMaxIdleConns(4)
+	fail := func(err error) error {
+		d.db.Close()
+		conn.Close()
+		return err
+	}
+	if !d.opts.ReadOnly {
+		if err := d.migrate(ctx); err != nil {
+			return fail(err)
+		}
+	}
+	if err := d.fields.load(ctx, d.db); err != nil {
+		return fail(err)
+	}
+	if !d.opts.ReadOnly {
+		w, err := newWriter(ctx, d)
+		if err != nil {
+			return fail(err)
+		}
+		d.w = w
+	}
+	return nil
+}
+
+// openError explains why DuckDB would not open the database.
+func (d *DB) openError(err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "lock") {
+		if holder, held := readHolder(filepath.Join(d.dir, LockFile)); held {
+			return lockedError(d.dir, holder)
+		}
+		return fmt.Errorf("%w: the store in %s is open in another process (%s)", store.ErrLocked, d.dir, msg)
+	}
+	return fmt.Errorf("opening store %s: %w", d.dir, err)
+}
+
+// migrate creates the tables, and adds the typed columns an older version
+// of the schema lacks, filling them from the stored documents.
+func (d *DB) migrate(ctx context.Context) error {
+	stmts := []string{
+		d.sch.createTableSQL("docs", false),
+		`CREATE TABLE IF NOT EXISTS vigil_fields (log_type VARCHAR NOT NULL, name VARCHAR NOT NULL, type VARCHAR NOT NULL, path VARCHAR NOT NULL, PRIMARY KEY (log_type, name))`,
+	}
+	for _, s := range stmts {
+		if _, err := d.db.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("creating the store's tables: %w", err)
+		}
+	}
+	have := map[string]bool{}
+	rows, err := d.db.QueryContext(ctx, `SELECT column_name FROM duckdb_columns() WHERE table_name = 'docs' AND schema_name = 'main'`)
+	if err != nil {
+		return fmt.Errorf("reading the store's columns: %w", err)
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return fmt.Errorf("reading the store's columns: %w", err)
+		}
+		have[name] = true
+	}
+	rows.Close()
+	for _, c := range d.sch.table {
+		if have[c.name] {
+			continue
+		}
+		if c.ecs < 0 {
+			return fmt.Errorf("the store in %s lacks column %s: it was not made by this version of Vigil", d.dir, c.name)
+		}
+		if _, err := d.db.ExecContext(ctx, "ALTER TABLE docs ADD COLUMN "+c.ddl); err != nil {
+			return fmt.Errorf("adding column %s: %w", c.name, err)
+		}
+		col := d.sch.cols[c.ecs]
+		expr := "json_extract_string(doc, ?)"
+		switch {
+		case c.num:
+			expr = "vigil_ip2num(json_extract_string(doc, ?))"
+		case col.list:
+			expr = "json_extract_string(doc, ?)::VARCHAR[]"
+		case col.kind == kindLong:
+			expr = "try_cast(json_extract_string(doc, ?) AS BIGINT)"
+		case col.kind == kindDouble:
+			expr = "try_cast(json_extract_string(doc, ?) AS DOUBLE)"
+		case col.kind == kindBool:
+			expr = "try_cast(json_extract_string(doc, ?) AS BOOLEAN)"
+		}
+		path := plainJSONPath(col.field)
+		if col.list {
+			path += "[*]"
+		}
+		if _, err := d.db.ExecContext(ctx, "UPDATE docs SET "+quoteIdent(c.name)+" = "+expr, path); err != nil {
+			return fmt.Errorf("filling column %s: %w", c.name, err)
+		}
+		d.logger.Info("added a typed column to the store", "store", d.dir, "column", c.name)
+	}
+	return nil
+}
+
+// Close writes everything to the database file and releases the store.
+func (d *DB) Close() error {
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	var errs []error
+	if d.w != nil {
+		errs = append(errs, d.w.close())
+	}
+	errs = append(errs, d.db.Close(), d.conn.Close(), d.lock.release())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("closing store %s: %w", d.dir, err)
+	}
+	return nil
+}
+
+// Dir returns the store's directory.
+func (d *DB) Dir() string { return d.dir }

@@ -1,0 +1,253 @@
+//go:build cgo
+
+package duckdb
+
+import (
+	"strings"
+)
+
+// kind is the storage type of a typed column.
+type kind uint8
+
+const (
+	kindKeyword kind = iota // VARCHAR, matched exactly
+	kindText                // VARCHAR, searched by words
+	kindLong                // BIGINT
+	kindDouble              // DOUBLE
+	kindIP                  // VARCHAR plus a UHUGEINT companion <col>_num
+	kindBool                // BOOLEAN
+)
+
+// sqlType returns the DuckDB type of a column of kind k.
+func (k kind) sqlType(list bool) string {
+	t := "VARCHAR"
+	switch k {
+	case kindLong:
+		t = "BIGINT"
+	case kindDouble:
+		t = "DOUBLE"
+	case kindBool:
+		t = "BOOLEAN"
+	}
+	if list {
+		t += "[]"
+	}
+	return t
+}
+
+// fieldType returns the name Fields reports for k.
+func (k kind) fieldType() string {
+	switch k {
+	case kindText:
+		return "text"
+	case kindLong:
+		return "long"
+	case kindDouble:
+		return "double"
+	case kindIP:
+		return "ip"
+	case kindBool:
+		return "boolean"
+	}
+	return "keyword"
+}
+
+// column is one typed column filled from an ECS field of the document.
+type column struct {
+	field string // ECS name, e.g. source.geo.country_iso_code
+	name  string // SQL column name: the field with dots as underscores
+	kind  kind
+	list  bool // VARCHAR[]: every value of the field, not only the first
+}
+
+// ecsColumns are the ECS fields that get typed columns: the ones the
+// console's dashboards group, filter and sum by. Everything else is read
+// from the document's JSON. Order is the table's column order after the
+// fixed columns; appending a field here adds a column to existing stores
+// (see migrate).
+var ecsColumns = []column{
+	{field: "event.action"},
+	{field: "event.category", list: true},
+	{field: "event.type", list: true},
+	{field: "event.kind"},
+	{field: "event.module"},
+	{field: "event.dataset"},
+	{field: "event.provider"},
+	{field: "event.outcome"},
+	{field: "event.code"},
+	{field: "event.severity", kind: kindDouble},
+	{field: "source.ip", kind: kindIP},
+	{field: "source.port", kind: kindLong},
+	{field: "source.address"},
+	{field: "source.bytes", kind: kindLong},
+	{field: "source.packets", kind: kindLong},
+	{field: "source.geo.country_iso_code"},
+	{field: "source.geo.country_name"},
+	{field: "source.geo.city_name"},
+	{field: "source.as.number", kind: kindLong},
+	{field: "source.as.organization.name"},
+	{field: "destination.ip", kind: kindIP},
+	{field: "destination.port", kind: kindLong},
+	{field: "destination.address"},
+	{field: "destination.geo.country_iso_code"},
+	{field: "destination.geo.country_name"},
+	{field: "destination.as.number", kind: kindLong},
+	{field: "destination.as.organization.name"},
+	{field: "network.bytes", kind: kindLong},
+	{field: "network.packets", kind: kindLong},
+	{field: "network.direction"},
+	{field: "network.transport"},
+	{field: "network.protocol"},
+	{field: "network.type"},
+	{field: "network.iana_number"},
+	{field: "user.name"},
+	{field: "user.id"},
+	{field: "user_agent.original"},
+	{field: "cloud.account.id"},
+	{field: "cloud.region"},
+	{field: "cloud.instance.id"},
+	{field: "cloud.service.name"},
+	{field: "rule.name"},
+	{field: "rule.id"},
+	{field: "rule.category"},
+	{field: "threat.matched.indicators", list: true},
+	{field: "threat.matched.providers", list: true},
+	{field: "error.code"},
+	{field: "error.message", kind: kindText},
+	{field: "dns.question.name"},
+	{field: "dns.question.type"},
+	{field: "dns.response_code"},
+	{field: "http.request.method"},
+	{field: "http.response.status_code", kind: kindLong},
+	{field: "url.domain"},
+	{field: "url.path"},
+	{field: "host.hostname"},
+	{field: "host.name"},
+	{field: "process.name"},
+	{field: "log.level"},
+	{field: "vulnerability.severity"},
+	{field: "related.ip", kind: kindIP, list: true},
+	{field: "related.user", list: true},
+}
+
+// The fixed columns come first in the table, in this order.
+const (
+	colID      = 0 // _id
+	colH       = 1 // idHash(_id)
+	colIndex   = 2 // _index
+	colLogType = 3 // @log_type
+	colTS      = 4 // @timestamp, epoch ms
+	colDoc     = 5 // the document without @message
+	colMessage = 6 // @message
+	colMsgPos  = 7 // where @message was cut from the document
+	nFixed     = 8
+)
+
+// fixedDDL declares the fixed columns.
+var fixedDDL = []string{
+	`"_id" VARCHAR NOT NULL`,
+	`"h" BIGINT NOT NULL`,
+	`"_index" VARCHAR NOT NULL`,
+	`"log_type" VARCHAR NOT NULL`,
+	`"ts" BIGINT NOT NULL`,
+	`"doc" VARCHAR NOT NULL`,
+	`"message" VARCHAR`,
+	`"msg_pos" INTEGER`,
+}
+
+// tableColumn is one column of the docs table in order: a fixed column, an
+// ECS column or an IP's numeric companion.
+type tableColumn struct {
+	name string
+	ddl  string
+	ecs  int  // index into schema.cols, -1 for fixed columns
+	num  bool // the UHUGEINT companion of an IP column
+}
+
+// schema is the resolved column layout.
+type schema struct {
+	cols    []column          // ecsColumns with names filled in
+	byField map[string]int    // ECS field name -> index in cols
+	table   []tableColumn     // every column of the docs table, in order
+	trie    *trieNode         // JSON path lookup for the scanner
+	pos     map[string]int    // table column name -> position
+	numCol  map[int]int       // cols index of an IP column -> table position of its companion
+	colPos  map[int]int       // cols index -> table position
+	aliases map[string]string // other names accepted for fixed columns
+}
+
+// trieNode maps the JSON object keys below one path to their nodes; col
+// is the typed column the path fills, or -1.
+type trieNode struct {
+	next map[string]*trieNode
+	col  int
+}
+
+// newSchema resolves ecsColumns.
+func newSchema() *schema {
+	s := &schema{
+		byField: map[string]int{},
+		pos:     map[string]int{},
+		numCol:  map[int]int{},
+		colPos:  map[int]int{},
+		trie:    &trieNode{col: -1},
+		aliases: map[string]string{"@timestamp": "ts", "_id": "_id", "_index": "_index", "@log_type": "log_type", "@message": "message"},
+	}
+	for _, ddl := range fixedDDL {
+		name := ddl[1 : strings.IndexByte(ddl[1:], '"')+1]
+		s.table = append(s.table, tableColumn{name: name, ddl: ddl, ecs: -1})
+	}
+	for i, c := range ecsColumns {
+		c.name = strings.ReplaceAll(c.field, ".", "_")
+		s.cols = append(s.cols, c)
+		s.byField[c.field] = i
+		s.colPos[i] = len(s.table)
+		s.table = append(s.table, tableColumn{name: c.name, ddl: quoteIdent(c.name) + " " + c.kind.sqlType(c.list), ecs: i})
+		if c.kind == kindIP && !c.list {
+			s.numCol[i] = len(s.table)
+			s.table = append(s.table, tableColumn{name: c.name + "_num", ddl: quoteIdent(c.name+"_num") + " UHUGEINT", ecs: i, num: true})
+		}
+		n := s.trie
+		for _, k := range strings.Split(c.field, ".") {
+			if n.next == nil {
+				n.next = map[string]*trieNode{}
+			}
+			m := n.next[k]
+			if m == nil {
+				m = &trieNode{col: -1}
+				n.next[k] = m
+			}
+			n = m
+		}
+		n.col = i
+	}
+	for i, t := range s.table {
+		s.pos[t.name] = i
+	}
+	return s
+}
+
+// quoteIdent quotes a SQL identifier.
+func quoteIdent(s string) string {
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+// createTableSQL returns the CREATE TABLE statement of the docs table.
+func (s *schema) createTableSQL(name string, temp bool) string {
+	var b strings.Builder
+	b.WriteString("CREATE ")
+	if temp {
+		b.WriteString("TEMP ")
+	}
+	b.WriteString("TABLE IF NOT EXISTS ")
+	b.WriteString(name)
+	b.WriteString(" (")
+	for i, c := range s.table {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(c.ddl)
+	}
+	b.WriteString(")")
+	return b.String()
+}
