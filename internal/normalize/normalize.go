@@ -40,6 +40,32 @@ type ScriptFunc func(d *Doc) error
 // Transform calls f.
 func (f ScriptFunc) Transform(d *Doc) error { return f(d) }
 
+// Enricher adds fields derived from a document's values (GeoIP, ...) after
+// the log type's transform, as es-loader's enrich step does. One Enricher
+// serves every normalizer of a pipeline, so it must be safe for concurrent
+// use.
+type Enricher interface {
+	// Prepare is called once per normalizer and log type. It returns the
+	// function that enriches each document of the type (nil when the type
+	// needs none) and the record paths that function reads with Doc.Value
+	// (or Str, Has, Kind, Raw), which are then found in the single pass over
+	// the record instead of by parsing it.
+	Prepare(t *logtype.Type) (enrich func(d *Doc) error, paths []string)
+}
+
+// Option is an optional setting of New.
+type Option func(*Normalizer)
+
+// WithEnricher adds an enrichment step; steps run in the order given. A nil
+// Enricher adds nothing.
+func WithEnricher(e Enricher) Option {
+	return func(n *Normalizer) {
+		if e != nil {
+			n.enrichers = append(n.enrichers, e)
+		}
+	}
+}
+
 // Doc is the document being built for one record. Transforms read the
 // original record with Str, Has, Kind and Raw (answered from the single pass
 // over the record for the paths the transform declares, see PathsScript)
@@ -142,6 +168,67 @@ func (d *Doc) Raw(path string) []byte {
 	return v.MarshalTo(nil)
 }
 
+// Value returns the document's value at a dotted path as it stands at this
+// step: the field that mapping, the transform or an earlier enricher set,
+// else the record's own unless an added field hides it. A string comes
+// unquoted, anything else as its JSON text, except an object built field by
+// field, which comes as nil with KindObject. The slice is valid until the
+// document changes. Enrichers read the paths they declare without a parse
+// of the record.
+func (d *Doc) Value(path string) ([]byte, Kind) {
+	c, hidden := d.ECS.at(path)
+	if c != noNode {
+		nd := &d.ECS.nodes[c]
+		if nd.val == noNode {
+			return nil, KindObject
+		}
+		v := d.ECS.buf[nd.val:nd.end]
+		switch v[0] {
+		case '"':
+			if bytes.IndexByte(v, '\\') < 0 {
+				return v[1 : len(v)-1], KindString
+			}
+			var s string
+			if json.Unmarshal(v, &s) != nil {
+				return v[1 : len(v)-1], KindString
+			}
+			return []byte(s), KindString
+		case 'n':
+			return nil, KindNull
+		case 't', 'f':
+			return v, KindBool
+		case '{', '[':
+			return v, Kind(v[0])
+		}
+		return v, KindNumber
+	}
+	if hidden {
+		return nil, KindMissing
+	}
+	if sp, ok := d.n.spanOf(path); ok {
+		switch k := d.n.spanKind(sp); k {
+		case KindMissing, KindNull:
+			return nil, k
+		case KindString:
+			return d.n.spanString(sp), k
+		default:
+			return d.n.raw[sp.start:sp.end], k
+		}
+	}
+	v := d.Get(path)
+	if v == nil {
+		return nil, KindMissing
+	}
+	switch k := d.Kind(path); k {
+	case KindNull:
+		return nil, k
+	case KindString:
+		return v.GetStringBytes(), k
+	default:
+		return v.MarshalTo(nil), k
+	}
+}
+
 // Lookup walks a dotted path through objects and lists.
 func Lookup(v *fastjson.Value, path string) *fastjson.Value {
 	for v != nil {
@@ -191,8 +278,9 @@ func ValueString(v *fastjson.Value) string {
 // Normalizer builds documents. It keeps per-record scratch memory and is
 // not safe for concurrent use: create one per worker.
 type Normalizer struct {
-	scripts map[string]Script
-	now     func() time.Time
+	scripts   map[string]Script
+	now       func() time.Time
+	enrichers []Enricher
 
 	sc      scanner
 	raw     []byte // the record being normalized
@@ -238,6 +326,8 @@ type typePlan struct {
 	cloud, cloudProvider, cloudAcct int32
 	cloudRegion, detail, detailType int32
 	renamed                         []int32
+	// enrich are the enrichment steps of the type.
+	enrich []func(d *Doc) error
 }
 
 // prefixNode is one path prefix: its parent prefix (-1 for the record
@@ -370,6 +460,16 @@ func (n *Normalizer) planFor(t *logtype.Type) *typePlan {
 			p.prefixIndex(path)
 		}
 	}
+	for _, e := range n.enrichers {
+		fn, paths := e.Prepare(t)
+		if fn == nil {
+			continue
+		}
+		p.enrich = append(p.enrich, fn)
+		for _, path := range paths {
+			p.prefixIndex(path)
+		}
+	}
 	p.tmpl = tmpl.template()
 	if n.plans == nil {
 		n.plans = map[*logtype.Type]*typePlan{}
@@ -380,11 +480,14 @@ func (n *Normalizer) planFor(t *logtype.Type) *typePlan {
 
 // New returns a normalizer using the given per-type scripts (keyed by log
 // type name). now (nil: time.Now) gives event.ingested.
-func New(scripts map[string]Script, now func() time.Time) *Normalizer {
+func New(scripts map[string]Script, now func() time.Time, opts ...Option) *Normalizer {
 	if now == nil {
 		now = time.Now
 	}
 	n := &Normalizer{scripts: scripts, now: now}
+	for _, o := range opts {
+		o(n)
+	}
 	n.w.ov = &n.ov
 	n.doc.n = n
 	return n
@@ -594,6 +697,11 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 	if s := n.scripts[t.Name]; s != nil && len(t.ScriptECS) > 0 {
 		if err := s.Transform(d); err != nil {
 			return dst, Meta{}, fmt.Errorf("%s transform: %w", t.Name, err)
+		}
+	}
+	for _, enrich := range plan.enrich {
+		if err := enrich(d); err != nil {
+			return dst, Meta{}, fmt.Errorf("%s enrichment: %w", t.Name, err)
 		}
 	}
 

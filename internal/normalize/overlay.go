@@ -163,6 +163,36 @@ func (o *Overlay) lookup(path string) int32 {
 	}
 }
 
+// at returns the present, live node at the dotted path (noNode if none),
+// and whether the record's value at the path is hidden from the document:
+// by a deleted node on the way, or by a value set where the record has an
+// object.
+func (o *Overlay) at(path string) (node int32, hidden bool) {
+	n := o.root()
+	for {
+		seg, rest, more := strings.Cut(path, ".")
+		live := int32(noNode)
+		for c := o.nodes[n].first; c != noNode; c = o.nodes[c].next {
+			nd := &o.nodes[c]
+			if !nd.present || nd.key != seg {
+				continue
+			}
+			if nd.deleted {
+				hidden = true
+				continue
+			}
+			live = c
+		}
+		if live == noNode || !more {
+			return live, hidden
+		}
+		if o.nodes[live].val != noNode {
+			return noNode, true
+		}
+		n, path = live, rest
+	}
+}
+
 // setVal makes node n hold buf[start:] as its value.
 func (o *Overlay) setVal(n, start int32) {
 	nd := &o.nodes[n]
