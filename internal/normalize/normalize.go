@@ -49,7 +49,9 @@ type Enricher interface {
 	// function that enriches each document of the type (nil when the type
 	// needs none) and the record paths that function reads with Doc.Value
 	// (or Str, Has, Kind, Raw), which are then found in the single pass over
-	// the record instead of by parsing it.
+	// the record instead of by parsing it. The function is only called from
+	// that normalizer's goroutine, so it may keep state (a cache) without
+	// locks.
 	Prepare(t *logtype.Type) (enrich func(d *Doc) error, paths []string)
 }
 
