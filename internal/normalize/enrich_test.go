@@ -103,7 +103,7 @@ func TestEnricherHook(t *testing.T) {
 			if tc.script != nil {
 				scripts[tc.typ] = tc.script
 			}
-			n := normalize.New(scripts, fixedNow, normalize.WithEnricher(fe), normalize.WithEnricher(nil))
+			n := normalize.New(scripts, fixedNow, normalize.WithEnrichers(fe, nil))
 			ty := typ(t, reg, tc.typ)
 			for range 2 { // the second record runs on the prepared plan
 				out, _, err := n.Normalize(nil, normalize.Input{Type: ty, Origin: &event.Origin{Key: "k"}, RawJSON: []byte(tc.raw)})
@@ -154,7 +154,7 @@ func TestEnricherError(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := enricherFunc(func(*normalize.Doc) error { return errBoom })
-	n := normalize.New(nil, fixedNow, normalize.WithEnricher(e))
+	n := normalize.New(nil, fixedNow, normalize.WithEnrichers(e))
 	_, _, err = n.Normalize(nil, normalize.Input{Type: typ(t, reg, "t-geo"), Origin: &event.Origin{Key: "k"},
 		RawJSON: []byte(`{"time":"2024-01-02T03:04:05Z"}`)})
 	if err == nil || !strings.Contains(err.Error(), "t-geo enrichment: boom") {

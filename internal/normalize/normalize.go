@@ -58,12 +58,14 @@ type Enricher interface {
 // Option is an optional setting of New.
 type Option func(*Normalizer)
 
-// WithEnricher adds an enrichment step; steps run in the order given. A nil
-// Enricher adds nothing.
-func WithEnricher(e Enricher) Option {
+// WithEnrichers adds enrichment steps, which run in the order given. Nil
+// ones are left out, so a step that is not configured costs nothing.
+func WithEnrichers(es ...Enricher) Option {
 	return func(n *Normalizer) {
-		if e != nil {
-			n.enrichers = append(n.enrichers, e)
+		for _, e := range es {
+			if e != nil {
+				n.enrichers = append(n.enrichers, e)
+			}
 		}
 	}
 }

@@ -42,6 +42,9 @@ type ObjectConfig struct {
 	// ForceType, when set, is used for every object instead of detection.
 	ForceType *logtype.Type
 	Scripts   map[string]normalize.Script
+	// Enrichers run after each type's transform, in order (GeoIP, ...);
+	// nil ones are skipped. Each is shared by every worker.
+	Enrichers []normalize.Enricher
 	Codec     codec.Config
 	// BatchDocs and BatchBytes bound one batch.
 	BatchDocs  int
@@ -83,7 +86,7 @@ func NewObjectProcessor(shared *ObjectConfig) *ObjectProcessor {
 	if cfg.Stats == nil {
 		cfg.Stats = &Stats{}
 	}
-	return &ObjectProcessor{cfg: &cfg, norm: normalize.New(cfg.Scripts, nil)}
+	return &ObjectProcessor{cfg: &cfg, norm: normalize.New(cfg.Scripts, nil, normalize.WithEnrichers(cfg.Enrichers...))}
 }
 
 // countingReader counts bytes read from an object as stored.

@@ -33,7 +33,7 @@ func BenchmarkNormalizeCloudTrail(b *testing.B) {
 		opts []normalize.Option
 	}{
 		{"without", nil},
-		{"with-geoip", []normalize.Option{normalize.WithEnricher(db.Enricher())}},
+		{"with-geoip", []normalize.Option{normalize.WithEnrichers(db.Enricher())}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			n := normalize.New(scripts, now, bc.opts...)

@@ -8,9 +8,10 @@ import (
 )
 
 // Enricher returns the normalization step that adds GeoIP fields to the
-// documents of every log type with a geoip setting (pass it to
-// normalize.New with normalize.WithEnricher). It is nil when the DB has no
-// database, so that normalization then does no work for it at all.
+// documents of every log type with a geoip setting (for
+// normalize.WithEnrichers, or pipeline.ObjectConfig.Enrichers). It is nil
+// when the DB has no database, so that normalization then does no work for
+// it at all.
 func (db *DB) Enricher() normalize.Enricher {
 	if !db.Enabled() {
 		return nil

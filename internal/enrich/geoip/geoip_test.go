@@ -239,7 +239,7 @@ func normalizeDoc(t *testing.T, db *geoip.DB, reg *logtype.Registry, typeName, r
 		t.Fatalf("no type %s", typeName)
 	}
 	scripts := map[string]normalize.Script{"cloudtrail": cloudtrail.Script{}}
-	n := normalize.New(scripts, func() time.Time { return time.Unix(0, 0) }, normalize.WithEnricher(db.Enricher()))
+	n := normalize.New(scripts, func() time.Time { return time.Unix(0, 0) }, normalize.WithEnrichers(db.Enricher()))
 	out, _, err := n.Normalize(nil, normalize.Input{Type: ty, Origin: &event.Origin{Key: "AWSLogs/123456789012/x"}, RawJSON: []byte(raw)})
 	if err != nil {
 		t.Fatal(err)
