@@ -1,4 +1,4 @@
-package web
+package web_test
 
 import (
 	"context"
@@ -18,20 +18,29 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/vigil-siem/vigil/internal/web"
 )
 
 // chromiumPath is where Debian installs Chromium.
 const chromiumPath = "/usr/bin/chromium"
 
+// The hostile strings the browser test plants in the data.
+const (
+	browserXSSScript = `<script>alert(1)</script>`
+	browserXSSImg    = `"><img src=x onerror=alert(1)>`
+)
+
 // browserData is what the browser test runs against: a store with data,
 // the time range (a quick-range key) that covers it, and the panels that
 // may legitimately be empty over that data, with the reason.
 type browserData struct {
-	st         interface{ Close() error }
-	srv        *Server
+	srv        *web.Server
 	since      string
 	allowEmpty map[string]string // "dashboard/panel" -> why
-	xssQuery   string            // a Discover query that finds a document with xssScript
+	// xssQuery finds the planted documents holding browserXSSScript (as
+	// user.name of a CloudTrail event) and browserXSSImg.
+	xssQuery string
 }
 
 // panelInfo is what the page reports about one dashboard panel.
@@ -80,7 +89,7 @@ func TestBrowserConsole(t *testing.T) {
 	b := newBrowser(t, ts.URL, artifacts)
 
 	// Dashboards: every panel renders, with data.
-	for _, d := range Dashboards() {
+	for _, d := range web.Dashboards() {
 		b.open(fmt.Sprintf("#/dashboards/%s?since=%s", d.ID, data.since))
 		panels := b.waitPanels()
 		if len(panels) != len(d.Panels) {
@@ -169,19 +178,22 @@ func TestBrowserConsole(t *testing.T) {
 	b.waitDiscover()
 	b.do(chromedp.Click(chromedp.CSS(`#docs tr.doc`)))
 	b.poll(`!!document.querySelector('#docs tr.detail table.kv')`, "the XSS document's detail")
-	if !b.evalBool(fmt.Sprintf(`document.querySelector('#docs').textContent.includes(%s)`, jsString(xssScript))) {
-		t.Errorf("the document with %s does not show it as text", xssScript)
+	for _, x := range []string{browserXSSScript, browserXSSImg} {
+		if !b.evalBool(fmt.Sprintf(`document.querySelector('#docs').textContent.includes(%s)`, jsString(x))) {
+			t.Errorf("the planted document does not show %s as text", x)
+		}
 	}
 	b.checkNoInjection()
 	b.do(chromedp.Click(chromedp.CSS(`#docs tr.detail .tabs button:nth-child(2)`)))
-	b.poll(fmt.Sprintf(`(document.querySelector('#docs pre.json')||{}).textContent?.includes(%s)`, jsString(xssScript)), "the JSON view")
+	b.poll(fmt.Sprintf(`(document.querySelector('#docs pre.json')||{}).textContent?.includes(%s)`, jsString(browserXSSScript)), "the JSON view")
 	b.screenshot("discover-xss-as-text")
-	b.open("#/dashboards/cloudtrail?since=" + data.since)
+	b.open("#/dashboards/cloudtrail?since=" + data.since + "&query=" + url.QueryEscape(data.xssQuery))
 	b.waitPanels()
-	if !b.evalBool(fmt.Sprintf(`document.querySelector('[data-panel="top-users"]').textContent.includes(%s)`, jsString(xssScript))) {
-		t.Errorf("the top users panel does not show %s as text", xssScript)
+	if !b.evalBool(fmt.Sprintf(`document.querySelector('[data-panel="top-users"]').textContent.includes(%s)`, jsString(browserXSSScript))) {
+		t.Errorf("the top users panel does not show %s as text", browserXSSScript)
 	}
 	b.checkNoInjection()
+	b.screenshot("dashboard-cloudtrail-xss-as-text")
 
 	// The index page lists the indices.
 	b.open("#/indices")

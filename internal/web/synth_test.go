@@ -44,10 +44,7 @@ func synthDocs(now time.Time, n int) []store.Doc {
 		user := pick("alice", "bob", "terraform", "ci-deployer", "admin")
 		action := pick("GetObject", "PutObject", "DescribeInstances", "AssumeRole", "ConsoleLogin", "ListBuckets", "CreateUser")
 		if i == 1 {
-			user = xssScript
-		}
-		if i == 2 {
-			action = xssImg
+			user, action = xssScript, xssImg
 		}
 		src := map[string]any{
 			"eventName": action, "eventSource": "s3.amazonaws.com",

@@ -561,7 +561,9 @@
   // ---------------------------------------------------------------- shared UI
 
   function spinner() { return h('div', { class: 'state' }, h('div', { class: 'spinner', attrs: { role: 'progressbar', 'aria-label': 'loading' } })); }
-  function emptyState(text) { return h('div', { class: 'state empty-state', text: text || 'No data for this range' }); }
+  function emptyState(text, hint) {
+    return h('div', { class: 'state empty-state' }, h('div', null, h('div', { text: text || 'No data for this range' }), hint ? h('div', { class: 'hint', text: hint }) : null));
+  }
   function errorState(err) { return h('div', { class: 'state error', text: err.message || String(err) }); }
 
   // queryErrorView shows a parse error under the query with a caret at its
@@ -763,11 +765,18 @@
   // Fields not worth a place in the one-line summary.
   const SUMMARY_SKIP = new Set(['@message', '@log_s3bucket', '@log_s3key', '@log_type', '@timestamp', '@id', 'event.ingested', 'ecs.version', 'cloud.provider']);
 
+  // ECS field sets shown first in a document's summary: they read the
+  // same across log types.
+  const ECS_ROOTS = new Set(['event', 'source', 'destination', 'user', 'cloud', 'network', 'rule', 'error', 'dns', 'host',
+    'process', 'url', 'http', 'user_agent', 'related', 'threat', 'vulnerability', 'file', 'service']);
+
   function summaryOf(src) {
     const el = h('span', { class: 'summary' });
+    const pairs = flatten(src).filter(([k]) => !SUMMARY_SKIP.has(k));
+    const ecs = pairs.filter(([k]) => ECS_ROOTS.has(k.split('.')[0]) && !k.startsWith('related.'));
+    const rest = pairs.filter(([k]) => !ECS_ROOTS.has(k.split('.')[0]));
     let n = 0;
-    for (const [k, v] of flatten(src)) {
-      if (SUMMARY_SKIP.has(k)) continue;
+    for (const [k, v] of ecs.concat(rest)) {
       el.append(h('span', { class: 'k', text: k }), h('span', { class: 'v', text: truncate(valueText(v), 160) }), ' ');
       if (++n >= 24) break;
     }
@@ -971,10 +980,10 @@
       case 'heatmap':
       case 'timeline':
       case 'map':
-        if (!res.buckets.length) { body.append(emptyState()); return; }
+        if (!res.buckets.length) { body.append(emptyState(null, panel.description)); return; }
         break;
       case 'table':
-        if (!res.buckets.length) { body.append(emptyState()); return; }
+        if (!res.buckets.length) { body.append(emptyState(null, panel.description)); return; }
         body.append(topTable(res.buckets, panel, addFilter));
         return;
       default:
