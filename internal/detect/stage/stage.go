@@ -397,9 +397,9 @@ func (d *Detector) Inspect(b *pipeline.Batch) {
 		d.advance(t.UnixNano(), sc.limit)
 		if main {
 			sc.ms = rs.eng.AppendMatches(sc.ms[:0], &sc.ev, doc.LogType)
-			for i := range sc.ms {
+			for j := range sc.ms {
 				d.stats.matches.Add(1)
-				d.fold(sc, d.detectionMatch(sc, &sc.ms[i], t, doc.ID))
+				d.fold(sc, d.detectionMatch(sc, &sc.ms[j], t, doc.ID))
 			}
 		}
 		if feed {

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/vigil-siem/vigil/internal/detect/alert"
+	"github.com/vigil-siem/vigil/internal/detect/sigma"
 	"github.com/vigil-siem/vigil/internal/detect/stage"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/logtype"
@@ -864,5 +865,39 @@ func TestAlertStateOwnsItsStrings(t *testing.T) {
 		if !ok || fmt.Sprint(a.KeyFields) != fmt.Sprint(want) {
 			t.Errorf("key fields in the alert state = %v, want %v", a.KeyFields, want)
 		}
+	}
+}
+
+// TestInspectAddsNoAllocation: on documents that match nothing, Inspect
+// allocates no more than the engine's own evaluation (which boxes the
+// string values it reads).
+func TestInspectAddsNoAllocation(t *testing.T) {
+	d := newDetector(t, stage.Config{RuleDirs: []string{rulePack}})
+	defer func() { _ = d.Close() }()
+	b := &pipeline.Batch{}
+	for i := range 100 {
+		src, _ := json.Marshal(ctRecord(fmt.Sprintf("a-%d", i), map[string]any{"eventName": "GetObject", "@timestamp": scenarioStart}))
+		b.Docs = append(b.Docs, event.Document{Index: "log-aws-cloudtrail-2025-06", ID: fmt.Sprintf("a-%d", i), LogType: "cloudtrail", TimestampMs: 1748773200000, Source: src})
+	}
+	rs, errs := sigma.LoadDir(rulePack)
+	eng, err := sigma.Compile(rs.Rules, sigma.Options{})
+	if len(errs) > 0 || err != nil {
+		t.Fatalf("rule pack: %v %v", errs, err)
+	}
+	var ev sigma.JSONEvent
+	var ms []sigma.Match
+	engine := testing.AllocsPerRun(50, func() {
+		for i := range b.Docs {
+			_ = ev.Reset(b.Docs[i].Source)
+			ms = eng.AppendMatches(ms[:0], &ev, "cloudtrail")
+		}
+	})
+	inspect := testing.AllocsPerRun(50, func() {
+		b.Docs = b.Docs[:100]
+		d.Inspect(b)
+	})
+	t.Logf("allocations per batch of 100: Inspect %.0f, engine alone %.0f", inspect, engine)
+	if inspect > engine || len(b.Docs) != 100 || len(ms) != 0 {
+		t.Errorf("Inspect: %.1f allocations per batch of 100 documents, the engine alone %.1f; %d documents after, want 100", inspect, engine, len(b.Docs))
 	}
 }
