@@ -8,3 +8,9 @@ import "github.com/vigil-siem/vigil/internal/store"
 func NewSyntheticStoreForTest(n int) store.Store {
 	return newFakeStore(synthDocs(testNow, n))
 }
+
+// SyntheticDocsForTest returns n synthetic documents per log type, dated
+// within the day before now, two of them carrying the XSS strings.
+func SyntheticDocsForTest(n int) []store.Doc {
+	return synthDocs(testNow, n)
+}
