@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/logtype"
 	"github.com/vigil-siem/vigil/internal/pipeline"
 	"github.com/vigil-siem/vigil/internal/sink/ndjson"
+	ossink "github.com/vigil-siem/vigil/internal/sink/opensearch"
 	"github.com/vigil-siem/vigil/internal/source/file"
 )
 
@@ -35,12 +37,27 @@ flags:
   --config FILE       a user.ini that overrides or adds log types (repeatable,
                       later files win)
   --type NAME         use this log type for every file instead of detecting it
-  --sink SPEC         where documents go: ndjson:FILE, or ndjson:- for stdout
-                      (default ndjson:-)
+  --sink SPEC         where documents go: ndjson:FILE, ndjson:- for stdout
+                      (default), or opensearch:URL (an OpenSearch domain or
+                      cluster; credentials from OPENSEARCH_USERNAME and
+                      OPENSEARCH_PASSWORD or the AWS credential chain, see
+                      docs/opensearch.md)
   --workers N         files processed at once (default: number of CPUs)
+  --bulk-bytes N      opensearch: the largest bulk request before gzip
+                      (default 5 MiB)
+  --bulk-concurrency N  opensearch: bulk requests in flight (default 2)
+  --retry-backoff D   opensearch: the first wait before a retry; it doubles
+                      (with jitter) up to --retry-max-backoff (defaults
+                      200ms and 30s)
+  --retry-max-backoff D
   --dead-letter FILE  where failed records are kept for replay
                       (default vigil-dead-letter.ndjson, created on first failure)
   --max-record-bytes N  largest record accepted (default 64 MiB)
+  --documents         PATH holds documents, not logs: NDJSON lines of
+                      {"_index","_id","_source"} (the ndjson sink's output)
+                      or a sink's dead-letter entries; they are loaded as
+                      they are, keeping index and _id, so a replay
+                      overwrites instead of duplicating
   --quiet             no progress and no summary
 
 The summary (files, records, documents, errors, skipped, bytes in/out,
@@ -58,6 +75,8 @@ type loadOptions struct {
 	deadLetter     string
 	maxRecordBytes int
 	quiet          bool
+	documents      bool
+	bulk           ossink.Config
 	paths          []string
 }
 
@@ -72,6 +91,11 @@ func parseLoadFlags(stderr io.Writer, args []string) (*loadOptions, error) {
 	fs.StringVar(&o.deadLetter, "dead-letter", "vigil-dead-letter.ndjson", "")
 	fs.IntVar(&o.maxRecordBytes, "max-record-bytes", codec.DefaultMaxRecordBytes, "")
 	fs.BoolVar(&o.quiet, "quiet", false, "")
+	fs.BoolVar(&o.documents, "documents", false, "")
+	fs.IntVar(&o.bulk.MaxBulkBytes, "bulk-bytes", ossink.DefaultMaxBulkBytes, "")
+	fs.IntVar(&o.bulk.Concurrency, "bulk-concurrency", ossink.DefaultConcurrency, "")
+	fs.DurationVar(&o.bulk.InitialBackoff, "retry-backoff", ossink.DefaultInitialBackoff, "")
+	fs.DurationVar(&o.bulk.MaxBackoff, "retry-max-backoff", ossink.DefaultMaxBackoff, "")
 	paths, err := parseInterleaved(fs, args)
 	if err != nil {
 		return nil, err
@@ -89,8 +113,9 @@ func parseLoadFlags(stderr io.Writer, args []string) (*loadOptions, error) {
 	return o, nil
 }
 
-// openSink parses a --sink spec; "ndjson:-" writes to stdout.
-func openSink(_ context.Context, spec string, stdout io.Writer) (pipeline.Sink, func() int64, error) {
+// openSink parses a --sink spec; "ndjson:-" writes to stdout. written,
+// when not nil, reports the bytes the sink wrote.
+func openSink(ctx context.Context, spec string, env *Env, reg *logtype.Registry, dl *ndjson.DeadLetter, tuning *ossink.Config) (sink pipeline.Sink, written func() int64, err error) {
 	kind, arg, _ := strings.Cut(spec, ":")
 	switch kind {
 	case "ndjson":
@@ -98,7 +123,7 @@ func openSink(_ context.Context, spec string, stdout io.Writer) (pipeline.Sink, 
 			return nil, nil, fmt.Errorf("--sink %q: ndjson needs a file name or - (ndjson:out.ndjson)", spec)
 		}
 		if arg == "-" {
-			s := ndjson.New(stdout, nil)
+			s := ndjson.New(env.Stdout, nil)
 			return s, s.BytesWritten, nil
 		}
 		s, err := ndjson.Open(arg)
@@ -106,10 +131,20 @@ func openSink(_ context.Context, spec string, stdout io.Writer) (pipeline.Sink, 
 			return nil, nil, err
 		}
 		return s, s.BytesWritten, nil
-	case "store", "opensearch":
-		return nil, nil, fmt.Errorf("--sink %q: the %s sink is not available in this build yet", spec, kind)
+	case "opensearch":
+		cfg := ossink.ConfigFromURL(arg, os.Getenv)
+		cfg.WriteAliases = ossink.AutoAliases(reg)
+		cfg.MaxBulkBytes, cfg.Concurrency = tuning.MaxBulkBytes, tuning.Concurrency
+		cfg.InitialBackoff, cfg.MaxBackoff = tuning.InitialBackoff, tuning.MaxBackoff
+		s, err := ossink.New(ctx, cfg, dl, newLogger(env.Stderr))
+		if err != nil {
+			return nil, nil, fmt.Errorf("--sink %q: %w", spec, err)
+		}
+		return s, s.BytesWritten, nil
+	case "store":
+		return nil, nil, fmt.Errorf("--sink %q: the store sink is not available in this build yet", spec)
 	default:
-		return nil, nil, fmt.Errorf("--sink %q: unknown sink (use ndjson:FILE or ndjson:-)", spec)
+		return nil, nil, fmt.Errorf("--sink %q: unknown sink (use ndjson:FILE, ndjson:- or opensearch:URL)", spec)
 	}
 }
 
@@ -137,19 +172,19 @@ func runLoad(ctx context.Context, env *Env, args []string) int {
 		}
 		force = t
 	}
-	sink, written, err := openSink(ctx, opts.sink, env.Stdout)
+	dl := ndjson.NewDeadLetter(opts.deadLetter)
+	sink, written, err := openSink(ctx, opts.sink, env, reg, dl, &opts.bulk)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "vigil load: %v\n", err)
 		return ExitUsage
 	}
-	return loadInto(ctx, env, opts, reg, force, sink, written)
+	return loadInto(ctx, env, opts, reg, force, dl, sink, written)
 }
 
 // loadInto runs the load pipeline of opts.paths into sink and prints the
-// summary; it closes the sink. written, when not nil, reports the bytes the
-// sink wrote.
-func loadInto(ctx context.Context, env *Env, opts *loadOptions, reg *logtype.Registry, force *logtype.Type, sink pipeline.Sink, written func() int64) int {
-	dl := ndjson.NewDeadLetter(opts.deadLetter)
+// summary; it closes the sink and dl. written, when not nil, reports the
+// bytes the sink wrote.
+func loadInto(ctx context.Context, env *Env, opts *loadOptions, reg *logtype.Registry, force *logtype.Type, dl *ndjson.DeadLetter, sink pipeline.Sink, written func() int64) int {
 	rep := &reporter{w: env.Stderr, quiet: opts.quiet}
 	stats := &pipeline.Stats{Start: time.Now()}
 	cfg := &pipeline.ObjectConfig{
@@ -171,7 +206,12 @@ func loadInto(ctx context.Context, env *Env, opts *loadOptions, reg *logtype.Reg
 	}
 	stopProgress := rep.progress(stats)
 	err := pipeline.Run(ctx, pipeline.Config{Workers: opts.workers}, src,
-		func() pipeline.Processor { return pipeline.NewObjectProcessor(cfg) },
+		func() pipeline.Processor {
+			if opts.documents {
+				return &ossink.DocumentProcessor{DeadLetter: dl, Stats: stats}
+			}
+			return pipeline.NewObjectProcessor(cfg)
+		},
 		sink, rep.objectError)
 	stopProgress()
 	if cerr := dl.Close(); cerr != nil && err == nil {
@@ -185,7 +225,7 @@ func loadInto(ctx context.Context, env *Env, opts *loadOptions, reg *logtype.Reg
 	case err != nil:
 		fmt.Fprintf(env.Stderr, "vigil load: %v\n", err)
 		return ExitFailure
-	case rep.failures() > 0 || stats.Errors.Load() > 0:
+	case rep.failures() > 0 || stats.Errors.Load() > 0 || dl.Count() > 0:
 		return ExitFailure
 	}
 	return ExitOK
@@ -316,7 +356,7 @@ func (r *reporter) summary(st *pipeline.Stats, dl *ndjson.DeadLetter) {
 		st.Files.Load(), rec, st.Documents.Load(), st.Errors.Load()+int64(r.wholeFails),
 		st.Skipped.Load(), humanBytes(st.BytesIn.Load()), humanBytes(st.BytesOut.Load()), sec, float64(rec)/sec)
 	if n := dl.Count(); n > 0 {
-		fmt.Fprintf(r.w, "vigil load: %d failed records kept in %s\n", n, dl.Path())
+		fmt.Fprintf(r.w, "vigil load: %d failed records or documents kept in %s\n", n, dl.Path())
 	}
 }
 
@@ -330,4 +370,10 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// newLogger returns the logger of commands: text records of warnings and
+// errors on stderr.
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
