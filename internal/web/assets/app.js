@@ -385,7 +385,7 @@
     c.setOption({
       animation: false,
       grid: { left: 8, right: 56, top: 6, bottom: 6, containLabel: true },
-      xAxis: { type: 'value', axisLabel: Object.assign({}, baseText, { formatter: (v) => (unit === 'bytes' ? fmtBytes(v) : compactFmt.format(v)) }), splitLine, axisLine },
+      xAxis: { type: 'value', splitNumber: 4, axisLabel: Object.assign({}, baseText, { hideOverlap: true, formatter: (v) => (unit === 'bytes' ? fmtBytes(v) : compactFmt.format(v)) }), splitLine, axisLine },
       yAxis: {
         type: 'category', data: rows.map((b) => b.key), axisLine, axisTick: { show: false },
         axisLabel: Object.assign({}, baseText, { color: '#d6dde8', formatter: (v) => truncate(v, 32) }),
@@ -474,15 +474,17 @@
     const c = makeChart(el);
     const xs = [...new Set(buckets.map((b) => b.key))];
     const ys = [...new Set(buckets.map((b) => b.key2))];
-    const max = Math.max(1, ...buckets.map((b) => b.count));
+    // Colour follows log(count), so a dominant cell does not wash out the
+    // rest; tooltips give the count.
+    const max = Math.log10(1 + Math.max(1, ...buckets.map((b) => b.count)));
     c.setOption({
       animation: false,
       grid: { left: 8, right: 12, top: 8, bottom: 40, containLabel: true },
       xAxis: { type: 'category', data: xs, axisLabel: Object.assign({}, baseText, { rotate: 30, formatter: (v) => truncate(v.replace(/\.amazonaws\.com$/, ''), 18) }), axisLine, splitArea: { show: false } },
       yAxis: { type: 'category', data: ys, axisLabel: Object.assign({}, baseText, { formatter: (v) => truncate(v, 22) }), axisLine },
-      visualMap: { min: 0, max, calculable: false, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120, itemWidth: 10, textStyle: baseText, inRange: { color: SEQUENTIAL } },
-      tooltip: tooltipBase({ trigger: 'item', formatter: (p) => tip(`${xs[p.value[0]]} × ${ys[p.value[1]]}`, [['count', fmtNum(p.value[2])]]) }),
-      series: [{ type: 'heatmap', data: buckets.map((b) => [xs.indexOf(b.key), ys.indexOf(b.key2), b.count]), itemStyle: { borderColor: '#161d27', borderWidth: 1 } }],
+      visualMap: { min: 0, max, calculable: false, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120, itemWidth: 10, text: ['more', 'fewer'], textStyle: baseText, inRange: { color: SEQUENTIAL } },
+      tooltip: tooltipBase({ trigger: 'item', formatter: (p) => tip(`${xs[p.value[0]]} × ${ys[p.value[1]]}`, [['count', fmtNum(p.value[3])]]) }),
+      series: [{ type: 'heatmap', data: buckets.map((b) => [xs.indexOf(b.key), ys.indexOf(b.key2), Math.log10(1 + b.count), b.count]), itemStyle: { borderColor: '#161d27', borderWidth: 1 } }],
     });
     c.on('click', (p) => { if (p.componentType === 'series') onPick(xs[p.value[0]], ys[p.value[1]]); });
     return c;
@@ -536,16 +538,17 @@
       const n = mapName(b.key);
       if (!n) continue;
       const prev = byMapName.get(n);
-      if (prev) { prev.value += b.count; continue; }
-      const d = { name: n, value: b.count, orig: b.key };
+      if (prev) { prev.count += b.count; prev.value = Math.log10(1 + prev.count); continue; }
+      // Colour follows log(count), as in heatmaps.
+      const d = { name: n, value: Math.log10(1 + b.count), count: b.count, orig: b.key };
       byMapName.set(n, d);
       data.push(d);
     }
-    const max = Math.max(1, ...data.map((d) => d.value));
+    const max = Math.max(Math.log10(2), ...data.map((d) => d.value));
     c.setOption({
       animation: false,
-      tooltip: tooltipBase({ trigger: 'item', formatter: (p) => tip(p.data ? p.data.orig : p.name, [['count', p.data ? fmtNum(p.data.value) : '0']]) }),
-      visualMap: { min: 0, max, left: 4, bottom: 4, itemHeight: 90, itemWidth: 10, textStyle: baseText, calculable: false, inRange: { color: SEQUENTIAL } },
+      tooltip: tooltipBase({ trigger: 'item', formatter: (p) => tip(p.data ? p.data.orig : p.name, [['count', p.data ? fmtNum(p.data.count) : '0']]) }),
+      visualMap: { min: 0, max, left: 4, bottom: 4, itemHeight: 90, itemWidth: 10, text: ['more', 'fewer'], textStyle: baseText, calculable: false, inRange: { color: SEQUENTIAL } },
       series: [{
         type: 'map', map: 'world', roam: true, layoutCenter: ['50%', '52%'], layoutSize: '118%',
         itemStyle: { areaColor: '#1f2937', borderColor: '#33415a', borderWidth: 0.5 },
