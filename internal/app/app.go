@@ -42,7 +42,10 @@ type Env struct {
 func commands() []command {
 	return []command{
 		{name: "load", summary: "load log files into a sink", usage: loadUsage, run: runLoad},
-		{name: "demo", summary: "sample data in the embedded store and console (not yet available)", usage: demoUsage, run: runDemo},
+		{name: "demo", summary: "sample data in the embedded store, served in the console", usage: demoUsage, run: runDemo},
+		{name: "search", summary: "search the embedded store", usage: searchUsage, run: runSearch},
+		{name: "serve", summary: "serve the web console and HTTP API over the embedded store", usage: serveUsage, run: runServe},
+		{name: "hunt", summary: "run a rule over stored history", usage: huntUsage, run: runHunt},
 		{name: "setup", summary: "install index templates, ISM policies and dashboards in OpenSearch", usage: setupUsage, run: runSetup},
 		{name: "retention", summary: "delete data older than an age", usage: retentionUsage, run: runRetention},
 		{name: "rules", summary: "evaluate, check and test detection rules", usage: rulesUsage, run: runRules},

@@ -1,10 +1,3 @@
-//go:build ignore
-
-// The build tag above keeps this file out of the build until openStore
-// (internal/app/store_cgo.go) is in the tree: remove both lines then, and add
-// {name: "hunt", summary: "run a rule over stored history", usage: huntUsage, run: runHunt}
-// to commands().
-
 package app
 
 import (

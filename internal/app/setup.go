@@ -227,7 +227,7 @@ func runSetup(ctx context.Context, env *Env, args []string) int {
 	return ExitOK
 }
 
-const retentionUsage = `usage: vigil retention --older-than AGE [flags]
+const retentionOpenSearchUsage = `usage: vigil retention --older-than AGE --opensearch URL [flags]
 
 Deletes the indices whose date suffix (index_rotation daily -YYYY-MM-DD,
 weekly -YYYY-wWW, monthly -YYYY-MM, yearly -YYYY) ended more than AGE ago.
@@ -244,8 +244,8 @@ flags:
                         as for vigil setup opensearch
 `
 
-// runRetention is `vigil retention` against OpenSearch.
-func runRetention(ctx context.Context, env *Env, args []string) int {
+// runRetentionOpenSearch is `vigil retention` against OpenSearch.
+func runRetentionOpenSearch(ctx context.Context, env *Env, args []string) int {
 	var conn connFlags
 	var olderThan string
 	var indices multiFlag
@@ -257,13 +257,13 @@ func runRetention(ctx context.Context, env *Env, args []string) int {
 	fs.Var(&indices, "index", "")
 	fs.BoolVar(&dryRun, "dry-run", false, "")
 	usage := func(err error) int {
-		fmt.Fprintf(env.Stderr, "vigil retention: %v\n\n%s", err, retentionUsage)
+		fmt.Fprintf(env.Stderr, "vigil retention: %v\n\n%s", err, retentionOpenSearchUsage)
 		return ExitUsage
 	}
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(env.Stdout, retentionUsage)
+			fmt.Fprint(env.Stdout, retentionOpenSearchUsage)
 			return ExitOK
 		}
 		return usage(err)

@@ -1,0 +1,25 @@
+//go:build cgo
+
+package app
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/vigil-siem/vigil/internal/store"
+	"github.com/vigil-siem/vigil/internal/store/duckdb"
+)
+
+// storeAvailable says whether this build has the embedded store.
+const storeAvailable = true
+
+// openStore opens the embedded store in dir. serveAddr, when set, is
+// recorded in the lock so other commands can find the running server.
+func openStore(ctx context.Context, dir string, readOnly bool, serveAddr string, logger *slog.Logger) (store.Store, error) {
+	return duckdb.Open(ctx, dir, duckdb.Options{ReadOnly: readOnly, ServeAddr: serveAddr, Command: "vigil"}, logger)
+}
+
+// storeHolder reports the process holding the store in dir, if any.
+func storeHolder(dir string) (pid int, cmd, addr string, ok bool) {
+	return duckdb.LockHolder(dir)
+}
