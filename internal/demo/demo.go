@@ -6,8 +6,11 @@
 // is an attack: an address on the internet scans an instance, guesses an
 // SSH password, steals the instance role's credentials and uses them from
 // outside AWS (reads buckets, creates an access key, stops the trail), and
-// GuardDuty and Security Hub report it. Output is deterministic for a seed
-// and a time, and needs no network.
+// GuardDuty and Security Hub report it. Beside the logs it writes a small
+// GeoIP City and ASN database of its own that places every public address
+// the logs use, so GeoIP enrichment fills the country panels without any
+// database from elsewhere. Output is deterministic for a seed and a time,
+// and needs no network.
 package demo
 
 import (
@@ -123,8 +126,18 @@ func regionLike(s string) bool {
 
 // Summary says what Generate wrote.
 type Summary struct {
-	// Dir is the directory the objects were written under.
+	// Dir is the directory Generate wrote into.
 	Dir string
+	// LogDir is the directory to load: a copy of the log bucket, holding
+	// the objects under the keys the services write (AWSLogs/...) and
+	// nothing else. It is Dir/<bucket>, the bucket being named after the
+	// first account as the SIEM's log bucket is (aes-siem-<account>-log).
+	LogDir string
+	// GeoIPCity and GeoIPASN are the demo's own GeoIP databases, outside
+	// LogDir. They place every public address in the data (with the
+	// country, city and network owner its records give), so loading with
+	// them fills the country panels of every dashboard.
+	GeoIPCity, GeoIPASN string
 	// Start and End bound the generated time range.
 	Start, End time.Time
 	// Files is the number of objects written.
@@ -200,10 +213,11 @@ func (a Attack) Searches() []string {
 	}
 }
 
-// Generate writes the sample objects under dir (created if needed; files
-// of the same names are replaced, others left alone) and returns what it
-// wrote. The object keys, relative to dir, are those the services use, so
-// loading dir detects every object's log type.
+// Generate writes the sample objects and the demo's GeoIP databases under
+// dir (created if needed; files of the same names are replaced, others left
+// alone) and returns what it wrote. The object keys, relative to
+// Summary.LogDir, are those the services use, so loading LogDir detects
+// every object's log type.
 func Generate(dir string, opts Options) (Summary, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
@@ -213,7 +227,8 @@ func Generate(dir string, opts Options) (Summary, error) {
 		return Summary{}, fmt.Errorf("creating demo directory %s: %w", dir, err)
 	}
 	w := newWorld(o)
-	out := &output{dir: dir, dirs: map[string]bool{}, records: map[string]int{}, files: map[string]int{}}
+	logDir := filepath.Join(dir, "aes-siem-"+o.Accounts[0]+"-log")
+	out := &output{dir: logDir, dirs: map[string]bool{}, records: map[string]int{}, files: map[string]int{}}
 	gens := []func(*world, *output) error{genCloudTrail, genVPCFlow, genFindings, genRoute53, genSecure}
 	// Each generator has its own random stream, so running them at once
 	// does not change what they write. The group stops at the first error.
@@ -222,11 +237,17 @@ func Generate(dir string, opts Options) (Summary, error) {
 	for _, gen := range gens {
 		g.Go(func() error { return gen(w, out) })
 	}
+	var city, asn string
+	g.Go(func() error {
+		var err error
+		city, asn, err = writeGeoIP(dir, o.Now)
+		return err
+	})
 	if err := g.Wait(); err != nil {
 		return Summary{}, err
 	}
-	s := Summary{Dir: dir, Start: w.start, End: w.end, Files: out.nfiles, Bytes: out.bytes,
-		Records: out.records, FilesByType: out.files, Attack: w.story.summary()}
+	s := Summary{Dir: dir, LogDir: logDir, GeoIPCity: city, GeoIPASN: asn, Start: w.start, End: w.end,
+		Files: out.nfiles, Bytes: out.bytes, Records: out.records, FilesByType: out.files, Attack: w.story.summary()}
 	return s, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
 	"sync"
@@ -15,8 +16,10 @@ import (
 	"github.com/vigil-siem/vigil/internal/app"
 	"github.com/vigil-siem/vigil/internal/codec"
 	"github.com/vigil-siem/vigil/internal/demo"
+	"github.com/vigil-siem/vigil/internal/enrich/geoip"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/logtype"
+	"github.com/vigil-siem/vigil/internal/normalize"
 	"github.com/vigil-siem/vigil/internal/pipeline"
 	"github.com/vigil-siem/vigil/internal/source/file"
 )
@@ -28,6 +31,16 @@ type typeStats struct {
 	fields map[string]int
 	// values counts the values of a few fields.
 	values map[string]map[string]int
+	// geo counts the documents whose source GeoIP placed, per value of
+	// the fields dashboards filter on ("" for all), and countries counts
+	// them per country.
+	geo       map[string]int
+	iso       int
+	countries map[string]int
+	// unplaced lists public source addresses left without a country.
+	unplaced map[string]int
+	// attackerISO counts the attacker's documents per country code.
+	attackerISO map[string]int
 }
 
 // collector is a sink that keeps statistics of the documents instead of
@@ -43,6 +56,8 @@ type collector struct {
 	check map[string][]string
 	// count lists the fields whose values are counted.
 	count []string
+	// attacker is the attack's source address.
+	attacker string
 }
 
 func (c *collector) Write(_ context.Context, b *pipeline.Batch) error {
@@ -52,7 +67,8 @@ func (c *collector) Write(_ context.Context, b *pipeline.Batch) error {
 		d := &b.Docs[i]
 		st := c.byType[d.LogType]
 		if st == nil {
-			st = &typeStats{fields: map[string]int{}, values: map[string]map[string]int{}}
+			st = &typeStats{fields: map[string]int{}, values: map[string]map[string]int{}, geo: map[string]int{},
+				countries: map[string]int{}, unplaced: map[string]int{}, attackerISO: map[string]int{}}
 			c.byType[d.LogType] = st
 		}
 		st.docs++
@@ -84,12 +100,42 @@ func (c *collector) Write(_ context.Context, b *pipeline.Batch) error {
 			}
 			st.values[f][s]++
 		}
+		c.geoStats(st, v)
 		d.Ack.Done(event.Delivered)
 	}
 	return nil
 }
 
 func (c *collector) Close(context.Context) error { return nil }
+
+// geoFilters are the fields the country panels filter on.
+var geoFilters = []string{"event.action", "event.outcome"}
+
+// geoStats counts what GeoIP added to a document's source.
+func (c *collector) geoStats(st *typeStats, v *fastjson.Value) {
+	ip := string(v.GetStringBytes("source", "ip"))
+	country := string(v.GetStringBytes("source", "geo", "country_name"))
+	iso := string(v.GetStringBytes("source", "geo", "country_iso_code"))
+	if iso != "" {
+		st.iso++
+	}
+	if ip != "" && ip == c.attacker {
+		st.attackerISO[iso]++
+	}
+	if country == "" {
+		if a, err := netip.ParseAddr(ip); err == nil && a.IsGlobalUnicast() && !a.IsPrivate() {
+			st.unplaced[ip]++
+		}
+		return
+	}
+	st.countries[country]++
+	st.geo[""]++
+	for _, f := range geoFilters {
+		if x := v.GetStringBytes(strings.Split(f, ".")...); x != nil {
+			st.geo[f+"="+string(x)]++
+		}
+	}
+}
 
 // dashboardFields are the fields the console's dashboards read, per log
 // type, that every type's documents must carry (at least some of them).
@@ -102,28 +148,35 @@ var dashboardFields = map[string][]string{
 	demo.TypeLinuxSecure: {"process.name", "event.outcome", "event.action", "event.category", "host.hostname", "user.name", "source.ip"},
 }
 
-// load runs the objects under dir through the real pipeline (detection,
-// decoding, parsing, normalization and the registered transforms).
-func load(t testing.TB, dir string) (*collector, *pipeline.Stats, []string) {
+// load runs the demo's objects through the real pipeline (detection,
+// decoding, parsing, normalization, the registered transforms and GeoIP
+// enrichment with the demo's own databases), as `vigil demo` loads them.
+func load(t testing.TB, s demo.Summary) (*collector, *pipeline.Stats, []string) {
 	t.Helper()
 	reg, err := logtype.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &collector{byType: map[string]*typeStats{}, ids: map[string]bool{}, check: dashboardFields,
+	db, err := geoip.Open(s.GeoIPCity, s.GeoIPASN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	c := &collector{byType: map[string]*typeStats{}, ids: map[string]bool{}, check: dashboardFields, attacker: s.Attack.AttackerIP,
 		count: []string{"source.ip", "event.action", "event.outcome", "severitylabel", "event.module", "rule.id", "dns.answers.data", "user.name"}}
 	stats := &pipeline.Stats{Start: time.Now()}
 	var mu sync.Mutex
 	var failures []string
 	cfg := &pipeline.ObjectConfig{
 		Registry: reg, Scripts: app.Scripts(), Codec: codec.Config{}, Stats: stats,
+		Enrichers: []normalize.Enricher{db.Enricher()},
 		OnRecordError: func(f pipeline.Failure) {
 			mu.Lock()
 			defer mu.Unlock()
 			failures = append(failures, fmt.Sprintf("%s:%d: %s: %.200s", f.Origin.Key, f.Line, f.Reason, f.Raw))
 		},
 	}
-	src := &file.Source{Paths: []string{dir}, NewAck: func(event.Origin) *event.Ack { return event.NewAck(nil) },
+	src := &file.Source{Paths: []string{s.LogDir}, NewAck: func(event.Origin) *event.Ack { return event.NewAck(nil) },
 		OnError: func(path string, err error) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -147,9 +200,9 @@ func load(t testing.TB, dir string) (*collector, *pipeline.Stats, []string) {
 }
 
 func TestGeneratedDataLoads(t *testing.T) {
-	dir, s := generate(t, demo.Options{Seed: 20240314, Now: now})
+	_, s := generate(t, demo.Options{Seed: 20240314, Now: now})
 	start := time.Now()
-	c, stats, failures := load(t, dir)
+	c, stats, failures := load(t, s)
 	t.Logf("loaded %d files, %d records in %v", stats.Files.Load(), stats.Records.Load(), time.Since(start))
 	for i, f := range failures {
 		if i == 20 {
@@ -223,6 +276,48 @@ func TestGeneratedDataLoads(t *testing.T) {
 	if st := c.byType[demo.TypeCloudTrail]; st.values["user.name"][s.Attack.InstanceID] == 0 {
 		t.Errorf("cloudtrail: no call by the instance session %s", s.Attack.InstanceID)
 	}
+	t.Run("country panels", func(t *testing.T) { checkCountryPanels(t, c, s) })
+}
+
+// checkCountryPanels checks that GeoIP enrichment with the demo's own
+// databases gives every dashboard's country panel data: each panel's
+// documents (its log type and filter) have source.geo.country_name, from
+// several countries, and no public source address is left unplaced.
+func checkCountryPanels(t *testing.T, c *collector, s demo.Summary) {
+	panels := []struct {
+		panel, typ, filter string
+		min                int
+	}{
+		{"CloudTrail: calls by source country", demo.TypeCloudTrail, "", 1000},
+		{"VPC Flow Logs: rejected sources by country", demo.TypeVPCFlow, "event.action=REJECT", 500},
+		{"GuardDuty: attack origins", demo.TypeGuardDuty, "", 10},
+		{"Authentication: SSH failures by source country", demo.TypeLinuxSecure, "event.outcome=failure", 1000},
+		{"Security Hub findings with a source", demo.TypeSecurityHub, "", 1},
+	}
+	for _, p := range panels {
+		st := c.byType[p.typ]
+		if st == nil {
+			t.Errorf("%s: no documents", p.panel)
+			continue
+		}
+		if n := st.geo[p.filter]; n < p.min {
+			t.Errorf("%s: %d documents with source.geo.country_name, want at least %d", p.panel, n, p.min)
+		}
+		if st.iso != st.geo[""] {
+			t.Errorf("%s: %d documents with a country name, %d with its ISO code", p.typ, st.geo[""], st.iso)
+		}
+		if len(st.countries) < 3 && p.typ != demo.TypeSecurityHub {
+			t.Errorf("%s: countries %v, want at least 3", p.panel, st.countries)
+		}
+		if len(st.unplaced) > 0 {
+			t.Errorf("%s: public source addresses without a country: %v", p.typ, top(st.unplaced, 10))
+		}
+		if len(st.attackerISO) > 0 && (len(st.attackerISO) != 1 || st.attackerISO[s.Attack.AttackerCountry] == 0) {
+			t.Errorf("%s: the attacker %s is placed in %v, want %s", p.typ, s.Attack.AttackerIP, st.attackerISO, s.Attack.AttackerCountry)
+		}
+		t.Logf("%s: %d of %d documents placed (%d with the panel's filter), %d countries: %v",
+			p.typ, st.geo[""], st.docs, st.geo[p.filter], len(st.countries), top(st.countries, 6))
+	}
 }
 
 // top returns the n most frequent values, for messages.
@@ -247,11 +342,11 @@ func top(m map[string]int, n int) []string {
 // and loading it through the pipeline.
 func BenchmarkGenerateAndLoad(b *testing.B) {
 	for b.Loop() {
-		dir := b.TempDir()
-		if _, err := demo.Generate(dir, demo.Options{Seed: 1, Now: now}); err != nil {
+		s, err := demo.Generate(b.TempDir(), demo.Options{Seed: 1, Now: now})
+		if err != nil {
 			b.Fatal(err)
 		}
-		c, _, failures := load(b, dir)
+		c, _, failures := load(b, s)
 		if len(failures) > 0 {
 			b.Fatal(failures[0])
 		}

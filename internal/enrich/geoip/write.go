@@ -26,9 +26,9 @@ type Network struct {
 
 // WriteOptions describe a database being written.
 type WriteOptions struct {
-	// DatabaseType names the database's layout (default "Vigil-City" or
-	// "Vigil-ASN"; names starting with GeoIP are MaxMind's).
-	DatabaseType string
+	// Name names the databases: their types become <Name>-City and
+	// <Name>-ASN (default Vigil; names starting with GeoIP are MaxMind's).
+	Name string
 	// Description says what it holds, in English.
 	Description string
 	// Built is the build time recorded in it (default: now). Set it for
@@ -40,7 +40,7 @@ type WriteOptions struct {
 // databases (English names only), holding the networks that have a Geo. A
 // later network overrides an earlier one where they overlap.
 func WriteCity(w io.Writer, nets []Network, o WriteOptions) error {
-	return write(w, nets, o, "Vigil-City", func(n Network) mmdbtype.DataType {
+	return write(w, nets, o, "City", func(n Network) mmdbtype.DataType {
 		if n.Geo == nil {
 			return nil
 		}
@@ -51,7 +51,7 @@ func WriteCity(w io.Writer, nets []Network, o WriteOptions) error {
 // WriteASN writes an ASN database, in the layout of MaxMind's ASN
 // databases, holding the networks that have an AS.
 func WriteASN(w io.Writer, nets []Network, o WriteOptions) error {
-	return write(w, nets, o, "Vigil-ASN", func(n Network) mmdbtype.DataType {
+	return write(w, nets, o, "ASN", func(n Network) mmdbtype.DataType {
 		if n.AS == nil {
 			return nil
 		}
@@ -133,21 +133,23 @@ func cityRecord(g *Geo) mmdbtype.Map {
 	return m
 }
 
-func write(w io.Writer, nets []Network, o WriteOptions, defType string, record func(Network) mmdbtype.DataType) error {
-	if o.DatabaseType == "" {
-		o.DatabaseType = defType
+func write(w io.Writer, nets []Network, o WriteOptions, kind string, record func(Network) mmdbtype.DataType) error {
+	name := o.Name
+	if name == "" {
+		name = "Vigil"
 	}
+	dbType := name + "-" + kind
 	built := o.Built
 	if built.IsZero() {
 		built = time.Now()
 	}
-	opts := mmdbwriter.Options{DatabaseType: o.DatabaseType, Languages: []string{"en"}, BuildEpoch: built.Unix(), RecordSize: 28}
+	opts := mmdbwriter.Options{DatabaseType: dbType, Languages: []string{"en"}, BuildEpoch: built.Unix(), RecordSize: 28}
 	if o.Description != "" {
 		opts.Description = map[string]string{"en": o.Description}
 	}
 	tree, err := mmdbwriter.New(opts)
 	if err != nil {
-		return fmt.Errorf("creating %s database: %w", o.DatabaseType, err)
+		return fmt.Errorf("creating %s database: %w", dbType, err)
 	}
 	for _, n := range nets {
 		rec := record(n)
@@ -156,15 +158,15 @@ func write(w io.Writer, nets []Network, o WriteOptions, defType string, record f
 		}
 		p := n.Prefix.Masked()
 		if !p.IsValid() {
-			return fmt.Errorf("writing %s database: invalid network %v", o.DatabaseType, n.Prefix)
+			return fmt.Errorf("writing %s database: invalid network %v", dbType, n.Prefix)
 		}
 		ipn := &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 		if err := tree.Insert(ipn, rec); err != nil {
-			return fmt.Errorf("writing %s database: network %v: %w", o.DatabaseType, p, err)
+			return fmt.Errorf("writing %s database: network %v: %w", dbType, p, err)
 		}
 	}
 	if _, err := tree.WriteTo(w); err != nil {
-		return fmt.Errorf("writing %s database: %w", o.DatabaseType, err)
+		return fmt.Errorf("writing %s database: %w", dbType, err)
 	}
 	return nil
 }
