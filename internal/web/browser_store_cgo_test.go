@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,8 +16,10 @@ import (
 	"github.com/vigil-siem/vigil/internal/app"
 	"github.com/vigil-siem/vigil/internal/codec"
 	"github.com/vigil-siem/vigil/internal/demo"
+	"github.com/vigil-siem/vigil/internal/enrich/geoip"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/logtype"
+	"github.com/vigil-siem/vigil/internal/normalize"
 	"github.com/vigil-siem/vigil/internal/pipeline"
 	"github.com/vigil-siem/vigil/internal/source/file"
 	"github.com/vigil-siem/vigil/internal/store"
@@ -27,15 +28,14 @@ import (
 )
 
 // browserStore serves the browser test from a DuckDB store loaded with the
-// demo data of the week before now, through the real load pipeline, plus
-// one planted CloudTrail event whose user name and event name are the XSS
-// strings.
+// demo data of the week before now, through the real load pipeline with
+// GeoIP enrichment from the demo's own databases, plus one planted
+// CloudTrail event whose user name and event name are the XSS strings.
 func browserStore(t *testing.T) *browserData {
 	t.Helper()
 	ctx := context.Background()
 	start := time.Now()
-	logDir := filepath.Join(t.TempDir(), "logs")
-	sum, err := demo.Generate(logDir, demo.Options{Seed: 20240314, Now: time.Now(), Scale: 0.4})
+	sum, err := demo.Generate(filepath.Join(t.TempDir(), "demo"), demo.Options{Seed: 20240314, Now: time.Now(), Scale: 0.25})
 	if err != nil {
 		t.Fatalf("generating the demo data: %v", err)
 	}
@@ -48,8 +48,12 @@ func browserStore(t *testing.T) *browserData {
 			t.Errorf("closing the store: %v", err)
 		}
 	})
-	t.Logf("generated in %s", time.Since(start))
-	n := loadDir(t, logDir, st)
+	geo, err := geoip.Open(sum.GeoIPCity, sum.GeoIPASN)
+	if err != nil {
+		t.Fatalf("opening the demo's GeoIP databases: %v", err)
+	}
+	defer geo.Close()
+	n := loadDir(t, sum.LogDir, st, geo.Enricher())
 	t.Logf("demo data: %d records generated, %d documents loaded in %s", sum.Total(), n, time.Since(start).Round(time.Millisecond))
 
 	planted := map[string]any{
@@ -72,36 +76,11 @@ func browserStore(t *testing.T) *browserData {
 		t.Fatalf("writing the planted document: %v", err)
 	}
 
-	// Country panels need GeoIP enrichment of source.ip unless the log
-	// type carries the country itself (GuardDuty): while no document of a
-	// type has the field, its country panels may be empty.
-	allow := map[string]string{}
-	for _, d := range web.Dashboards() {
-		for _, p := range d.Panels {
-			for _, f := range []string{p.Agg.Field, p.Agg.Field2} {
-				if !strings.HasPrefix(f, "source.geo.") {
-					continue
-				}
-				res, err := st.Aggregate(ctx, store.AggRequest{Kind: store.AggCount,
-					Filter: store.Filter{Query: "_exists_:" + f, LogTypes: p.Agg.LogTypes}})
-				if err != nil {
-					t.Fatalf("counting %s: %v", f, err)
-				}
-				if res.Value == 0 {
-					allow[d.ID+"/"+p.ID] = fmt.Sprintf("no %v document has %s (GeoIP enrichment)", p.Agg.LogTypes, f)
-				}
-			}
-		}
-	}
-	for k, why := range allow {
-		t.Logf("panel %s may be empty: %s", k, why)
-	}
-
 	srv, err := web.New(st, web.Options{Version: "browser-test"}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &browserData{srv: srv, since: "7d", allowEmpty: allow, xssQuery: `user.name:"` + browserXSSScript + `"`}
+	return &browserData{srv: srv, since: "7d", xssQuery: `user.name:"` + browserXSSScript + `"`}
 }
 
 // collectSink keeps the pipeline's documents; the store then takes them
@@ -127,9 +106,10 @@ func (s *collectSink) Write(_ context.Context, b *pipeline.Batch) error {
 func (s *collectSink) Close(context.Context) error { return nil }
 
 // loadDir runs the files under dir through the load pipeline (detection,
-// decoding, parsing, normalization, the log types' transforms) into st and
+// decoding, parsing, normalization, the log types' transforms, the
+// enrichers) into st and
 // returns the number of documents written. Any failure fails the test.
-func loadDir(t *testing.T, dir string, st store.Store) int {
+func loadDir(t *testing.T, dir string, st store.Store, enrichers ...normalize.Enricher) int {
 	t.Helper()
 	reg, err := logtype.Load()
 	if err != nil {
@@ -143,7 +123,7 @@ func loadDir(t *testing.T, dir string, st store.Store) int {
 		failures = append(failures, s)
 	}
 	cfg := &pipeline.ObjectConfig{
-		Registry: reg, Scripts: app.Scripts(), Codec: codec.Config{},
+		Registry: reg, Scripts: app.Scripts(), Codec: codec.Config{}, Enrichers: enrichers,
 		OnRecordError: func(f pipeline.Failure) { fail(fmt.Sprintf("%s:%d: %s", f.Origin.Key, f.Line, f.Reason)) },
 	}
 	src := &file.Source{Paths: []string{dir}, NewAck: func(event.Origin) *event.Ack { return event.NewAck(nil) },
