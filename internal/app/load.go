@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -16,8 +17,10 @@ import (
 	"golang.org/x/term"
 
 	"github.com/vigil-siem/vigil/internal/codec"
+	"github.com/vigil-siem/vigil/internal/enrich/geoip"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/logtype"
+	"github.com/vigil-siem/vigil/internal/normalize"
 	"github.com/vigil-siem/vigil/internal/pipeline"
 	"github.com/vigil-siem/vigil/internal/sink/ndjson"
 	ossink "github.com/vigil-siem/vigil/internal/sink/opensearch"
@@ -58,6 +61,13 @@ flags:
                       or a sink's dead-letter entries; they are loaded as
                       they are, keeping index and _id, so a replay
                       overwrites instead of duplicating
+  --geoip-city FILE   a MaxMind City database (GeoLite2-City.mmdb): adds
+                      source.geo.* and destination.geo.* for the log types
+                      whose geoip setting names them (default: the
+                      GeoLite2-City.mmdb in $VIGIL_GEOIP_DIR, if any)
+  --geoip-asn FILE    a MaxMind ASN database: adds source.as.* and
+                      destination.as.* (default: GeoLite2-ASN.mmdb in
+                      $VIGIL_GEOIP_DIR, if any)
   --quiet             no progress and no summary
 
 The summary (files, records, documents, errors, skipped, bytes in/out,
@@ -76,6 +86,8 @@ type loadOptions struct {
 	maxRecordBytes int
 	quiet          bool
 	documents      bool
+	geoipCity      string
+	geoipASN       string
 	bulk           ossink.Config
 	paths          []string
 }
@@ -92,6 +104,8 @@ func parseLoadFlags(stderr io.Writer, args []string) (*loadOptions, error) {
 	fs.IntVar(&o.maxRecordBytes, "max-record-bytes", codec.DefaultMaxRecordBytes, "")
 	fs.BoolVar(&o.quiet, "quiet", false, "")
 	fs.BoolVar(&o.documents, "documents", false, "")
+	fs.StringVar(&o.geoipCity, "geoip-city", geoipDefault("GeoLite2-City.mmdb"), "")
+	fs.StringVar(&o.geoipASN, "geoip-asn", geoipDefault("GeoLite2-ASN.mmdb"), "")
 	fs.IntVar(&o.bulk.MaxBulkBytes, "bulk-bytes", ossink.DefaultMaxBulkBytes, "")
 	fs.IntVar(&o.bulk.Concurrency, "bulk-concurrency", ossink.DefaultConcurrency, "")
 	fs.DurationVar(&o.bulk.InitialBackoff, "retry-backoff", ossink.DefaultInitialBackoff, "")
@@ -187,7 +201,19 @@ func runLoad(ctx context.Context, env *Env, args []string) int {
 func loadInto(ctx context.Context, env *Env, opts *loadOptions, reg *logtype.Registry, force *logtype.Type, dl *ndjson.DeadLetter, sink pipeline.Sink, written func() int64) int {
 	rep := &reporter{w: env.Stderr, quiet: opts.quiet}
 	stats := &pipeline.Stats{Start: time.Now()}
+	geo, err := geoip.Open(opts.geoipCity, opts.geoipASN)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "vigil load: %v\n", err)
+		_ = sink.Close(ctx) // nothing was written
+		return ExitUsage
+	}
+	defer func() { _ = geo.Close() }() // read-only files
+	var enrichers []normalize.Enricher
+	if geo.Enabled() {
+		enrichers = append(enrichers, geo.Enricher())
+	}
 	cfg := &pipeline.ObjectConfig{
+		Enrichers:     enrichers,
 		Registry:      reg,
 		ForceType:     force,
 		Scripts:       Scripts(),
@@ -205,7 +231,7 @@ func loadInto(ctx context.Context, env *Env, opts *loadOptions, reg *logtype.Reg
 		OnError: rep.walkError,
 	}
 	stopProgress := rep.progress(stats)
-	err := pipeline.Run(ctx, pipeline.Config{Workers: opts.workers}, src,
+	err = pipeline.Run(ctx, pipeline.Config{Workers: opts.workers}, src,
 		func() pipeline.Processor {
 			if opts.documents {
 				return &ossink.DocumentProcessor{DeadLetter: dl, Stats: stats}
@@ -376,4 +402,18 @@ func humanBytes(n int64) string {
 // errors on stderr.
 func newLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// geoipDefault returns the database file name in $VIGIL_GEOIP_DIR when it
+// exists there, else "".
+func geoipDefault(name string) string {
+	dir := os.Getenv("VIGIL_GEOIP_DIR")
+	if dir == "" {
+		return ""
+	}
+	p := filepath.Join(dir, name)
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
 }
