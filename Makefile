@@ -8,7 +8,7 @@ export VIGIL_SHARED
 BENCH_DATA ?= $(abspath bench-data)
 BENCH_COUNT ?= 5
 
-.PHONY: all build test conformance bench bench-data lint fuzz clean
+.PHONY: all build test test-live conformance bench bench-data lint fuzz clean
 
 all: build test
 
@@ -19,6 +19,12 @@ build:
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+
+## test-live: the OpenSearch sink suite against a real cluster at
+## OPENSEARCH_URL (e.g. the one deploy/docker-compose.yml starts).
+test-live:
+	@test -n "$${OPENSEARCH_URL:-}" || { echo "test-live: set OPENSEARCH_URL (e.g. https://admin:PASSWORD@127.0.0.1:9200)"; exit 1; }
+	$(GO) test -tags live -count=1 -v ./internal/sink/opensearch/
 
 ## conformance: tests against ../shared (es-loader output, ECS oracle,
 ## Sigma rules, large-file memory); prints agreement figures.
