@@ -142,3 +142,27 @@ func BenchmarkLookup(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
 	})
 }
+
+func TestLocalCache(t *testing.T) {
+	var c localCache
+	e1, e2 := &entry{}, &entry{}
+	a := addr4(1)
+	// Find an address sharing a's slot.
+	b := a
+	for i := 2; localSlot(b) != localSlot(a) || b == a; i++ {
+		b = addr4(i)
+	}
+	c.put(a, e1)
+	if c.get(a) != e1 || c.get(b) != nil {
+		t.Fatal("wrong answer after one put")
+	}
+	c.put(b, e2)
+	if c.get(a) != nil || c.get(b) != e2 {
+		t.Fatal("a colliding address did not replace the slot")
+	}
+	v6 := netip.MustParseAddr("2a02:ff0::1")
+	c.put(v6, e1)
+	if c.get(v6) != e1 || c.get(netip.MustParseAddr("2a02:ff0::2")) == e1 && localSlot(netip.MustParseAddr("2a02:ff0::2")) != localSlot(v6) {
+		t.Fatal("IPv6 answer wrong")
+	}
+}

@@ -132,7 +132,7 @@ type localCache struct {
 	}
 }
 
-const localSlots = 512
+const localSlots = 1024
 
 func localSlot(addr netip.Addr) int {
 	var h uint64
@@ -145,7 +145,7 @@ func localSlot(addr netip.Addr) int {
 			h = h*31 + uint64(b[i])
 		}
 	}
-	return int((h * 0x9e3779b97f4a7c15) >> (64 - 9))
+	return int((h * 0x9e3779b97f4a7c15) >> (64 - 10))
 }
 
 func (c *localCache) get(addr netip.Addr) *entry {
