@@ -120,18 +120,6 @@ func runVersion(_ context.Context, env *Env, _ []string) int {
 	return ExitOK
 }
 
-const demoUsage = `usage: vigil demo [--no-serve] [--port N] [--data-dir DIR]
-
-Generates realistic sample data, loads it into the embedded store and serves
-the web console. The embedded store is not available in this build yet.
-`
-
-func runDemo(_ context.Context, env *Env, _ []string) int {
-	fmt.Fprintln(env.Stderr, "vigil demo: not yet available: the embedded store and console are still being built.")
-	fmt.Fprintln(env.Stderr, "Meanwhile: vigil load --sink ndjson:out.ndjson PATH")
-	return ExitOK
-}
-
 // parseInterleaved parses flags that may come before or after positional
 // arguments, as users expect ("vigil load DIR --sink ndjson:-"). A "--"
 // ends flag parsing.

@@ -24,6 +24,8 @@ import (
 	"github.com/vigil-siem/vigil/internal/pipeline"
 	"github.com/vigil-siem/vigil/internal/sink/ndjson"
 	ossink "github.com/vigil-siem/vigil/internal/sink/opensearch"
+	storesink "github.com/vigil-siem/vigil/internal/sink/store"
+	"github.com/vigil-siem/vigil/internal/store"
 	"github.com/vigil-siem/vigil/internal/source/file"
 )
 
@@ -40,8 +42,9 @@ flags:
   --config FILE       a user.ini that overrides or adds log types (repeatable,
                       later files win)
   --type NAME         use this log type for every file instead of detecting it
-  --sink SPEC         where documents go: ndjson:FILE, ndjson:- for stdout
-                      (default), or opensearch:URL (an OpenSearch domain or
+  --sink SPEC         where documents go: store:DIR (the embedded store;
+                      store alone means store:./vigil-data), ndjson:FILE,
+                      ndjson:- for stdout (default), or opensearch:URL (an OpenSearch domain or
                       cluster; credentials from OPENSEARCH_USERNAME and
                       OPENSEARCH_PASSWORD or the AWS credential chain, see
                       docs/opensearch.md)
@@ -156,9 +159,18 @@ func openSink(ctx context.Context, spec string, env *Env, reg *logtype.Registry,
 		}
 		return s, s.BytesWritten, nil
 	case "store":
-		return nil, nil, fmt.Errorf("--sink %q: the store sink is not available in this build yet", spec)
+		dir := arg
+		if dir == "" {
+			dir = defaultDataDir
+		}
+		st, err := openStore(ctx, dir, false, "", newLogger(env.Stderr))
+		if err != nil {
+			return nil, nil, fmt.Errorf("--sink %q: %w", spec, err)
+		}
+		s := storesink.New(st, newLogger(env.Stderr))
+		return closeStore{s, st}, s.BytesWritten, nil
 	default:
-		return nil, nil, fmt.Errorf("--sink %q: unknown sink (use ndjson:FILE, ndjson:- or opensearch:URL)", spec)
+		return nil, nil, fmt.Errorf("--sink %q: unknown sink (use store:DIR, ndjson:FILE, ndjson:- or opensearch:URL)", spec)
 	}
 }
 
@@ -416,4 +428,19 @@ func geoipDefault(name string) string {
 		return ""
 	}
 	return p
+}
+
+// closeStore is a store sink that also closes its store.
+type closeStore struct {
+	*storesink.Sink
+	st store.Store
+}
+
+// Close flushes the sink, then closes the store.
+func (c closeStore) Close(ctx context.Context) error {
+	err := c.Sink.Close(ctx)
+	if cerr := c.st.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,10 +69,10 @@ func (r *remoteStore) post(ctx context.Context, path string, in, out any) error 
 func filterParams(f store.Filter) map[string]any {
 	m := map[string]any{"query": f.Query}
 	if f.From != 0 {
-		m["from"] = f.From
+		m["from"] = strconv.FormatInt(f.From, 10)
 	}
 	if f.To != 0 {
-		m["to"] = f.To
+		m["to"] = strconv.FormatInt(f.To, 10)
 	}
 	if len(f.LogTypes) > 0 {
 		m["log_type"] = f.LogTypes
