@@ -25,8 +25,8 @@ import (
 	"github.com/vigil-siem/vigil/internal/sink/ndjson"
 	ossink "github.com/vigil-siem/vigil/internal/sink/opensearch"
 	storesink "github.com/vigil-siem/vigil/internal/sink/store"
-	"github.com/vigil-siem/vigil/internal/store"
 	"github.com/vigil-siem/vigil/internal/source/file"
+	"github.com/vigil-siem/vigil/internal/store"
 )
 
 const loadUsage = `usage: vigil load [flags] PATH...
