@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/logtype"
 	"github.com/vigil-siem/vigil/internal/sink/ndjson"
 	storesink "github.com/vigil-siem/vigil/internal/sink/store"
+	"github.com/vigil-siem/vigil/rules"
 )
 
 const demoUsage = `usage: vigil demo [flags]
@@ -26,8 +28,10 @@ Generates realistic sample data for every log type Vigil processes, dated
 over the last days up to now and with an attack story running through it
 (an SSH brute force, the GuardDuty findings it raises, the stolen role's
 CloudTrail calls), loads it into the embedded store and serves the web
-console. Works offline. Running it again adds a fresh sample; documents
-already stored are never duplicated.
+console. Works offline. Vigil's rule pack is written to DATA-DIR/rules
+(kept if it exists, so edits stay) and runs over the data: the console's
+Alerts view shows what it raised. Running it again adds a fresh sample;
+documents and alerts already stored are never duplicated.
 
 flags:
   --data-dir DIR   the store's directory (default ./vigil-data)
@@ -126,7 +130,15 @@ func runDemo(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "vigil demo: %v\n", err)
 		return ExitFailure
 	}
+	ruleDir := filepath.Join(o.dataDir, "rules")
+	if err := writeRulePack(ruleDir); err != nil {
+		closeLn()
+		_ = st.Close()
+		fmt.Fprintf(env.Stderr, "vigil demo: %v\n", err)
+		return ExitFailure
+	}
 	lo := &loadOptions{
+		rules:          multiFlag{ruleDir},
 		workers:        runtime.GOMAXPROCS(0),
 		deadLetter:     filepath.Join(o.dataDir, "demo-dead-letter.ndjson"),
 		maxRecordBytes: codec.DefaultMaxRecordBytes,
@@ -156,4 +168,30 @@ func runDemo(ctx context.Context, env *Env, args []string) int {
 		return ExitOK
 	}
 	return serveStore(ctx, env, "vigil demo", st, ln, wo)
+}
+
+// writeRulePack writes Vigil's rule pack into dir unless dir exists (then
+// the rules there, perhaps edited, are used as they are).
+func writeRulePack(dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	err := fs.WalkDir(rules.FS, ".", func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		data, err := rules.FS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		out := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(out, data, 0o644)
+	})
+	if err != nil {
+		return fmt.Errorf("writing the rule pack to %s: %w", dir, err)
+	}
+	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/vigil-siem/vigil/internal/codec"
+	"github.com/vigil-siem/vigil/internal/detect/stage"
 	"github.com/vigil-siem/vigil/internal/enrich/geoip"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/logtype"
@@ -71,6 +72,11 @@ flags:
   --geoip-asn FILE    a MaxMind ASN database: adds source.as.* and
                       destination.as.* (default: GeoLite2-ASN.mmdb in
                       $VIGIL_GEOIP_DIR, if any)
+  --rules PATH        run these Sigma rules (a directory or file,
+                      repeatable) on every document; alerts go to the same
+                      sink, index "alerts" (docs/rules.md, docs/alerts.md)
+  --state-dir DIR     keep correlation windows and open alerts here across
+                      runs; without it every window is decided at the end
   --quiet             no progress and no summary
 
 The summary (files, records, documents, errors, skipped, bytes in/out,
@@ -90,6 +96,8 @@ type loadOptions struct {
 	quiet          bool
 	documents      bool
 	geoipCity      string
+	rules          multiFlag
+	stateDir       string
 	geoipASN       string
 	bulk           ossink.Config
 	paths          []string
@@ -107,6 +115,8 @@ func parseLoadFlags(stderr io.Writer, args []string) (*loadOptions, error) {
 	fs.IntVar(&o.maxRecordBytes, "max-record-bytes", codec.DefaultMaxRecordBytes, "")
 	fs.BoolVar(&o.quiet, "quiet", false, "")
 	fs.BoolVar(&o.documents, "documents", false, "")
+	fs.Var(&o.rules, "rules", "")
+	fs.StringVar(&o.stateDir, "state-dir", "", "")
 	fs.StringVar(&o.geoipCity, "geoip-city", geoipDefault("GeoLite2-City.mmdb"), "")
 	fs.StringVar(&o.geoipASN, "geoip-asn", geoipDefault("GeoLite2-ASN.mmdb"), "")
 	fs.IntVar(&o.bulk.MaxBulkBytes, "bulk-bytes", ossink.DefaultMaxBulkBytes, "")
@@ -235,6 +245,20 @@ func loadInto(ctx context.Context, env *Env, opts *loadOptions, reg *logtype.Reg
 		OnRecordError: rep.record,
 		Lines:         strings.HasPrefix(opts.sink, "ndjson:"),
 	}
+	var det *stage.Detector
+	if len(opts.rules) > 0 {
+		det, err = stage.New(stage.Config{RuleDirs: opts.rules, StateDir: opts.stateDir, DecideAtEnd: opts.stateDir == ""}, newLogger(env.Stderr))
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "vigil load: %v\n", err)
+			_ = sink.Close(ctx) // nothing was written
+			return ExitUsage
+		}
+		for _, p := range det.Problems() {
+			fmt.Fprintf(env.Stderr, "vigil load: rule skipped: %v\n", p)
+		}
+		cfg.Inspect = det.Inspect
+		sink = det.Sink(sink)
+	}
 	src := &file.Source{
 		Paths: opts.paths,
 		NewAck: func(event.Origin) *event.Ack {
@@ -252,6 +276,14 @@ func loadInto(ctx context.Context, env *Env, opts *loadOptions, reg *logtype.Reg
 		},
 		sink, rep.objectError)
 	stopProgress()
+	if det != nil {
+		if cerr := det.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+		if st := det.Stats(); !opts.quiet {
+			fmt.Fprintf(env.Stderr, "vigil load: detection: %d rules, %d correlations over %d documents: %d matches, %d alerts\n", st.Rules, st.Correlations, st.Documents, st.Matches+st.CorrelationMatches, st.AlertsNew)
+		}
+	}
 	if cerr := dl.Close(); cerr != nil && err == nil {
 		err = cerr
 	}

@@ -208,9 +208,15 @@ func printHits(w io.Writer, hits []store.Hit, asJSON bool) {
 		}
 		var doc struct {
 			Message string `json:"@message"`
+			Rule    struct {
+				Name string `json:"name"`
+			} `json:"rule"`
 		}
-		_ = json.Unmarshal(h.Source, &doc) // a missing @message prints the id alone
+		_ = json.Unmarshal(h.Source, &doc) // without @message or rule.name the id stands alone
 		msg := strings.Join(strings.Fields(doc.Message), " ")
+		if msg == "" {
+			msg = doc.Rule.Name // an alert
+		}
 		if len(msg) > 200 {
 			msg = msg[:200] + "…"
 		}

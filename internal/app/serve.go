@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/vigil-siem/vigil/internal/detect/alert"
 	"github.com/vigil-siem/vigil/internal/store"
 	"github.com/vigil-siem/vigil/internal/web"
 )
@@ -104,6 +106,7 @@ func serveStore(ctx context.Context, env *Env, cmd string, st store.Store, ln ne
 			fmt.Fprintf(env.Stderr, "%s: closing the store: %v\n", cmd, err)
 		}
 	}()
+	wo.Alerts = storeAlerts{st}
 	srv, err := web.New(st, wo, newLogger(env.Stderr))
 	if err != nil {
 		_ = ln.Close() // the server never started
@@ -116,4 +119,29 @@ func serveStore(ctx context.Context, env *Env, cmd string, st store.Store, ln ne
 		return ExitFailure
 	}
 	return ExitOK
+}
+
+// storeAlerts changes the status of alert documents in the store, for the
+// console's Alerts view.
+type storeAlerts struct{ st store.Store }
+
+// SetAlertStatus rewrites the alert document with the new status.
+func (a storeAlerts) SetAlertStatus(ctx context.Context, id, status string) error {
+	if !alert.Status(status).Valid() {
+		return fmt.Errorf("alert status %q: want open or acknowledged", status)
+	}
+	h, err := a.st.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	var al alert.Alert
+	if err := json.Unmarshal(h.Source, &al); err != nil {
+		return fmt.Errorf("document %s is not an alert: %w", id, err)
+	}
+	al.Status = alert.Status(status)
+	src, err := json.Marshal(&al)
+	if err != nil {
+		return err
+	}
+	return a.st.Write(ctx, []store.Doc{{ID: h.ID, Index: h.Index, LogType: h.LogType, TimestampMs: h.TimestampMs, Source: src}})
 }

@@ -78,6 +78,10 @@ func TestDemoNoServe(t *testing.T) {
 	if code != ExitOK || strings.TrimSpace(n) == "0" {
 		t.Errorf("search source.ip:%s: exit %d, count %q\n%s", ip, code, n, errs)
 	}
+	code, n, errs = runApp(t, "search", "--data-dir", data, "--all-time", "--count", "--type", "alert", `rule.name:"SSH brute force followed by a successful login from the same source"`)
+	if code != ExitOK || strings.TrimSpace(n) != "1" {
+		t.Errorf("the demo's brute force raised %q alerts (exit %d), want exactly 1\n%s", strings.TrimSpace(n), code, errs)
+	}
 	code, out, errs = runApp(t, "retention", "--data-dir", data, "--older-than", "1d", "--dry-run")
 	if code != ExitOK || !strings.Contains(out, "would delete") {
 		t.Errorf("retention dry run: exit %d\n%s%s", code, out, errs)
