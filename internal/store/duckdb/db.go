@@ -35,6 +35,9 @@ type Options struct {
 	MemoryLimit string
 	// Threads is the number of DuckDB worker threads; 0 means one per CPU.
 	Threads int
+	// Writers is the number of connections a large Write is split across,
+	// building and appending rows in parallel; 0 means min(2, Threads).
+	Writers int
 	// ServeAddr is the HTTP address this process serves the store on
 	// (e.g. http://127.0.0.1:8080), written into the lock file so that
 	// another process can send its requests there.
@@ -88,6 +91,9 @@ func Open(ctx context.Context, dir string, opts Options, logger *slog.Logger) (*
 	if opts.Threads <= 0 {
 		opts.Threads = runtime.NumCPU()
 	}
+	if opts.Writers <= 0 {
+		opts.Writers = min(2, opts.Threads)
+	}
 	if opts.Command == "" {
 		opts.Command = currentCommand()
 	}
@@ -128,18 +134,33 @@ func (d *DB) open(ctx context.Context, dbPath string) error {
 	if d.opts.MemoryLimit != "" {
 		params.Set("memory_limit", d.opts.MemoryLimit)
 	}
-	if d.opts.ReadOnly {
-		params.Set("access_mode", "READ_ONLY")
-	} else {
+	if !d.opts.ReadOnly {
 		params.Set("checkpoint_threshold", d.opts.CheckpointWAL)
 	}
-	params.Set("enable_external_access", "false")
-	conn, err := duck.NewConnector(dbPath+"?"+params.Encode(), func(ex driver.ExecerContext) error {
-		_, err := ex.ExecContext(ctx, ipMacro, nil)
-		return err
+	attach := "ATTACH IF NOT EXISTS " + sqlString(dbPath) + " AS vigil ("
+	if d.opts.ReadOnly {
+		attach += "READ_ONLY"
+	} else {
+		attach += "ROW_GROUP_SIZE " + strconv.Itoa(rowGroupSize())
+	}
+	attach += ")"
+	conn, err := duck.NewConnector("?"+params.Encode(), func(ex driver.ExecerContext) error {
+		for _, q := range []string{attach, "USE vigil", ipMacro} {
+			if _, err := ex.ExecContext(ctx, q, nil); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return d.openError(err)
+	}
+	// Connect once now, so a database that cannot be opened fails here.
+	if c, err := conn.Connect(ctx); err != nil {
+		conn.Close()
+		return d.openError(err)
+	} else {
+		c.Close()
 	}
 	d.conn = conn
 	d.db = sql.OpenDB(conn)
@@ -158,13 +179,25 @@ func (d *DB) open(ctx context.Context, dbPath string) error {
 		return fail(err)
 	}
 	if !d.opts.ReadOnly {
-		w, err := newWriter(ctx, d)
+		w, err := newWriter(ctx, d, d.opts.Writers)
 		if err != nil {
 			return fail(err)
 		}
 		d.w = w
 	}
 	return nil
+}
+
+// sqlString quotes a SQL string literal.
+func sqlString(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+func rowGroupSize() int {
+	if n, err := strconv.Atoi(os.Getenv("VIGIL_ROW_GROUP")); err == nil && n > 0 {
+		return n
+	}
+	return 122880
 }
 
 // openError explains why DuckDB would not open the database.

@@ -18,46 +18,85 @@ type fieldRow struct {
 	logType, name, jsonPath, typ string
 }
 
-// fieldSet remembers which fields each log type has: the scanner reports
-// every leaf path, the set keeps the new ones until the write commits, and
-// the resolver looks up the JSON path of fields without a typed column.
+// fieldSet remembers which fields each log type has, for Fields and for
+// the query resolver (the JSON path and type of fields without a typed
+// column). Writers discover fields through a fieldLane each.
 type fieldSet struct {
-	mu      sync.RWMutex
-	known   map[uint64]struct{} // path hash ^ log type hash
-	paths   map[string]string   // field name -> JSON path (first seen)
-	types   map[string]string   // field name -> type (first seen)
-	lt      uint64              // hash of the current document's log type
-	ltName  string
-	pending []fieldRow
-	pendH   []uint64
+	mu    sync.RWMutex
+	known map[uint64]struct{} // path hash ^ log type hash
+	paths map[string]string   // field name -> JSON path (first seen)
+	types map[string]string   // field name -> type (first seen)
 }
 
 func newFieldSet() *fieldSet {
 	return &fieldSet{known: map[uint64]struct{}{}, paths: map[string]string{}, types: map[string]string{}}
 }
 
+// logTypeHash is mixed into path hashes so each log type has its own set.
+func logTypeHash(lt string) uint64 {
+	return hashBytes(fnvOffset^0x5bd1e995, []byte(lt)) | 1
+}
+
+// add makes committed fields known and resolvable.
+func (f *fieldSet) add(rows []fieldRow, hs []uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, r := range rows {
+		f.known[hs[i]] = struct{}{}
+		if _, ok := f.paths[r.name]; !ok {
+			f.paths[r.name] = r.jsonPath
+			f.types[r.name] = r.typ
+		}
+	}
+}
+
+// fieldLane is one writer's view of the field set: the scanner asks it
+// whether a leaf path is known (a local cache in front of the shared set)
+// and hands it new fields, kept until the write commits. A lane is used by
+// one goroutine at a time.
+type fieldLane struct {
+	set     *fieldSet
+	local   map[uint64]struct{}
+	lt      uint64 // hash of the current document's log type
+	ltName  string
+	pending []fieldRow
+	pendH   []uint64
+}
+
+func newFieldLane(set *fieldSet) *fieldLane {
+	return &fieldLane{set: set, local: map[uint64]struct{}{}}
+}
+
 // setLogType says which log type the next scanned documents have.
-func (f *fieldSet) setLogType(lt string) {
+func (f *fieldLane) setLogType(lt string) {
 	if lt == f.ltName && f.lt != 0 {
 		return
 	}
 	f.ltName = lt
-	f.lt = hashBytes(fnvOffset^0x5bd1e995, []byte(lt)) | 1
+	f.lt = logTypeHash(lt)
 }
 
-// seen is called by the scanner for every leaf (writer goroutine only).
-func (f *fieldSet) seen(h uint64) bool {
-	_, ok := f.known[h^f.lt]
+// seen implements fieldSink.
+func (f *fieldLane) seen(h uint64) bool {
+	h ^= f.lt
+	if _, ok := f.local[h]; ok {
+		return true
+	}
+	f.set.mu.RLock()
+	_, ok := f.set.known[h]
+	f.set.mu.RUnlock()
+	if ok {
+		f.local[h] = struct{}{}
+	}
 	return ok
 }
 
-// add records a new field (writer goroutine only).
-func (f *fieldSet) add(h uint64, path, jsonPath string, typ byte) {
-	f.mu.Lock()
-	f.known[h^f.lt] = struct{}{}
-	f.mu.Unlock()
+// add implements fieldSink.
+func (f *fieldLane) add(h uint64, path, jsonPath string, typ byte) {
+	h ^= f.lt
+	f.local[h] = struct{}{}
 	f.pending = append(f.pending, fieldRow{logType: f.ltName, name: path, jsonPath: jsonPath, typ: leafType(typ)})
-	f.pendH = append(f.pendH, h^f.lt)
+	f.pendH = append(f.pendH, h)
 }
 
 // leafType names the type Fields reports for a JSON value kind.
@@ -73,27 +112,19 @@ func leafType(typ byte) string {
 	return "keyword"
 }
 
-// commit makes the pending fields resolvable after their write committed.
-func (f *fieldSet) commit() {
-	f.mu.Lock()
-	for _, r := range f.pending {
-		if _, ok := f.paths[r.name]; !ok {
-			f.paths[r.name] = r.jsonPath
-			f.types[r.name] = r.typ
-		}
-	}
-	f.mu.Unlock()
-	f.pending, f.pendH = f.pending[:0], f.pendH[:0]
+// take returns the pending fields and forgets them.
+func (f *fieldLane) take() ([]fieldRow, []uint64) {
+	rows, hs := f.pending, f.pendH
+	f.pending, f.pendH = nil, nil
+	return rows, hs
 }
 
 // rollback forgets the pending fields after a failed write, so they are
 // reported again.
-func (f *fieldSet) rollback() {
-	f.mu.Lock()
+func (f *fieldLane) rollback() {
 	for _, h := range f.pendH {
-		delete(f.known, h)
+		delete(f.local, h)
 	}
-	f.mu.Unlock()
 	f.pending, f.pendH = f.pending[:0], f.pendH[:0]
 }
 
@@ -158,15 +189,13 @@ func (f *fieldSet) load(ctx context.Context, db *sql.DB) error {
 		if err := rows.Scan(&lt, &name, &path, &typ); err != nil {
 			return fmt.Errorf("reading the field list: %w", err)
 		}
-		f.setLogType(lt)
 		// The path hash chain of the scanner: FNV over the dotted name.
-		f.known[hashBytes(fnvOffset, []byte(name))^f.lt] = struct{}{}
+		f.known[hashBytes(fnvOffset, []byte(name))^logTypeHash(lt)] = struct{}{}
 		if _, ok := f.paths[name]; !ok {
 			f.paths[name] = path
 			f.types[name] = typ
 		}
 	}
-	f.ltName, f.lt = "", 0
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("reading the field list: %w", err)
 	}

@@ -332,7 +332,7 @@ func (d *DB) DeleteBefore(ctx context.Context, logType string, t time.Time) (int
 		q += " AND log_type = ?"
 		args = append(args, logType)
 	}
-	res, err := d.w.conn.ExecContext(ctx, q, args...)
+	res, err := d.w.conn().ExecContext(ctx, q, args...)
 	if err != nil {
 		return 0, fmt.Errorf("deleting %s documents before %s: %w", orAll(logType), t.UTC().Format(time.RFC3339), err)
 	}
@@ -343,7 +343,7 @@ func (d *DB) DeleteBefore(ctx context.Context, logType string, t time.Time) (int
 	if n > 0 {
 		// Give the space of emptied row groups back now rather than at
 		// the next automatic checkpoint.
-		if _, err := d.w.conn.ExecContext(ctx, "CHECKPOINT"); err != nil {
+		if _, err := d.w.conn().ExecContext(ctx, "CHECKPOINT"); err != nil {
 			d.logger.Warn("checkpoint after deleting old documents failed", "err", err)
 		}
 	}

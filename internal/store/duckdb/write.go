@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	duck "github.com/duckdb/duckdb-go/v2"
@@ -56,47 +57,75 @@ func (e *RejectedError) Rejections() map[int]error {
 	return m
 }
 
-// writer owns the write connection. Its methods run under DB.wmu.
+// writer owns the write connections: one lane per connection, each with
+// its own row builder, so a large write is split across lanes that build
+// and append in parallel. Its methods run under DB.wmu.
 type writer struct {
 	d     *DB
-	conn  *sql.Conn
-	rb    *rowBuilder
+	lanes []*lane
 	bloom *bloom
 
 	hs    []uint64
 	keep  []bool
 	byID  map[string]int
-	cands []int
+	cands []bool
 }
 
-func newWriter(ctx context.Context, d *DB) (*writer, error) {
-	conn, err := d.db.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("opening the write connection: %w", err)
-	}
-	w := &writer{d: d, conn: conn, rb: newRowBuilder(d.sch), byID: map[string]int{}}
-	w.rb.sc.fields = d.fields
-	if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS cand (h BIGINT, _id VARCHAR)`); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("preparing the write connection: %w", err)
+// lane is one write connection and what it needs to turn documents into
+// rows.
+type lane struct {
+	conn   *sql.Conn
+	rb     *rowBuilder
+	fields *fieldLane
+}
+
+// minLaneDocs is the smallest share of a write worth a lane of its own.
+const minLaneDocs = 2048
+
+func newWriter(ctx context.Context, d *DB, lanes int) (*writer, error) {
+	w := &writer{d: d, byID: map[string]int{}}
+	for range max(lanes, 1) {
+		conn, err := d.db.Conn(ctx)
+		if err != nil {
+			w.closeConns()
+			return nil, fmt.Errorf("opening a write connection: %w", err)
+		}
+		l := &lane{conn: conn, rb: newRowBuilder(d.sch), fields: newFieldLane(d.fields)}
+		l.rb.sc.fields = l.fields
+		w.lanes = append(w.lanes, l)
+		if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS cand (h BIGINT, _id VARCHAR)`); err != nil {
+			w.closeConns()
+			return nil, fmt.Errorf("preparing a write connection: %w", err)
+		}
 	}
 	if err := w.loadBloom(ctx, 0); err != nil {
-		conn.Close()
+		w.closeConns()
 		return nil, err
 	}
 	return w, nil
 }
+
+func (w *writer) closeConns() error {
+	var errs []error
+	for _, l := range w.lanes {
+		errs = append(errs, l.conn.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// conn is the connection for statements outside Write.
+func (w *writer) conn() *sql.Conn { return w.lanes[0].conn }
 
 // loadBloom rebuilds the id filter from the h column, sized for at least
 // twice the stored documents.
 func (w *writer) loadBloom(ctx context.Context, minCap int) error {
 	t0 := time.Now()
 	var n int64
-	if err := w.conn.QueryRowContext(ctx, `SELECT count(*) FROM docs`).Scan(&n); err != nil {
+	if err := w.conn().QueryRowContext(ctx, `SELECT count(*) FROM docs`).Scan(&n); err != nil {
 		return fmt.Errorf("counting documents: %w", err)
 	}
 	b := newBloom(max(int(2*n), minCap, 1<<20))
-	rows, err := w.conn.QueryContext(ctx, `SELECT h FROM docs`)
+	rows, err := w.conn().QueryContext(ctx, `SELECT h FROM docs`)
 	if err != nil {
 		return fmt.Errorf("reading document ids: %w", err)
 	}
@@ -118,17 +147,18 @@ func (w *writer) loadBloom(ctx context.Context, minCap int) error {
 	return nil
 }
 
-func (w *writer) exec(ctx context.Context, q string, args ...any) error {
-	if _, err := w.conn.ExecContext(ctx, q, args...); err != nil {
+// exec runs a statement on the lane's connection.
+func (l *lane) exec(ctx context.Context, q string, args ...any) error {
+	if _, err := l.conn.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("%s: %w", strings.SplitN(q, " ", 2)[0], err)
 	}
 	return nil
 }
 
-// appender returns an appender for a table on the write connection.
-func (w *writer) appender(catalog, table string) (*duck.Appender, error) {
+// appender returns an appender for a table on the lane's connection.
+func (l *lane) appender(catalog, table string) (*duck.Appender, error) {
 	var a *duck.Appender
-	err := w.conn.Raw(func(dc any) error {
+	err := l.conn.Raw(func(dc any) error {
 		c, ok := dc.(driver.Conn)
 		if !ok {
 			return fmt.Errorf("unexpected driver connection %T", dc)
@@ -143,11 +173,13 @@ func (w *writer) appender(catalog, table string) (*duck.Appender, error) {
 	return a, nil
 }
 
-// Write upserts docs by _id in one transaction: stored documents with the
-// same ids are replaced, and of several documents with one id in docs the
-// last wins. Malformed documents are left out and reported in a
-// *RejectedError; the others are written. Write returns once the
-// transaction is committed (durable in the write-ahead log).
+// Write upserts docs by _id: stored documents with the same ids are
+// replaced, and of several documents with one id in docs the last wins.
+// Malformed documents are left out and reported in a *RejectedError; the
+// others are written. Write returns once they are committed (durable in
+// the write-ahead log). A large write is split into parallel
+// transactions; if one fails, Write returns its error and the documents of
+// the others may be stored (writing the same documents again is safe).
 func (d *DB) Write(ctx context.Context, docs []store.Doc) error {
 	if len(docs) == 0 {
 		return nil
@@ -170,92 +202,79 @@ func (d *DB) Write(ctx context.Context, docs []store.Doc) error {
 	return nil
 }
 
-func (w *writer) write(ctx context.Context, docs []store.Doc) (err error) {
+// laneResult is what one lane did.
+type laneResult struct {
+	committed bool
+	rejected  []Rejected
+	fields    []fieldRow
+	fieldH    []uint64
+	err       error
+}
+
+func (w *writer) write(ctx context.Context, docs []store.Doc) error {
 	// Which documents to write: the last of each id. Which may replace a
 	// stored one: those the filter does not rule out.
+	n := len(docs)
 	w.hs = w.hs[:0]
 	w.keep = w.keep[:0]
 	w.cands = w.cands[:0]
 	clear(w.byID)
 	for i := range docs {
-		h := idHash(docs[i].ID)
-		w.hs = append(w.hs, h)
+		w.hs = append(w.hs, idHash(docs[i].ID))
 		w.keep = append(w.keep, true)
 		if j, dup := w.byID[docs[i].ID]; dup {
 			w.keep[j] = false
 		}
 		w.byID[docs[i].ID] = i
 	}
-	var rejected []Rejected
 	for i, h := range w.hs {
-		if w.keep[i] && w.bloom.has(h) {
-			// It replaces a stored document only if it is well-formed:
-			// check now, before the stored one is deleted.
-			d := &docs[i]
-			w.d.fields.setLogType(d.LogType)
-			if err := w.rb.build(d); err != nil {
-				rejected = append(rejected, Rejected{Pos: i, ID: d.ID, Index: d.Index, Err: err})
-				w.keep[i] = false
-				continue
-			}
-			w.cands = append(w.cands, i)
-		}
+		w.cands = append(w.cands, w.keep[i] && w.bloom.has(h))
 	}
 
-	if err := w.exec(ctx, "BEGIN TRANSACTION"); err != nil {
+	// Split into contiguous shares, one per lane, so that each lane's rows
+	// stay in time order in the table.
+	nl := min(len(w.lanes), max(1, n/minLaneDocs))
+	results := make([]laneResult, nl)
+	var wg sync.WaitGroup
+	for k := range nl {
+		lo, hi := k*n/nl, (k+1)*n/nl
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[k] = w.lanes[k].write(ctx, docs, lo, hi, w)
+		}()
+	}
+	wg.Wait()
+
+	var rejected []Rejected
+	var errs []error
+	var fields []fieldRow
+	var fieldH []uint64
+	for k, r := range results {
+		if r.committed {
+			lo, hi := k*n/nl, (k+1)*n/nl
+			for i := lo; i < hi; i++ {
+				if w.keep[i] {
+					w.bloom.add(w.hs[i])
+				}
+			}
+			fields = append(fields, r.fields...)
+			fieldH = append(fieldH, r.fieldH...)
+		}
+		rejected = append(rejected, r.rejected...)
+		if r.err != nil {
+			errs = append(errs, r.err)
+		}
+	}
+	if len(fields) > 0 {
+		if err := w.saveFields(ctx, fields); err != nil {
+			errs = append(errs, err)
+		} else {
+			w.d.fields.add(fields, fieldH)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
 		return err
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			// The connection's context may be done; roll back regardless.
-			_, _ = w.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-			w.d.fields.rollback()
-		}
-	}()
-	if len(w.cands) > 0 {
-		if err := w.deleteStored(ctx, docs); err != nil {
-			return err
-		}
-	}
-	app, err := w.appender("", "docs")
-	if err != nil {
-		return err
-	}
-	for i := range docs {
-		if !w.keep[i] {
-			continue
-		}
-		d := &docs[i]
-		w.d.fields.setLogType(d.LogType)
-		if err := w.rb.build(d); err != nil {
-			rejected = append(rejected, Rejected{Pos: i, ID: d.ID, Index: d.Index, Err: err})
-			w.keep[i] = false
-			continue
-		}
-		if err := app.AppendRow(w.rb.vals...); err != nil {
-			_ = app.Close()
-			return fmt.Errorf("appending _id %q: %w", d.ID, err)
-		}
-	}
-	if err := app.Close(); err != nil {
-		return fmt.Errorf("appending documents: %w", err)
-	}
-	if err := w.saveFields(ctx); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := w.exec(ctx, "COMMIT"); err != nil {
-		return err
-	}
-	committed = true
-	w.d.fields.commit()
-	for i, h := range w.hs {
-		if w.keep[i] {
-			w.bloom.add(h)
-		}
 	}
 	if w.bloom.full() {
 		if err := w.loadBloom(ctx, 4*w.bloom.cap); err != nil {
@@ -269,15 +288,92 @@ func (w *writer) write(ctx context.Context, docs []store.Doc) (err error) {
 	return nil
 }
 
-// deleteStored deletes the stored documents whose ids the candidates
-// have, inside the write transaction.
-func (w *writer) deleteStored(ctx context.Context, docs []store.Doc) error {
-	app, err := w.appender("temp", "cand")
+// write stores docs[lo:hi] (those w.keep marks) in one transaction. It
+// only reads the writer's per-document slices.
+func (l *lane) write(ctx context.Context, docs []store.Doc, lo, hi int, w *writer) (res laneResult) {
+	// The documents that may replace stored ones must be well-formed
+	// before the stored ones are deleted: check them first.
+	var cands []int
+	skip := map[int]bool{}
+	for i := lo; i < hi; i++ {
+		if !w.cands[i] {
+			continue
+		}
+		d := &docs[i]
+		l.fields.setLogType(d.LogType)
+		if err := l.rb.build(d); err != nil {
+			res.rejected = append(res.rejected, Rejected{Pos: i, ID: d.ID, Index: d.Index, Err: err})
+			skip[i] = true
+			continue
+		}
+		cands = append(cands, i)
+	}
+	if err := l.exec(ctx, "BEGIN TRANSACTION"); err != nil {
+		res.err = err
+		return res
+	}
+	defer func() {
+		if !res.committed {
+			// The context may be done; roll back regardless.
+			_, _ = l.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+			l.fields.rollback()
+			res.fields, res.fieldH = nil, nil
+		}
+	}()
+	if len(cands) > 0 {
+		if res.err = l.deleteStored(ctx, docs, cands, w.hs); res.err != nil {
+			return res
+		}
+	}
+	app, err := l.appender("", "docs")
+	if err != nil {
+		res.err = err
+		return res
+	}
+	for i := lo; i < hi; i++ {
+		if !w.keep[i] || skip[i] {
+			continue
+		}
+		d := &docs[i]
+		l.fields.setLogType(d.LogType)
+		if err := l.rb.build(d); err != nil {
+			res.rejected = append(res.rejected, Rejected{Pos: i, ID: d.ID, Index: d.Index, Err: err})
+			continue
+		}
+		if err := app.AppendRow(l.rb.vals...); err != nil {
+			_ = app.Close()
+			res.err = fmt.Errorf("appending _id %q: %w", d.ID, err)
+			return res
+		}
+	}
+	if err := app.Close(); err != nil {
+		res.err = fmt.Errorf("appending documents: %w", err)
+		return res
+	}
+	if res.err = ctx.Err(); res.err != nil {
+		return res
+	}
+	if res.err = l.exec(ctx, "COMMIT"); res.err != nil {
+		return res
+	}
+	res.committed = true
+	res.fields, res.fieldH = l.fields.take()
+	// Rejected documents are not stored: keep them out of the id filter.
+	for _, r := range res.rejected {
+		w.keep[r.Pos] = false
+	}
+	return res
+}
+
+// deleteStored deletes the stored documents with the candidates' ids,
+// inside the lane's transaction.
+func (l *lane) deleteStored(ctx context.Context, docs []store.Doc, cands []int, hs []uint64) error {
+	app, err := l.appender("temp", "cand")
 	if err != nil {
 		return err
 	}
-	for _, i := range w.cands {
-		if err := app.AppendRow(int64(w.hs[i]), docs[i].ID); err != nil {
+	for _, i := range cands {
+		if err := app.AppendRow(int64(hs[i]), docs[i].ID); err != nil {
 			_ = app.Close()
 			return fmt.Errorf("appending candidate ids: %w", err)
 		}
@@ -285,21 +381,22 @@ func (w *writer) deleteStored(ctx context.Context, docs []store.Doc) error {
 	if err := app.Close(); err != nil {
 		return fmt.Errorf("appending candidate ids: %w", err)
 	}
-	if err := w.exec(ctx, `DELETE FROM docs USING temp.cand c WHERE docs.h = c.h AND docs._id = c._id`); err != nil {
+	if err := l.exec(ctx, `DELETE FROM docs USING temp.cand c WHERE docs.h = c.h AND docs._id = c._id`); err != nil {
 		return err
 	}
-	return w.exec(ctx, `DELETE FROM temp.cand`)
+	return l.exec(ctx, `DELETE FROM temp.cand`)
 }
 
-// saveFields records the fields first seen in this write.
-func (w *writer) saveFields(ctx context.Context) error {
-	p := w.d.fields.pending
-	for len(p) > 0 {
-		n := min(len(p), 200)
+// saveFields records the fields first seen in this write, in a
+// transaction of their own (lanes may discover the same field at once).
+func (w *writer) saveFields(ctx context.Context, rows []fieldRow) error {
+	l := w.lanes[0]
+	for len(rows) > 0 {
+		n := min(len(rows), 200)
 		var b strings.Builder
 		b.WriteString(`INSERT INTO vigil_fields VALUES `)
 		args := make([]any, 0, 4*n)
-		for i, r := range p[:n] {
+		for i, r := range rows[:n] {
 			if i > 0 {
 				b.WriteString(", ")
 			}
@@ -307,22 +404,19 @@ func (w *writer) saveFields(ctx context.Context) error {
 			args = append(args, r.logType, r.name, r.typ, r.jsonPath)
 		}
 		b.WriteString(` ON CONFLICT DO NOTHING`)
-		if err := w.exec(ctx, b.String(), args...); err != nil {
-			return err
+		if err := l.exec(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("recording new fields: %w", err)
 		}
-		p = p[n:]
+		rows = rows[n:]
 	}
 	return nil
 }
 
-// close checkpoints and closes the write connection.
+// close checkpoints and closes the write connections.
 func (w *writer) close() error {
-	_, cerr := w.conn.ExecContext(context.Background(), "CHECKPOINT")
-	if err := w.conn.Close(); cerr == nil {
-		cerr = err
-	}
+	_, cerr := w.conn().ExecContext(context.Background(), "CHECKPOINT")
 	if cerr != nil {
-		return fmt.Errorf("checkpointing: %w", cerr)
+		cerr = fmt.Errorf("checkpointing: %w", cerr)
 	}
-	return nil
+	return errors.Join(cerr, w.closeConns())
 }
