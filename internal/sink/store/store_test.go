@@ -4,7 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/pipeline"
@@ -113,4 +118,186 @@ func TestSinkFailedWriteIsNotAcked(t *testing.T) {
 	if resolved {
 		t.Error("documents whose write failed were acknowledged")
 	}
+}
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// rejectStore stores every document but those whose source is not an
+// object, which it reports the way the DuckDB store does.
+type rejectStore struct {
+	memStore
+}
+
+type rejections map[int]error
+
+func (r rejections) Error() string             { return fmt.Sprintf("%d rejected", len(r)) }
+func (r rejections) Rejections() map[int]error { return r }
+
+func (m *rejectStore) Write(ctx context.Context, docs []store.Doc) error {
+	rej := rejections{}
+	var good []store.Doc
+	for i, d := range docs {
+		if len(d.Source) == 0 || d.Source[0] != '{' {
+			rej[i] = errors.New("not a JSON object")
+			continue
+		}
+		good = append(good, d)
+	}
+	if err := m.memStore.Write(ctx, good); err != nil {
+		return err
+	}
+	if len(rej) > 0 {
+		return fmt.Errorf("writing: %w", rej)
+	}
+	return nil
+}
+
+// memDeadLetter keeps failures.
+type memDeadLetter struct {
+	mu   sync.Mutex
+	got  []pipeline.Failure
+	fail error
+}
+
+func (d *memDeadLetter) Add(f pipeline.Failure) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.fail != nil {
+		return d.fail
+	}
+	d.got = append(d.got, f)
+	return nil
+}
+
+func TestSinkDeadLettersRejectedDocuments(t *testing.T) {
+	tests := []struct {
+		name      string
+		dl        *memDeadLetter
+		wantErr   bool
+		wantDead  int64
+		wantStore int
+	}{
+		{name: "to the dead letter", dl: &memDeadLetter{}, wantDead: 1, wantStore: 2},
+		{name: "logged without a dead letter", wantDead: 1, wantStore: 2},
+		{name: "dead letter fails", dl: &memDeadLetter{fail: errors.New("disk full")}, wantErr: true, wantStore: 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ms := &rejectStore{}
+			var opts []Option
+			if tc.dl != nil {
+				opts = append(opts, WithDeadLetter(tc.dl))
+			}
+			s := New(ms, nil, opts...)
+			var sum event.Summary
+			resolved := false
+			ack := event.NewAck(func(s event.Summary) { sum, resolved = s, true })
+			b := batch(0, 3, ack)
+			b.Docs[1].Source = []byte(`[1]`)
+			if err := s.Write(context.Background(), b); err != nil {
+				t.Fatal(err)
+			}
+			err := s.Close(context.Background())
+			ack.Close()
+			if tc.wantErr {
+				if err == nil || !errors.Is(err, tc.dl.fail) {
+					t.Fatalf("Close: %v, want the dead letter's error", err)
+				}
+				if resolved {
+					t.Fatal("a document neither stored nor dead-lettered was acknowledged")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum != (event.Summary{Delivered: 2, DeadLettered: tc.wantDead}) || s.DeadLettered() != tc.wantDead || s.Delivered() != 2 {
+				t.Fatalf("summary %+v, sink counts %d/%d", sum, s.Delivered(), s.DeadLettered())
+			}
+			if tc.dl != nil {
+				if len(tc.dl.got) != 1 || !strings.Contains(tc.dl.got[0].Reason, `_id "1"`) || string(tc.dl.got[0].Raw) != `[1]` || tc.dl.got[0].LogType != "t" {
+					t.Fatalf("dead letters %+v", tc.dl.got)
+				}
+			}
+			if len(ms.writes) != 1 || len(ms.writes[0]) != tc.wantStore {
+				t.Fatalf("writes %v", ms.writes)
+			}
+		})
+	}
+}
+
+func TestSinkWritesHeldDocumentsAfterMaxWait(t *testing.T) {
+	ms := &lockedStore{}
+	s := New(ms, nil, WithLimits(1000, 0, 20*time.Millisecond))
+	done := make(chan event.Summary, 1)
+	ack := event.NewAck(func(s event.Summary) { done <- s })
+	if err := s.Write(context.Background(), batch(0, 5, ack)); err != nil {
+		t.Fatal(err)
+	}
+	ack.Close()
+	select {
+	case sum := <-done:
+		if sum.Delivered != 5 {
+			t.Fatalf("summary %+v", sum)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("held documents were not written without another Write")
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := ms.count(); n != 5 {
+		t.Fatalf("%d documents stored, want 5", n)
+	}
+}
+
+func TestSinkTimerErrorIsReported(t *testing.T) {
+	ms := &lockedStore{}
+	ms.fail = errors.New("disk full")
+	s := New(ms, nil, WithLimits(1000, 0, 10*time.Millisecond))
+	ack := event.NewAck(nil)
+	if err := s.Write(context.Background(), batch(0, 2, ack)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := s.Write(context.Background(), batch(2, 1, ack))
+		if err != nil {
+			if !errors.Is(err, ms.fail) {
+				t.Fatalf("Write after a failed timed write: %v", err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the timed write's error never surfaced")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := s.Close(context.Background()); !errors.Is(err, ms.fail) {
+		t.Fatalf("Close: %v", err)
+	}
+}
+
+// lockedStore is a memStore safe to use from the sink's timer goroutine.
+type lockedStore struct {
+	mu sync.Mutex
+	memStore
+}
+
+func (l *lockedStore) Write(ctx context.Context, docs []store.Doc) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.memStore.Write(ctx, docs)
+}
+
+func (l *lockedStore) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, w := range l.writes {
+		n += len(w)
+	}
+	return n
 }
