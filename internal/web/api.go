@@ -120,13 +120,14 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	body := map[string]any{
-		"status":       "ok",
-		"version":      s.opts.Version,
-		"read_only":    s.opts.ReadOnly,
-		"auth":         s.opts.hasAuth(),
-		"token_auth":   s.opts.AuthToken != "",
-		"alerts_write": s.opts.Alerts != nil && !s.opts.ReadOnly,
-		"uptime_s":     int64(time.Since(s.started).Seconds()),
+		"status":         "ok",
+		"version":        s.opts.Version,
+		"read_only":      s.opts.ReadOnly,
+		"auth":           s.opts.hasAuth(),
+		"token_auth":     s.opts.AuthToken != "",
+		"alerts_write":   s.opts.Alerts != nil && !s.opts.ReadOnly,
+		"alert_log_type": s.opts.AlertLogType,
+		"uptime_s":       int64(time.Since(s.started).Seconds()),
 	}
 	idx, err := s.st.Indices(ctx)
 	if err != nil {

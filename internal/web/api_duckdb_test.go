@@ -5,13 +5,17 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/vigil-siem/vigil/internal/detect/alert"
+	"github.com/vigil-siem/vigil/internal/store"
 	"github.com/vigil-siem/vigil/internal/store/duckdb"
 	"github.com/vigil-siem/vigil/internal/web"
 )
@@ -89,5 +93,103 @@ func TestAPIOnDuckDB(t *testing.T) {
 				t.Errorf("%s/%s: no data", d.ID, p.ID)
 			}
 		}
+	}
+}
+
+// TestAlertQueriesOnDuckDB runs the requests of the console's Alerts view
+// over the real store: the list filtered by status and level and sorted
+// by last seen, severity or count, the counts by level, the matched
+// documents by _id, and a status change.
+func TestAlertQueriesOnDuckDB(t *testing.T) {
+	ctx := context.Background()
+	st, err := duckdb.Open(ctx, t.TempDir(), duckdb.Options{Threads: 2, MemoryLimit: "512MB"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	docs := web.SyntheticDocsForTest(20)
+	now := time.Now().Truncate(time.Second)
+	mk := func(id, level string, count int, first, last time.Duration, status alert.Status, docIDs ...string) store.Doc {
+		return alertDoc(&alert.Alert{ID: id, RuleID: "r-" + id, RuleTitle: "rule " + id, Level: level, Count: count,
+			FirstSeen: now.Add(-first), LastSeen: now.Add(-last), WindowStart: now.Add(-first).Truncate(time.Hour),
+			WindowEnd: now.Add(-first).Truncate(time.Hour).Add(time.Hour), DocIDs: docIDs, Status: status,
+			KeyFields: map[string]string{"source.ip": "198.51.100.7"}})
+	}
+	docs = append(docs,
+		mk("a-early-first", "high", 3, 5*time.Hour, time.Hour, alert.StatusOpen, "linux-secure-00001", "linux-secure-00002"),
+		mk("a-late-first", "critical", 1, 3*time.Hour, 2*time.Hour, alert.StatusOpen, "cloudtrail-00003"),
+		mk("a-acked", "medium", 40, 4*time.Hour, 4*time.Hour, alert.StatusAcknowledged),
+	)
+	if err := st.Write(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := web.New(st, web.Options{Alerts: browserAlerts{st}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(method, target, body string) (int, map[string]any) {
+		t.Helper()
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		req := httptest.NewRequest(method, target, rd)
+		req.Host = "127.0.0.1:8080"
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		var out map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+			t.Fatalf("%s %s: %v: %s", method, target, err, rec.Body)
+		}
+		return rec.Code, out
+	}
+	ids := func(b map[string]any) string {
+		var out []string
+		for _, h := range b["hits"].([]any) {
+			out = append(out, h.(map[string]any)["_id"].(string))
+		}
+		return strings.Join(out, ",")
+	}
+	for _, tc := range []struct {
+		name, target, want string
+	}{
+		{name: "open, by last seen", target: "/api/alerts?since=7d&order=desc&sort=alert.last_seen&query=" + url.QueryEscape("alert.status:open"),
+			want: "a-early-first,a-late-first"},
+		{name: "open, by first seen", target: "/api/alerts?since=7d&order=desc&query=" + url.QueryEscape("alert.status:open"),
+			want: "a-late-first,a-early-first"},
+		{name: "all, by severity", target: "/api/alerts?since=7d&order=desc&sort=event.severity",
+			want: "a-late-first,a-early-first,a-acked"},
+		{name: "all, by count", target: "/api/alerts?since=7d&order=desc&sort=alert.count",
+			want: "a-acked,a-early-first,a-late-first"},
+		{name: "level", target: "/api/alerts?since=7d&query=" + url.QueryEscape(`alert.status:open AND alert.level:"high"`),
+			want: "a-early-first"},
+		{name: "matched documents", target: "/api/search?sort=_id&order=asc&query=" + url.QueryEscape(`_id:("linux-secure-00001" OR "linux-secure-00002")`),
+			want: "linux-secure-00001,linux-secure-00002"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := call("GET", tc.target, "")
+			if code != http.StatusOK {
+				t.Fatalf("%d %v", code, body)
+			}
+			if got := ids(body); got != tc.want {
+				t.Errorf("got %s, want %s", got, tc.want)
+			}
+		})
+	}
+	code, body := call("GET", "/api/aggregate?kind=terms&field=alert.level&log_type=alert&since=7d&query="+url.QueryEscape("alert.status:open"), "")
+	if code != http.StatusOK || len(body["buckets"].([]any)) != 2 {
+		t.Errorf("counts by level: %d %v", code, body)
+	}
+	if code, body := call("POST", "/api/alerts/a-late-first/status", `{"status":"acknowledged"}`); code != http.StatusOK {
+		t.Fatalf("acknowledging: %d %v", code, body)
+	}
+	if code, body := call("GET", "/api/alerts?since=7d&query="+url.QueryEscape("alert.status:acknowledged"), ""); code != http.StatusOK || ids(body) != "a-late-first,a-acked" {
+		t.Errorf("after acknowledging: %d %v", code, body)
+	}
+	if code, h := call("GET", "/api/health", ""); code != http.StatusOK || h["alerts_write"] != true || h["alert_log_type"] != "alert" {
+		t.Errorf("health: %d %v", code, h)
 	}
 }

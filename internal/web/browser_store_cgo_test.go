@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/app"
 	"github.com/vigil-siem/vigil/internal/codec"
 	"github.com/vigil-siem/vigil/internal/demo"
+	"github.com/vigil-siem/vigil/internal/detect/stage"
 	"github.com/vigil-siem/vigil/internal/enrich/geoip"
 	"github.com/vigil-siem/vigil/internal/event"
 	"github.com/vigil-siem/vigil/internal/logtype"
@@ -29,8 +30,10 @@ import (
 
 // browserStore serves the browser test from a DuckDB store loaded with the
 // demo data of the week before now, through the real load pipeline with
-// GeoIP enrichment from the demo's own databases, plus one planted
+// GeoIP enrichment from the demo's own databases and detection with
+// Vigil's rule pack (so the store holds alerts), plus one planted
 // CloudTrail event whose user name and event name are the XSS strings.
+// The server can change an alert's status.
 func browserStore(t *testing.T) *browserData {
 	t.Helper()
 	ctx := context.Background()
@@ -53,8 +56,11 @@ func browserStore(t *testing.T) *browserData {
 		t.Fatalf("opening the demo's GeoIP databases: %v", err)
 	}
 	defer geo.Close()
-	n := loadDir(t, sum.LogDir, st, geo.Enricher())
-	t.Logf("demo data: %d records generated, %d documents loaded in %s", sum.Total(), n, time.Since(start).Round(time.Millisecond))
+	n, alerts := loadDir(t, sum.LogDir, st, geo.Enricher())
+	t.Logf("demo data: %d records generated, %d documents (%d alerts) loaded in %s", sum.Total(), n, alerts, time.Since(start).Round(time.Millisecond))
+	if alerts == 0 {
+		t.Fatal("the rule pack raised no alert over the demo data")
+	}
 
 	planted := map[string]any{
 		"@timestamp": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
@@ -72,15 +78,16 @@ func browserStore(t *testing.T) *browserData {
 	}
 	ts := time.Now().Add(-time.Hour)
 	if err := st.Write(ctx, []store.Doc{{ID: "xss-planted-1", Index: "log-aws-cloudtrail-" + ts.UTC().Format("2006-01"),
-		LogType: "cloudtrail", TimestampMs: ts.UnixMilli(), Source: src}}); err != nil {
+		LogType: "cloudtrail", TimestampMs: ts.UnixMilli(), Source: src}, xssAlert(ts, "xss-planted-1")}); err != nil {
 		t.Fatalf("writing the planted document: %v", err)
 	}
 
-	srv, err := web.New(st, web.Options{Version: "browser-test"}, slog.New(slog.DiscardHandler))
+	srv, err := web.New(st, web.Options{Version: "browser-test", Alerts: browserAlerts{st}}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &browserData{srv: srv, since: "7d", xssQuery: `user.name:"` + browserXSSScript + `"`}
+	return &browserData{srv: srv, since: "7d", xssQuery: `user.name:"` + browserXSSScript + `"`,
+		bruteForce: "SSH brute force followed by a successful login from the same source"}
 }
 
 // collectSink keeps the pipeline's documents; the store then takes them
@@ -105,11 +112,12 @@ func (s *collectSink) Write(_ context.Context, b *pipeline.Batch) error {
 
 func (s *collectSink) Close(context.Context) error { return nil }
 
-// loadDir runs the files under dir through the load pipeline (detection,
-// decoding, parsing, normalization, the log types' transforms, the
-// enrichers) into st and
-// returns the number of documents written. Any failure fails the test.
-func loadDir(t *testing.T, dir string, st store.Store, enrichers ...normalize.Enricher) int {
+// loadDir runs the files under dir through the load pipeline (log type
+// detection, decoding, parsing, normalization, the log types' transforms,
+// the enrichers, Sigma detection with the repository's rule pack) into st
+// and returns the number of documents written, and how many of them are
+// alerts. Any failure fails the test.
+func loadDir(t *testing.T, dir string, st store.Store, enrichers ...normalize.Enricher) (docs, alerts int) {
 	t.Helper()
 	reg, err := logtype.Load()
 	if err != nil {
@@ -126,11 +134,19 @@ func loadDir(t *testing.T, dir string, st store.Store, enrichers ...normalize.En
 		Registry: reg, Scripts: app.Scripts(), Codec: codec.Config{}, Enrichers: enrichers,
 		OnRecordError: func(f pipeline.Failure) { fail(fmt.Sprintf("%s:%d: %s", f.Origin.Key, f.Line, f.Reason)) },
 	}
+	det, err := stage.New(stage.Config{RuleDirs: []string{filepath.Join("..", "..", "rules")}, DecideAtEnd: true}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("loading the rule pack: %v", err)
+	}
+	if p := det.Problems(); len(p) > 0 {
+		t.Fatalf("the rule pack has %d invalid rules, first: %v", len(p), p[0])
+	}
+	cfg.Inspect = det.Inspect
 	src := &file.Source{Paths: []string{dir}, NewAck: func(event.Origin) *event.Ack { return event.NewAck(nil) },
 		OnError: func(path string, err error) { fail(path + ": " + err.Error()) }}
 	sink := &collectSink{}
 	err = pipeline.Run(context.Background(), pipeline.Config{Workers: 2}, src,
-		func() pipeline.Processor { return pipeline.NewObjectProcessor(cfg) }, sink,
+		func() pipeline.Processor { return pipeline.NewObjectProcessor(cfg) }, det.Sink(sink),
 		func(o *pipeline.Object, err error) {
 			var oe *pipeline.ObjectError
 			if errors.As(err, &oe) && oe.Err == nil {
@@ -138,6 +154,9 @@ func loadDir(t *testing.T, dir string, st store.Store, enrichers ...normalize.En
 			}
 			fail(o.Origin.Key + ": " + err.Error())
 		})
+	if cerr := det.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
 	if err != nil {
 		t.Fatalf("loading %s: %v", dir, err)
 	}
@@ -149,5 +168,14 @@ func loadDir(t *testing.T, dir string, st store.Store, enrichers ...normalize.En
 		t.Fatalf("writing %d documents: %v", len(sink.docs), err)
 	}
 	t.Logf("the store took %d documents in %s", len(sink.docs), time.Since(t0).Round(time.Millisecond))
-	return len(sink.docs)
+	// An alert updated during the run is in the list once per write; the
+	// store keeps the last.
+	ids := map[string]bool{}
+	for _, d := range sink.docs {
+		if !ids[d.ID] && d.LogType == web.DefaultAlertLogType {
+			alerts++
+		}
+		ids[d.ID] = true
+	}
+	return len(ids), alerts
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/vigil-siem/vigil/internal/detect/alert"
+	"github.com/vigil-siem/vigil/internal/store"
 	"github.com/vigil-siem/vigil/internal/web"
 )
 
@@ -41,6 +43,9 @@ type browserData struct {
 	// xssQuery finds the planted documents holding browserXSSScript (as
 	// user.name of a CloudTrail event) and browserXSSImg.
 	xssQuery string
+	// bruteForce is the rule name of an open alert the store must hold,
+	// with matched documents; the server can change alert statuses.
+	bruteForce string
 }
 
 // panelInfo is what the page reports about one dashboard panel.
@@ -194,6 +199,62 @@ func TestBrowserConsole(t *testing.T) {
 	}
 	b.checkNoInjection()
 	b.screenshot("dashboard-cloudtrail-xss-as-text")
+
+	// Alerts: the list with counts by level, the brute-force alert, its
+	// matched documents (inline and in Discover), acknowledging it.
+	b.open("#/alerts?status=all&since=" + data.since)
+	b.waitAlerts()
+	rows := b.evalInt(`document.querySelectorAll('#alerts tr.alert-row').length`)
+	counted := b.evalInt(`Number(document.querySelector('#alert-counts .level-count.level-all').dataset.count)`)
+	if rows == 0 || counted < rows {
+		t.Errorf("the Alerts view lists %d alerts and counts %d", rows, counted)
+	}
+	for _, x := range []string{browserXSSScript, browserXSSImg} {
+		if !b.evalBool(fmt.Sprintf(`document.querySelector('#alerts').textContent.includes(%s)`, jsString(x))) {
+			t.Errorf("the planted alert does not show %s as text", x)
+		}
+	}
+	b.checkNoInjection()
+	b.screenshot("alerts")
+	bf := url.QueryEscape(`rule.name:"` + data.bruteForce + `"`)
+	b.open("#/alerts?since=" + data.since + "&query=" + bf)
+	b.waitAlerts()
+	openRow := `#alerts tr.alert-row[data-status="open"]`
+	if !b.evalBool(`!!document.querySelector(` + jsString(openRow) + `)`) {
+		b.screenshot("failure")
+		t.Fatalf("no open alert of %q in the Alerts view", data.bruteForce)
+	}
+	alertID := b.eval(`document.querySelector(` + jsString(openRow) + `).dataset.id`)
+	row := fmt.Sprintf(`#alerts tr.alert-row[data-id=%s]`, jsString(alertID))
+	b.do(chromedp.Click(chromedp.CSS(row + ` td.rule`)))
+	b.poll(`document.querySelectorAll('#alerts tr.alert-detail table.matched-docs tr.doc').length > 0`, "the alert's matched documents")
+	matched := b.evalInt(`document.querySelectorAll('#alerts tr.alert-detail table.matched-docs tr.doc').length`)
+	if !b.evalBool(`!!document.querySelector('#alerts tr.alert-detail .mitre-info table.kv')`) {
+		t.Error("the brute-force alert shows no MITRE ATT&CK tactic")
+	}
+	b.screenshot("alerts-detail")
+	b.do(chromedp.Click(chromedp.CSS(`#alerts tr.alert-detail table.matched-docs tr.doc`)))
+	b.poll(`!!document.querySelector('#alerts tr.alert-detail tr.detail table.kv')`, "a matched document's fields")
+	b.do(chromedp.Click(chromedp.CSS(row + ` .status-btn`)))
+	b.poll(`!!document.querySelector(`+jsString(row+`[data-status="acknowledged"] .status-btn[data-next="open"]`)+`)`, "the alert acknowledged")
+	b.screenshot("alerts-acknowledged")
+	b.do(chromedp.Click(chromedp.CSS(`#alerts tr.alert-detail a.matched-discover`)))
+	b.poll(`location.hash.startsWith('#/discover')`, "Discover with the matched documents")
+	b.waitDiscover()
+	if n := b.evalInt(`document.querySelectorAll('#docs tr.doc').length`); n != matched {
+		t.Errorf("Discover shows %d of the alert's %d matched documents", n, matched)
+	}
+	// The status is stored: the alert is listed as acknowledged, not open.
+	b.open("#/alerts?status=acknowledged&since=" + data.since + "&query=" + bf)
+	b.waitAlerts()
+	if !b.evalBool(`!!document.querySelector(` + jsString(row+`[data-status="acknowledged"]`) + `)`) {
+		t.Errorf("alert %s is not listed as acknowledged after a reload", alertID)
+	}
+	b.open("#/alerts?since=" + data.since + "&query=" + bf)
+	b.waitAlerts()
+	if b.evalBool(`!!document.querySelector(` + jsString(row) + `)`) {
+		t.Errorf("alert %s is still listed as open", alertID)
+	}
 
 	// The index page lists the indices.
 	b.open("#/indices")
@@ -362,6 +423,14 @@ func (b *browserSession) waitDiscover() {
 		&& !!(document.querySelector('#histogram canvas') || document.querySelector('#histogram .state'))`, "Discover")
 }
 
+// waitAlerts waits until the Alerts view shows its table (or says there
+// are none) and its counts by level.
+func (b *browserSession) waitAlerts() {
+	b.t.Helper()
+	b.poll(`!!(document.querySelector('#alerts table.alerts') || document.querySelector('#alerts #no-hits') || document.querySelector('#alerts .state.error'))
+		&& !!document.querySelector('#alert-counts .level-count')`, "the Alerts view")
+}
+
 // waitFilter waits for a filter chip and for the panels to reload.
 func (b *browserSession) waitFilter(filter string) {
 	b.t.Helper()
@@ -463,4 +532,46 @@ func jsQuote(v string) string {
 		return v
 	}
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
+}
+
+// browserAlerts changes an alert's status by rewriting its document in the
+// store, as vigil serve does.
+type browserAlerts struct{ st store.Store }
+
+func (a browserAlerts) SetAlertStatus(ctx context.Context, id, status string) error {
+	h, err := a.st.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	var al alert.Alert
+	if err := json.Unmarshal(h.Source, &al); err != nil {
+		return fmt.Errorf("document %s is not an alert: %w", id, err)
+	}
+	al.Status = alert.Status(status)
+	src, err := json.Marshal(&al)
+	if err != nil {
+		return fmt.Errorf("encoding alert %s: %w", id, err)
+	}
+	return a.st.Write(ctx, []store.Doc{{ID: h.ID, Index: h.Index, LogType: h.LogType, TimestampMs: h.TimestampMs, Source: src}})
+}
+
+// alertDoc is the stored document of a.
+func alertDoc(a *alert.Alert) store.Doc {
+	src, err := json.Marshal(a)
+	if err != nil {
+		panic(fmt.Errorf("an alert always marshals: %w", err))
+	}
+	return store.Doc{ID: a.ID, Index: "alerts", LogType: web.DefaultAlertLogType, TimestampMs: a.FirstSeen.UnixMilli(), Source: src}
+}
+
+// xssAlert is an alert about the planted document docID whose rule name,
+// tags and key fields carry the XSS strings.
+func xssAlert(at time.Time, docID string) store.Doc {
+	return alertDoc(&alert.Alert{
+		ID: "xss-alert-1", RuleID: "xss-rule", RuleTitle: browserXSSScript, Level: "critical",
+		Tags: []string{"attack.execution", browserXSSImg}, Threat: alert.Threat{TacticNames: []string{browserXSSImg}},
+		KeyFields: map[string]string{"user.name": browserXSSScript, browserXSSImg: "x"}, DocIDs: []string{docID},
+		FirstSeen: at, LastSeen: at, WindowStart: at.Truncate(time.Hour), WindowEnd: at.Truncate(time.Hour).Add(time.Hour),
+		Count: 1, Status: alert.StatusOpen,
+	})
 }

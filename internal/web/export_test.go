@@ -2,11 +2,10 @@ package web
 
 import "github.com/vigil-siem/vigil/internal/store"
 
-// NewSyntheticStoreForTest returns the in-memory fake store holding n
-// synthetic documents per log type, dated within the day before now; the
+// NewFakeStoreForTest returns the in-memory fake store holding docs; the
 // browser test uses it when the build has no DuckDB (no cgo).
-func NewSyntheticStoreForTest(n int) store.Store {
-	return newFakeStore(synthDocs(testNow, n))
+func NewFakeStoreForTest(docs []store.Doc) store.Store {
+	return newFakeStore(docs)
 }
 
 // SyntheticDocsForTest returns n synthetic documents per log type, dated

@@ -57,6 +57,7 @@ func (f *fakeStore) Write(_ context.Context, docs []store.Doc) error {
 		}
 		flat := map[string][]string{}
 		flatten("", m, flat)
+		flat["_id"] = []string{d.ID}
 		fd := fakeDoc{Doc: d, flat: flat}
 		fd.Source = append([]byte(nil), d.Source...)
 		if i := slices.IndexFunc(f.docs, func(x fakeDoc) bool { return x.ID == d.ID }); i >= 0 {
@@ -132,7 +133,10 @@ func (f *fakeStore) match(flt store.Filter) ([]fakeDoc, error) {
 func eval(n query.Node, flat map[string][]string) (bool, error) {
 	anyOf := func(field string, pred func(string) bool) bool {
 		if field == "" {
-			for _, vs := range flat {
+			for k, vs := range flat {
+				if k == "_id" {
+					continue // free text searches the document, not its id
+				}
 				for _, v := range vs {
 					if pred(v) {
 						return true

@@ -624,6 +624,25 @@ func TestAlerts(t *testing.T) {
 	if rec := do(t, s3, "POST", "/api/alerts/a1/status", strings.NewReader(`{"status":"open"}`), json); rec.Code != http.StatusForbidden {
 		t.Errorf("read-only: %d", rec.Code)
 	}
+	s4, _ := New(st, Options{Alerts: up, AlertLogType: "detection"}, quietLogger())
+	// The console reads from /api/health whether it may change statuses
+	// and which log type holds the alerts.
+	for _, tc := range []struct {
+		name    string
+		srv     *Server
+		write   bool
+		logType string
+	}{
+		{name: "no updater", srv: s, write: false, logType: "alert"},
+		{name: "updater", srv: s2, write: true, logType: "alert"},
+		{name: "read-only", srv: s3, write: false, logType: "alert"},
+		{name: "own log type", srv: s4, write: true, logType: "detection"},
+	} {
+		h := decode[map[string]any](t, do(t, tc.srv, "GET", "/api/health", nil, nil))
+		if h["alerts_write"] != tc.write || h["alert_log_type"] != tc.logType {
+			t.Errorf("%s: health says alerts_write %v, alert_log_type %v", tc.name, h["alerts_write"], h["alert_log_type"])
+		}
+	}
 }
 
 type fakeUpdater struct{ got string }

@@ -144,18 +144,27 @@
   const auth = { token: sessionStorage.getItem('vigil.token') || '' };
   let health = null;
 
+  // api GETs an API path with query parameters and returns the JSON body.
   async function api(path, params, signal) {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(params || {})) {
       if (v === undefined || v === null || v === '') continue;
       if (Array.isArray(v)) v.forEach((x) => qs.append(k, x)); else qs.set(k, String(v));
     }
-    const url = path + (qs.toString() ? '?' + qs.toString() : '');
-    const headers = { Accept: 'application/json' };
+    return send(path + (qs.toString() ? '?' + qs.toString() : ''), {}, signal);
+  }
+
+  // apiPost POSTs a JSON body to an API path and returns the JSON answer.
+  function apiPost(path, body, signal) {
+    return send(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }, signal);
+  }
+
+  async function send(url, init, signal) {
+    const headers = Object.assign({ Accept: 'application/json' }, init.headers);
     if (auth.token) headers.Authorization = 'Bearer ' + auth.token;
     let res;
     try {
-      res = await fetch(url, { headers, signal, credentials: 'same-origin' });
+      res = await fetch(url, Object.assign({}, init, { headers, signal, credentials: 'same-origin' }));
     } catch (e) {
       if (e.name === 'AbortError') throw e;
       throw new ApiError(0, 'the server does not answer: ' + e.message);
@@ -336,7 +345,7 @@
 
   const PALETTE = ['#4c9aff', '#f5a524', '#3fb68b', '#f25f5c', '#a78bfa', '#22d3ee', '#f472b6', '#a3e635', '#fb923c', '#94a3b8'];
   const SEVERITY_COLORS = {
-    critical: '#d83a52', high: '#f25f5c', medium: '#f5a524', low: '#4c9aff', informational: '#94a3b8',
+    critical: '#d83a52', high: '#f97b4a', medium: '#f5a524', low: '#4c9aff', informational: '#94a3b8',
     reject: '#f25f5c', accept: '#3fb68b', failure: '#f25f5c', success: '#3fb68b',
     noerror: '#3fb68b', nxdomain: '#f5a524', servfail: '#f25f5c',
   };
@@ -1037,6 +1046,369 @@
       h('tbody', null, rows));
   }
 
+  // ---------------------------------------------------------------- alerts
+
+  // Sigma levels, most severe first; the level filter and the counts use
+  // this order.
+  const LEVELS = ['critical', 'high', 'medium', 'low', 'informational'];
+  const ALERT_STATUSES = [['open', 'Open'], ['acknowledged', 'Acknowledged'], ['all', 'All statuses']];
+  const ALERT_SORTS = [['alert.last_seen', 'Last seen'], ['@timestamp', 'First seen'], ['event.severity', 'Severity'], ['alert.count', 'Count']];
+  const ALERT_PAGE = 50;
+  const MAX_KEY_CHIPS = 4; // key field values shown in a table row
+
+  function alertLogType() { return (health && health.alert_log_type) || 'alert'; }
+  function canWriteAlerts() { return Boolean(health && health.alerts_write); }
+
+  // isoTime shows an RFC 3339 time of an alert document in UTC, to the
+  // second.
+  function isoTime(s) {
+    const ms = Date.parse(s);
+    return isNaN(ms) ? String(s || '') : fmtTime(ms).slice(0, 19);
+  }
+
+  function levelBadge(level) {
+    const l = String(level || 'unknown').toLowerCase();
+    return h('span', { class: 'level level-' + (LEVELS.includes(l) ? l : 'unknown'), text: l });
+  }
+
+  function statusBadge(status) {
+    const s = String(status || 'unknown');
+    return h('span', { class: 'status status-' + (s === 'open' || s === 'acknowledged' ? s : 'unknown'), text: s });
+  }
+
+  // stringMap keeps the string-valued entries of an alert's key_fields or
+  // group_by object.
+  function stringMap(m) {
+    if (!m || typeof m !== 'object' || Array.isArray(m)) return [];
+    return Object.entries(m).map(([k, v]) => [k, valueText(v)]);
+  }
+
+  function alertKeys(a) {
+    const g = stringMap(a.group_by);
+    return g.length ? g : stringMap(a.key_fields);
+  }
+
+  function keyChips(pairs) {
+    const el = h('span', { class: 'keychips' });
+    for (const [k, v] of pairs.slice(0, MAX_KEY_CHIPS)) {
+      el.append(h('span', { class: 'keychip', title: `${k}=${v}` }, h('span', { class: 'k', text: k }), h('span', { class: 'v', text: truncate(v, 80) })));
+    }
+    if (pairs.length > MAX_KEY_CHIPS) el.append(h('span', { class: 'muted', text: `+${pairs.length - MAX_KEY_CHIPS}` }));
+    return el;
+  }
+
+  async function renderAlerts(main, route, signal) {
+    const p = route.params;
+    const t = timeOf(p);
+    const state = {
+      status: ALERT_STATUSES.some(([k]) => k === p.get('status')) ? p.get('status') : 'open',
+      level: p.get('level') || '',
+      query: p.get('query') || '',
+      sort: ALERT_SORTS.some(([k]) => k === p.get('sort')) ? p.get('sort') : 'alert.last_seen',
+      offset: Number(p.get('offset')) || 0,
+    };
+    const nav = (changes) => {
+      const s = Object.assign({}, state, changes);
+      const n = new URLSearchParams();
+      if (s.status !== 'open') n.set('status', s.status);
+      if (s.level) n.set('level', s.level);
+      if (s.query) n.set('query', s.query);
+      if (s.sort !== 'alert.last_seen') n.set('sort', s.sort);
+      setTimeParams(n, t);
+      if (s.offset) n.set('offset', String(s.offset));
+      go('alerts', '', n);
+    };
+
+    const statusSel = h('select', { class: 'input', id: 'alert-status', title: 'Status' },
+      ALERT_STATUSES.map(([k, label]) => h('option', { value: k, text: label, selected: k === state.status })));
+    statusSel.addEventListener('change', () => nav({ status: statusSel.value, offset: 0 }));
+    const levelSel = h('select', { class: 'input', id: 'alert-level', title: 'Level' }, h('option', { value: '', text: 'All levels' }),
+      LEVELS.concat(state.level && !LEVELS.includes(state.level) ? [state.level] : []).map((l) => h('option', { value: l, text: l, selected: l === state.level })));
+    levelSel.addEventListener('change', () => nav({ level: levelSel.value, offset: 0 }));
+    const sortSel = h('select', { class: 'input', id: 'alert-sort', title: 'Sort, newest or highest first' },
+      ALERT_SORTS.map(([k, label]) => h('option', { value: k, text: 'Sort: ' + label, selected: k === state.sort })));
+    sortSel.addEventListener('change', () => nav({ sort: sortSel.value, offset: 0 }));
+    const queryInput = h('input', { class: 'input query', id: 'query', value: state.query, placeholder: 'Search alerts: rule.name:*CloudTrail*   ·   tags:attack.persistence   ·   alert.count:>10', spellcheck: false, autocomplete: 'off' });
+    const qerr = h('div', { class: 'query-error', id: 'query-error' });
+    const desc = h('span', { class: 'desc', id: 'alerts-total' });
+    const counts = h('div', { class: 'level-counts', id: 'alert-counts' });
+    const tableBox = h('div', { class: 'card', id: 'alerts' }, h('div', { class: 'panel-body' }, spinner()));
+
+    clear(main);
+    main.append(
+      h('div', { class: 'page-head' }, h('h1', { text: 'Alerts' }), desc),
+      h('form', {
+        class: 'query-row',
+        on: { submit: (e) => { e.preventDefault(); nav({ query: queryInput.value.trim(), offset: 0 }); } },
+      }, statusSel, levelSel, queryInput, sortSel, h('button', { class: 'btn primary', type: 'submit', text: 'Search' })),
+      qerr);
+
+    const types = await logTypes(signal);
+    if (!types.includes(alertLogType())) {
+      main.append(h('div', { class: 'card empty', id: 'no-alerts' },
+        h('div', { text: 'No alerts are stored yet.' }),
+        h('div', { class: 'hint', text: 'Alerts appear here once detection rules run over the logs being loaded (vigil load --rules DIR, or vigil demo).' })));
+      return;
+    }
+    main.append(counts, tableBox);
+
+    const base = timeApiParams(t);
+    const statusQ = state.status === 'all' ? '' : clause('alert.status', state.status);
+    const listQuery = combine(statusQ, state.level ? clause('alert.level', state.level) : '', state.query);
+
+    // Counts by level: over the status and the query, not the level, so
+    // each count says what choosing that level would list.
+    const loadCounts = () => api('/api/aggregate', Object.assign({
+      kind: 'terms', field: 'alert.level', size: 20, log_type: alertLogType(), query: combine(statusQ, state.query),
+    }, base), signal).then((res) => {
+      clear(counts);
+      const byLevel = new Map(res.buckets.map((b) => [b.key.toLowerCase(), b.count]));
+      const total = res.buckets.reduce((n, b) => n + b.count, 0);
+      const levels = LEVELS.concat([...byLevel.keys()].filter((l) => !LEVELS.includes(l)));
+      const btn = (level, label, n) => h('button', {
+        type: 'button', class: 'level-count level-' + (level && LEVELS.includes(level) ? level : level ? 'unknown' : 'all') + (state.level === level ? ' active' : ''),
+        data: { level, count: n }, title: level ? `Show only ${label} alerts` : 'Show every level',
+        on: { click: () => nav({ level: state.level === level ? '' : level, offset: 0 }) },
+      }, h('span', { class: 'num', text: fmtNum(n) }), h('span', { class: 'label', text: label }));
+      counts.append(btn('', 'All levels', total), ...levels.map((l) => btn(l, l ? l[0].toUpperCase() + l.slice(1) : '(none)', byLevel.get(l) || 0)));
+    }).catch((err) => {
+      if (err.name === 'AbortError' || err.status === 400) return;
+      clear(counts);
+      counts.append(h('div', { class: 'query-error', text: err.message }));
+    });
+    loadCounts();
+
+    let res;
+    try {
+      res = await api('/api/alerts', Object.assign({ query: listQuery, sort: state.sort, order: 'desc', size: ALERT_PAGE, offset: state.offset }, base), signal);
+    } catch (err) {
+      if (err.name === 'AbortError') throw err;
+      desc.textContent = '';
+      if (err.status === 400) { queryErrorView(qerr, err, listQuery); queryInput.classList.add('bad'); }
+      clear(tableBox);
+      tableBox.append(h('div', { class: 'panel-body' }, errorState(err)));
+      return;
+    }
+    desc.textContent = `${fmtNum(res.total)} ${state.status === 'all' ? '' : state.status + ' '}alert${res.total === 1 ? '' : 's'} · ${timeLabel(t)}`;
+    drawAlerts(tableBox, res, state, nav, t, signal, loadCounts);
+  }
+
+  function drawAlerts(box, res, state, nav, t, signal, onStatusChange) {
+    clear(box);
+    if (!res.hits.length) {
+      box.append(h('div', { class: 'empty', id: 'no-hits' },
+        h('div', { text: 'No alerts match in this range.' }),
+        state.status === 'open' ? h('div', { class: 'hint', text: 'Choose "All statuses" to include acknowledged alerts, or widen the time range.' }) : null));
+      return;
+    }
+    const write = canWriteAlerts();
+    const heads = ['', 'Last seen (UTC)', 'Level', 'Rule', 'Count', 'Key fields', 'Status'].concat(write ? [''] : []);
+    const colgroup = h('colgroup', null, ['toggle', 'time', 'level', 'rule', 'count', 'keys', 'status'].concat(write ? ['acts'] : []).map((c) => h('col', { class: 'col-' + c })));
+    const tbody = h('tbody');
+    for (const hit of res.hits) {
+      const src = hit._source || {};
+      if (!src.alert || typeof src.alert !== 'object') src.alert = {};
+      const a = src.alert;
+      const rule = src.rule || {};
+      const statusCell = h('td', { class: 'status-cell' }, statusBadge(a.status));
+      const tr = h('tr', { class: 'alert-row', data: { id: hit._id, rule: rule.name || '', status: a.status || '', level: a.level || '' } },
+        h('td', { class: 'muted', text: '▸' }),
+        h('td', { class: 'time', text: isoTime(a.last_seen || src['@timestamp']) }),
+        h('td', null, levelBadge(a.level)),
+        h('td', { class: 'rule' },
+          h('span', { class: 'rule-name', text: rule.name || rule.id || '(unnamed rule)', title: rule.name || '' }),
+          a.correlation ? h('span', { class: 'tag', text: 'correlation', title: 'Raised by a correlation rule' }) : null),
+        h('td', { class: 'n', text: fmtNum(Number(a.count) || 0) }),
+        h('td', null, keyChips(alertKeys(a))),
+        statusCell);
+      let detail = null;
+      let detailStatus = null;
+      const onChanged = () => {
+        tr.dataset.status = a.status;
+        clear(statusCell);
+        statusCell.append(statusBadge(a.status));
+        if (detailStatus) detailStatus.textContent = a.status;
+        onStatusChange();
+      };
+      if (write) tr.append(h('td', { class: 'acts' }, statusButton(hit, onChanged)));
+      tr.addEventListener('click', () => {
+        if (detail) { detail.remove(); detail = null; detailStatus = null; tr.classList.remove('open'); tr.firstChild.textContent = '▸'; return; }
+        const d = alertDetail(hit, t, signal);
+        detailStatus = d.status;
+        detail = h('tr', { class: 'alert-detail' }, h('td', { attrs: { colspan: String(heads.length) } }, d.el));
+        tr.after(detail);
+        tr.classList.add('open');
+        tr.firstChild.textContent = '▾';
+      });
+      tbody.append(tr);
+    }
+    const from = state.offset + 1;
+    const to = state.offset + res.hits.length;
+    const pager = h('div', { class: 'pager', id: 'pager' },
+      h('span', { text: `${fmtNum(from)}–${fmtNum(to)} of ${fmtNum(res.total)}` }),
+      h('button', { class: 'btn small', type: 'button', text: '‹ Prev', disabled: state.offset === 0, on: { click: () => nav({ offset: Math.max(0, state.offset - ALERT_PAGE) }) } }),
+      h('button', { class: 'btn small', type: 'button', id: 'next-page', text: 'Next ›', disabled: to >= res.total, on: { click: () => nav({ offset: state.offset + ALERT_PAGE }) } }));
+    box.append(h('table', { class: 'alerts' }, colgroup, h('thead', null, h('tr', null, heads.map((x) => h('th', { text: x })))), tbody), pager);
+  }
+
+  // statusButton acknowledges or reopens an alert through the API and
+  // updates hit in place; onChanged redraws what shows the status.
+  function statusButton(hit, onChanged) {
+    const a = hit._source.alert;
+    const btn = h('button', { class: 'btn small status-btn', type: 'button' });
+    const sync = () => {
+      const ack = a.status === 'acknowledged';
+      btn.textContent = ack ? 'Reopen' : 'Acknowledge';
+      btn.dataset.next = ack ? 'open' : 'acknowledged';
+      btn.title = ack ? 'Set the alert back to open' : 'Mark the alert as seen and handled';
+    };
+    sync();
+    btn.addEventListener('click', async (e) => {
+      e.stopPropagation();
+      const next = btn.dataset.next;
+      btn.disabled = true;
+      btn.classList.remove('failed');
+      try {
+        await apiPost(`/api/alerts/${encodeURIComponent(hit._id)}/status`, { status: next });
+        a.status = next;
+        onChanged();
+      } catch (err) {
+        btn.classList.add('failed');
+        btn.textContent = 'Failed';
+        btn.title = err.message;
+        btn.disabled = false;
+        return;
+      }
+      btn.disabled = false;
+      sync();
+    });
+    return btn;
+  }
+
+  function tagChips(tags) {
+    return h('span', { class: 'tagchips' }, tags.map((x) => h('span', { class: 'tagchip', text: x })));
+  }
+
+  // kvTable shows [name, value] rows, leaving out empty values.
+  function kvTable(rows, cls) {
+    const shown = rows.filter(([, v]) => v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && !v.length));
+    if (!shown.length) return null;
+    return h('table', { class: 'kv' + (cls ? ' ' + cls : '') }, h('tbody', null, shown.map(([k, v]) => h('tr', null,
+      h('td', { class: 'key', text: k }),
+      v instanceof Node ? h('td', { class: 'val' }, v) : h('td', { class: 'val', text: valueText(v) })))));
+  }
+
+  function asList(v) {
+    if (v === undefined || v === null) return [];
+    return (Array.isArray(v) ? v : [v]).filter((x) => x !== null && x !== '' && typeof x !== 'object').map(String);
+  }
+
+  // alertDetail is the expanded view of one alert: its rule, MITRE ATT&CK
+  // mapping, timing, key fields and matched documents. It returns the
+  // element and the node showing the status, which the row keeps current.
+  function alertDetail(hit, t, signal) {
+    const src = hit._source || {};
+    const a = src.alert || {};
+    const rule = src.rule || {};
+    const threat = src.threat && typeof src.threat === 'object' ? src.threat : {};
+    const tactic = threat.tactic || {};
+    const technique = threat.technique || {};
+    const section = (title, cls, ...kids) => h('section', { class: 'alert-section ' + cls }, h('h3', { text: title }), ...kids);
+    const status = h('span', { text: a.status || '' });
+
+    const mitre = kvTable([
+      ['tactics', asList(tactic.name)],
+      ['tactic ids', asList(tactic.id)],
+      ['techniques', asList(technique.id)],
+      ['sub-techniques', asList((technique.subtechnique || {}).id)],
+      ['groups', asList(a.mitre_groups)],
+      ['software', asList(a.mitre_software)],
+    ], 'mitre');
+    const dedupWindow = a.window_start || a.window_end ? `${isoTime(a.window_start)} → ${isoTime(a.window_end)}` : '';
+    const groups = stringMap(a.group_by);
+    let keys = stringMap(a.key_fields);
+    // A correlation's key fields are often its group-by fields: show them
+    // once.
+    if (groups.length && JSON.stringify(keys.slice().sort()) === JSON.stringify(groups.slice().sort())) keys = [];
+    const tags = asList(src.tags);
+
+    const el = h('div', { class: 'alert-info' },
+      section('Rule', 'rule-info', kvTable([['name', rule.name], ['id', rule.id], ['ruleset', rule.ruleset], ['tags', tags.length ? tagChips(tags) : '']])),
+      section('MITRE ATT&CK', 'mitre-info', mitre || h('div', { class: 'muted', text: 'The rule has no ATT&CK tags.' })),
+      section('Alert', 'timing-info', kvTable([
+        ['first seen', a.first_seen ? isoTime(a.first_seen) + ' UTC' : ''],
+        ['last seen', a.last_seen ? isoTime(a.last_seen) + ' UTC' : ''],
+        ['matches', a.count],
+        ['dedup window', dedupWindow ? dedupWindow + ' UTC' : ''],
+        ['status', status],
+        ['alert id', a.id || hit._id],
+        ['kind', a.correlation ? 'correlation' : 'detection'],
+      ])),
+      section(groups.length ? 'Group by' : 'Key fields', 'key-info',
+        kvTable(groups.length ? groups : keys, 'keys') || h('div', { class: 'muted', text: 'The rule names no key fields.' }),
+        groups.length && keys.length ? h('h3', { text: 'Key fields' }) : null,
+        groups.length && keys.length ? kvTable(keys, 'keys') : null),
+      matchedDocs(a, t, signal));
+    return { el, status };
+  }
+
+  // matchedDocs lists the documents an alert matched, fetched by their ids,
+  // with a link that opens them in Discover.
+  function matchedDocs(a, t, signal) {
+    const ids = asList(a.doc_ids);
+    const dropped = Number(a.doc_ids_dropped) || 0;
+    const idsQuery = ids.length ? '_id:(' + ids.map(quoteValue).join(' OR ') + ')' : '';
+    const note = h('span', { class: 'muted', text: `${fmtNum(ids.length)} kept` + (dropped ? `, ${fmtNum(dropped)} more not kept (the alert keeps at most ${fmtNum(ids.length)} ids)` : '') });
+    const body = h('div', { class: 'matched-body' });
+    const el = h('section', { class: 'alert-section matched' },
+      h('div', { class: 'matched-head' },
+        h('h3', { text: 'Matched documents' }), note,
+        h('span', { class: 'spacer' }),
+        ids.length ? h('a', { class: 'matched-discover', href: discoverHref(idsQuery, [], { since: 'all' }), text: 'Open in Discover ↗', title: 'Search these documents by id' }) : null),
+      body);
+    if (!ids.length) { body.append(h('div', { class: 'muted', text: 'The alert lists no document ids.' })); return el; }
+    body.append(h('div', { class: 'muted', text: 'Loading…' }));
+    const toDiscover = (f) => {
+      const n = new URLSearchParams();
+      n.append('filter', f);
+      setTimeParams(n, t);
+      go('discover', '', n);
+    };
+    api('/api/search', { query: idsQuery, size: Math.min(ids.length, 10000), order: 'asc' }, signal).then((res) => {
+      clear(body);
+      if (res.hits.length < ids.length) {
+        body.append(h('div', { class: 'hint', text: `${fmtNum(ids.length - res.hits.length)} of the ${fmtNum(ids.length)} documents are no longer in the store.` }));
+      }
+      if (!res.hits.length) return;
+      const tbody = h('tbody');
+      for (const hit of res.hits) {
+        const tr = h('tr', { class: 'doc', data: { id: hit._id } },
+          h('td', { class: 'muted', text: '▸' }),
+          h('td', { class: 'time', text: fmtTime(hit.timestamp_ms) }),
+          h('td', { class: 'mono', text: hit.log_type }),
+          h('td', null, summaryOf(hit._source || {})));
+        let detail = null;
+        tr.addEventListener('click', () => {
+          if (detail) { detail.remove(); detail = null; tr.classList.remove('open'); tr.firstChild.textContent = '▸'; return; }
+          detail = h('tr', { class: 'detail' }, h('td', { attrs: { colspan: '4' } }, docDetail(hit, toDiscover)));
+          tr.after(detail);
+          tr.classList.add('open');
+          tr.firstChild.textContent = '▾';
+        });
+        tbody.append(tr);
+      }
+      body.append(h('table', { class: 'docs matched-docs' },
+        h('colgroup', null, h('col', { class: 'toggle' }), h('col', { class: 'time' }), h('col', { class: 'logtype' }), h('col')),
+        h('thead', null, h('tr', null, h('th'), h('th', { text: 'Time (UTC)' }), h('th', { text: 'Log type' }), h('th', { text: 'Document' }))),
+        tbody));
+    }).catch((err) => {
+      if (err.name === 'AbortError') return;
+      clear(body);
+      body.append(h('div', { class: 'query-error', text: err.message }));
+    });
+    return el;
+  }
+
   // ---------------------------------------------------------------- indices
 
   async function renderIndices(main, route, signal) {
@@ -1081,6 +1453,7 @@
       if (route.view === 'discover') await renderDiscover(main, route, ctl.signal);
       else if (route.view === 'dashboards' && route.arg) await renderDashboard(main, route, ctl.signal);
       else if (route.view === 'dashboards') await renderDashboardList(main, route, ctl.signal);
+      else if (route.view === 'alerts') await renderAlerts(main, route, ctl.signal);
       else if (route.view === 'indices') await renderIndices(main, route, ctl.signal);
       else { clear(main); main.append(h('div', { class: 'banner', text: 'Unknown page.' })); }
     } catch (err) {
