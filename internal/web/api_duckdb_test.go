@@ -115,8 +115,11 @@ func TestAlertQueriesOnDuckDB(t *testing.T) {
 			WindowEnd: now.Add(-first).Truncate(time.Hour).Add(time.Hour), DocIDs: docIDs, Status: status,
 			KeyFields: map[string]string{"source.ip": "198.51.100.7"}})
 	}
-	docs = append(docs,
-		mk("a-early-first", "high", 3, 5*time.Hour, time.Hour, alert.StatusOpen, "linux-secure-00001", "linux-secure-00002"),
+	bf := alertDoc(&alert.Alert{ID: "a-early-first", RuleID: "r-bf", RuleTitle: "SSH brute force", Level: "high", Count: 3,
+		Tags: []string{"attack.credential-access", "attack.t1110.001"}, Correlation: true,
+		FirstSeen: now.Add(-5 * time.Hour), LastSeen: now.Add(-time.Hour), DocIDs: []string{"linux-secure-00001", "linux-secure-00002"},
+		GroupBy: map[string]string{"source.ip": "203.0.113.9"}, KeyFields: map[string]string{"source.ip": "203.0.113.9"}, Status: alert.StatusOpen})
+	docs = append(docs, bf,
 		mk("a-late-first", "critical", 1, 3*time.Hour, 2*time.Hour, alert.StatusOpen, "cloudtrail-00003"),
 		mk("a-acked", "medium", 40, 4*time.Hour, 4*time.Hour, alert.StatusAcknowledged),
 	)
@@ -166,6 +169,10 @@ func TestAlertQueriesOnDuckDB(t *testing.T) {
 			want: "a-acked,a-early-first,a-late-first"},
 		{name: "level", target: "/api/alerts?since=7d&query=" + url.QueryEscape(`alert.status:open AND alert.level:"high"`),
 			want: "a-early-first"},
+		{name: "tag", target: "/api/alerts?since=7d&query=" + url.QueryEscape(`tags:attack.t1110.001`), want: "a-early-first"},
+		{name: "correlation", target: "/api/alerts?since=7d&query=" + url.QueryEscape(`alert.correlation:true`), want: "a-early-first"},
+		{name: "key field", target: "/api/alerts?since=7d&query=" + url.QueryEscape(`alert.key_fields.source.ip:"198.51.100.7"`), want: "a-late-first,a-acked"},
+		{name: "group-by value", target: "/api/alerts?since=7d&query=" + url.QueryEscape(`alert.group_by.source.ip:"203.0.113.9"`), want: "a-early-first"},
 		{name: "matched documents", target: "/api/search?sort=_id&order=asc&query=" + url.QueryEscape(`_id:("linux-secure-00001" OR "linux-secure-00002")`),
 			want: "linux-secure-00001,linux-secure-00002"},
 	} {

@@ -255,6 +255,18 @@ func TestBrowserConsole(t *testing.T) {
 	if b.evalBool(`!!document.querySelector(` + jsString(row) + `)`) {
 		t.Errorf("alert %s is still listed as open", alertID)
 	}
+	// A key value lists the alerts that share it.
+	b.open("#/alerts?status=all&since=" + data.since + "&query=" + bf)
+	b.waitAlerts()
+	b.do(chromedp.Click(chromedp.CSS(row + ` td.rule`)))
+	b.poll(`!!document.querySelector('#alerts tr.alert-detail .key-info button')`, "the alert's key fields")
+	field := b.eval(`document.querySelector('#alerts tr.alert-detail .key-info tr').dataset.field`)
+	b.do(chromedp.Click(chromedp.CSS(`#alerts tr.alert-detail .key-info button`)))
+	b.poll(fmt.Sprintf(`document.querySelector('#query').value.includes(%s)`, jsString("."+field+":")), "the alerts with the same key value")
+	b.waitAlerts()
+	if !b.evalBool(`!!document.querySelector(` + jsString(row) + `)`) {
+		t.Errorf("filtering on its own %s value does not list alert %s", field, alertID)
+	}
 
 	// The index page lists the indices.
 	b.open("#/indices")

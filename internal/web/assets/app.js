@@ -1233,7 +1233,7 @@
       if (write) tr.append(h('td', { class: 'acts' }, statusButton(hit, onChanged)));
       tr.addEventListener('click', () => {
         if (detail) { detail.remove(); detail = null; detailStatus = null; tr.classList.remove('open'); tr.firstChild.textContent = '▸'; return; }
-        const d = alertDetail(hit, t, signal);
+        const d = alertDetail(hit, t, signal, (f) => nav({ query: combine(state.query, f), offset: 0 }));
         detailStatus = d.status;
         detail = h('tr', { class: 'alert-detail' }, h('td', { attrs: { colspan: String(heads.length) } }, d.el));
         tr.after(detail);
@@ -1303,10 +1303,30 @@
     return (Array.isArray(v) ? v : [v]).filter((x) => x !== null && x !== '' && typeof x !== 'object').map(String);
   }
 
+  // A field name the search language takes without escaping.
+  const PLAIN_FIELD = /^[A-Za-z0-9@_.][A-Za-z0-9@_.-]*$/;
+
+  // keyTable lists an alert's key fields (or group-by values) with, for
+  // each, a button that lists the alerts with the same value and a link to
+  // the logs with it.
+  function keyTable(pairs, prefix, t, addFilter) {
+    return h('table', { class: 'kv keys' }, h('tbody', null, pairs.map(([k, v]) => {
+      const plain = PLAIN_FIELD.test(k);
+      return h('tr', { data: { field: k } },
+        h('td', { class: 'key', text: k }),
+        h('td', { class: 'val', text: v }),
+        h('td', { class: 'acts' }, plain ? [
+          h('button', { class: 'btn icon small', type: 'button', text: '+', title: 'Alerts with this value', on: { click: () => addFilter(clause(`${prefix}.${k}`, v)) } }),
+          h('a', { class: 'logs-link', href: discoverHref(clause(k, v), [], t), text: 'logs ↗', title: 'Search the logs for this value' }),
+        ] : null));
+    })));
+  }
+
   // alertDetail is the expanded view of one alert: its rule, MITRE ATT&CK
-  // mapping, timing, key fields and matched documents. It returns the
-  // element and the node showing the status, which the row keeps current.
-  function alertDetail(hit, t, signal) {
+  // mapping, timing, key fields and matched documents. addFilter narrows
+  // the alert list. It returns the element and the node showing the
+  // status, which the row keeps current.
+  function alertDetail(hit, t, signal, addFilter) {
     const src = hit._source || {};
     const a = src.alert || {};
     const rule = src.rule || {};
@@ -1345,9 +1365,10 @@
         ['kind', a.correlation ? 'correlation' : 'detection'],
       ])),
       section(groups.length ? 'Group by' : 'Key fields', 'key-info',
-        kvTable(groups.length ? groups : keys, 'keys') || h('div', { class: 'muted', text: 'The rule names no key fields.' }),
+        groups.length ? keyTable(groups, 'alert.group_by', t, addFilter)
+          : keys.length ? keyTable(keys, 'alert.key_fields', t, addFilter) : h('div', { class: 'muted', text: 'The rule names no key fields.' }),
         groups.length && keys.length ? h('h3', { text: 'Key fields' }) : null,
-        groups.length && keys.length ? kvTable(keys, 'keys') : null),
+        groups.length && keys.length ? keyTable(keys, 'alert.key_fields', t, addFilter) : null),
       matchedDocs(a, t, signal));
     return { el, status };
   }
