@@ -5,6 +5,7 @@ package duckdb
 import (
 	"context"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -62,4 +63,115 @@ func BenchmarkIngest(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "docs/s")
+}
+
+// benchEnd is the end of the generated month of documents.
+var benchEnd = time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+
+// openBenchStore returns a store holding VIGIL_BENCH_DOCS generated
+// documents (default 100,000) spread over the 30 days before benchEnd. With
+// VIGIL_BENCH_DIR set, the store is kept there and reused by later runs.
+func openBenchStore(b *testing.B) (*DB, int) {
+	n := envInt("VIGIL_BENCH_DOCS", 100000)
+	dir := os.Getenv("VIGIL_BENCH_DIR")
+	if dir == "" {
+		dir = b.TempDir()
+	}
+	ctx := context.Background()
+	db, err := Open(ctx, dir, Options{Threads: 2, MemoryLimit: "4GB"}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	have := int(count(b, db, store.Filter{}))
+	if have < n*9/10 {
+		span := 30 * 24 * time.Hour
+		g := newDocGen(uint64(n), benchEnd.Add(-span), span/time.Duration(n))
+		batch := make([]store.Doc, 0, 50000)
+		arena := make([]byte, 0, 64<<20)
+		t0 := time.Now()
+		for i := 0; i < n; i++ {
+			d := g.Next()
+			start := len(arena)
+			arena = append(arena, d.Source...)
+			d.Source = arena[start:]
+			batch = append(batch, d)
+			if len(batch) == cap(batch) || i == n-1 {
+				if err := db.Write(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+				batch, arena = batch[:0], arena[:0]
+				if (i+1)%1000000 < cap(batch) {
+					b.Logf("%d documents, %.0f docs/s", i+1, float64(i+1)/time.Since(t0).Seconds())
+				}
+			}
+		}
+		if _, err := db.w.conn().ExecContext(ctx, "CHECKPOINT"); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("generated and stored %d documents in %v", n, time.Since(t0))
+	}
+	size, _ := db.dataBytes(ctx)
+	have = int(count(b, db, store.Filter{}))
+	b.Logf("store: %d documents, %d MB", have, size>>20)
+	return db, have
+}
+
+// BenchmarkQueries measures the console's typical requests on a month of
+// documents (VIGIL_BENCH_DOCS of them, default 100,000; the performance
+// figures in docs/store.md use 10,000,000) and reports the median latency
+// of each.
+func BenchmarkQueries(b *testing.B) {
+	db, _ := openBenchStore(b)
+	defer db.Close()
+	ctx := context.Background()
+	day := benchEnd.Add(-24 * time.Hour).UnixMilli()
+	end := benchEnd.UnixMilli()
+	month := benchEnd.Add(-30 * 24 * time.Hour).UnixMilli()
+	last24h := store.Filter{From: day, To: end}
+	all := store.Filter{From: month, To: end}
+	ct := func(f store.Filter) store.Filter { f.LogTypes = []string{"cloudtrail"}; return f }
+	vpc := func(f store.Filter) store.Filter { f.LogTypes = []string{"vpcflowlogs"}; return f }
+	type q struct {
+		name   string
+		agg    *store.AggRequest
+		search *store.SearchRequest
+	}
+	queries := []q{
+		{name: "terms_eventName_24h", agg: &store.AggRequest{Kind: store.AggTerms, Field: "event.action", Size: 10, Filter: ct(last24h)}},
+		{name: "terms_eventName_30d", agg: &store.AggRequest{Kind: store.AggTerms, Field: "event.action", Size: 10, Filter: ct(all)}},
+		{name: "terms_eventName_json_24h", agg: &store.AggRequest{Kind: store.AggTerms, Field: "eventName", Size: 10, Filter: ct(last24h)}},
+		{name: "histogram_24h", agg: &store.AggRequest{Kind: store.AggDateHistogram, Filter: last24h}},
+		{name: "histogram_30d", agg: &store.AggRequest{Kind: store.AggDateHistogram, Filter: all}},
+		{name: "histogram_outcome_30d", agg: &store.AggRequest{Kind: store.AggDateHistogram, Field: "event.outcome", Size: 5, Filter: all}},
+		{name: "terms_country_24h", agg: &store.AggRequest{Kind: store.AggTerms, Field: "source.geo.country_iso_code", Size: 20, Filter: last24h}},
+		{name: "terms_country_30d", agg: &store.AggRequest{Kind: store.AggTerms, Field: "source.geo.country_iso_code", Size: 20, Filter: all}},
+		{name: "terms2_region_service_24h", agg: &store.AggRequest{Kind: store.AggTerms2, Field: "cloud.region", Field2: "event.module", Size: 50, Filter: ct(last24h)}},
+		{name: "terms2_region_service_30d", agg: &store.AggRequest{Kind: store.AggTerms2, Field: "cloud.region", Field2: "event.module", Size: 50, Filter: ct(all)}},
+		{name: "top_talkers_bytes_24h", agg: &store.AggRequest{Kind: store.AggTerms, Field: "source.ip", Metric: "network.bytes", Size: 10, Filter: vpc(last24h)}},
+		{name: "top_talkers_bytes_30d", agg: &store.AggRequest{Kind: store.AggTerms, Field: "source.ip", Metric: "network.bytes", Size: 10, Filter: vpc(all)}},
+		{name: "count_rejects_cidr_30d", agg: &store.AggRequest{Kind: store.AggCount, Filter: store.Filter{From: month, To: end, Query: "event.action:REJECT AND NOT source.ip:10.0.0.0/8"}}},
+		{name: "cardinality_users_30d", agg: &store.AggRequest{Kind: store.AggCardinality, Field: "user.name", Filter: all}},
+		{name: "search_freetext_24h", search: &store.SearchRequest{Limit: 100, Filter: store.Filter{From: day, To: end, Query: "AccessDenied"}}},
+		{name: "search_phrase_24h", search: &store.SearchRequest{Limit: 100, Filter: store.Filter{From: day, To: end, Query: `"Failed password for invalid user"`}}},
+		{name: "search_field_24h", search: &store.SearchRequest{Limit: 100, Filter: store.Filter{From: day, To: end, Query: "event.outcome:failure AND user.name:root"}}},
+		{name: "search_newest_30d", search: &store.SearchRequest{Limit: 100, Filter: all}},
+	}
+	for _, qq := range queries {
+		b.Run(qq.name, func(b *testing.B) {
+			var times []time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				if qq.agg != nil {
+					if _, err := db.Aggregate(ctx, *qq.agg); err != nil {
+						b.Fatal(err)
+					}
+				} else if _, err := db.Search(ctx, *qq.search); err != nil {
+					b.Fatal(err)
+				}
+				times = append(times, time.Since(t0))
+			}
+			slices.Sort(times)
+			b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "ms_median")
+		})
+	}
 }

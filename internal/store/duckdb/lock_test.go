@@ -16,13 +16,10 @@ import (
 	"github.com/vigil-siem/vigil/internal/store"
 )
 
-// TestLockHelperProcess is not a test: TestLockAcrossProcesses runs the test
-// binary with it to hold a store open in another process.
-func TestLockHelperProcess(t *testing.T) {
-	dir := os.Getenv("VIGIL_LOCK_HELPER_DIR")
-	if dir == "" {
-		t.Skip("helper process for TestLockAcrossProcesses")
-	}
+// lockHelper holds a store open in another process for
+// TestLockAcrossProcesses, which runs the test binary with
+// VIGIL_LOCK_HELPER_DIR set; TestMain calls it then and exits.
+func lockHelper(dir string) {
 	db, err := Open(context.Background(), dir, Options{Threads: 1, ServeAddr: "http://127.0.0.1:18080", Command: "vigil serve"}, nil)
 	if err != nil {
 		fmt.Println("error:", err)
@@ -41,7 +38,7 @@ func TestLockHelperProcess(t *testing.T) {
 
 func TestLockAcrossProcesses(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLockHelperProcess$")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "VIGIL_LOCK_HELPER_DIR="+dir)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

@@ -221,12 +221,29 @@ func (d *DB) Search(ctx context.Context, r store.SearchRequest) (*store.SearchRe
 		return nil, fmt.Errorf("counting matches: %w", err)
 	}
 	if res.Total > int64(r.Offset) {
-		q := "SELECT " + hitColumns + " FROM docs WHERE " + where + " ORDER BY " + order + dir + " NULLS LAST"
+		pageWhere, pageArgs := where, args
+		if order == "ts" && res.Total > int64(r.Offset+limit) {
+			// DuckDB reads every column of every row for a top-N; find the
+			// time of the page's last hit from the ts column alone first,
+			// so the page query only opens the row groups at or after it.
+			edge := "SELECT ts FROM docs WHERE " + where + " ORDER BY ts" + dir + " LIMIT 1 OFFSET ?"
+			var bound int64
+			if err := d.db.QueryRowContext(ctx, edge, append(append([]any(nil), args...), r.Offset+limit-1)...).Scan(&bound); err != nil {
+				return nil, fmt.Errorf("searching: %w", err)
+			}
+			op := " AND ts >= ?"
+			if r.Asc {
+				op = " AND ts <= ?"
+			}
+			pageWhere = where + op
+			pageArgs = append(append([]any(nil), args...), bound)
+		}
+		q := "SELECT " + hitColumns + " FROM docs WHERE " + pageWhere + " ORDER BY " + order + dir + " NULLS LAST"
 		if order != "ts" {
 			q += ", ts DESC"
 		}
 		q += " LIMIT ? OFFSET ?"
-		qargs := append(append(append([]any(nil), args...), orderArgs...), limit, r.Offset)
+		qargs := append(append(append([]any(nil), pageArgs...), orderArgs...), limit, r.Offset)
 		rows, err := d.db.QueryContext(ctx, q, qargs...)
 		if err != nil {
 			return nil, fmt.Errorf("searching: %w", err)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"reflect"
 	"strings"
 	"sync"
@@ -20,6 +21,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv("VIGIL_LOCK_HELPER_DIR"); dir != "" {
+		lockHelper(dir)
+		return
+	}
 	goleak.VerifyTestMain(m)
 }
 
@@ -181,6 +186,8 @@ func TestSearch(t *testing.T) {
 		{name: "all, newest first", req: store.SearchRequest{}, want: []string{"ct3", "vpc2", "ct2", "vpc1", "ct1"}},
 		{name: "ascending", req: store.SearchRequest{Asc: true, Limit: 2}, want: []string{"ct1", "vpc1"}},
 		{name: "offset", req: store.SearchRequest{Offset: 3}, want: []string{"vpc1", "ct1"}},
+		{name: "offset and limit", req: store.SearchRequest{Offset: 1, Limit: 2}, want: []string{"vpc2", "ct2"}},
+		{name: "offset and limit ascending", req: store.SearchRequest{Offset: 1, Limit: 3, Asc: true}, want: []string{"vpc1", "ct2", "vpc2"}},
 		{name: "typed field", req: store.SearchRequest{Filter: store.Filter{Query: "event.action:ConsoleLogin"}}, want: []string{"ct3", "ct1"}},
 		{name: "raw JSON field", req: store.SearchRequest{Filter: store.Filter{Query: "eventSource:sts.amazonaws.com"}}, want: []string{"ct2"}},
 		{name: "JSON field in an array", req: store.SearchRequest{Filter: store.Filter{Query: "requestParameters.items.instanceId:i-2"}}, want: []string{"ct1"}},
