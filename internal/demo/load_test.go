@@ -200,7 +200,7 @@ func load(t testing.TB, s demo.Summary) (*collector, *pipeline.Stats, []string) 
 }
 
 func TestGeneratedDataLoads(t *testing.T) {
-	_, s := generate(t, demo.Options{Seed: 20240314, Now: now})
+	_, s := generate(t, demo.Options{Seed: 20240314, Now: now, Scale: 0.25})
 	start := time.Now()
 	c, stats, failures := load(t, s)
 	t.Logf("loaded %d files, %d records in %v", stats.Files.Load(), stats.Records.Load(), time.Since(start))
@@ -250,7 +250,7 @@ func TestGeneratedDataLoads(t *testing.T) {
 		{demo.TypeCloudTrail, "event.action", "StopLogging", 1},
 		{demo.TypeCloudTrail, "event.action", "CreateAccessKey", 1},
 		{demo.TypeCloudTrail, "event.action", "GetObject", 35},
-		{demo.TypeCloudTrail, "event.outcome", "failure", 100},
+		{demo.TypeCloudTrail, "event.outcome", "failure", 40},
 		{demo.TypeVPCFlow, "event.action", "REJECT", 500},
 		{demo.TypeLinuxSecure, "event.outcome", "failure", 1000},
 		{demo.TypeLinuxSecure, "user.name", s.Attack.SSHUser, 10},
