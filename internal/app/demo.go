@@ -42,6 +42,8 @@ flags:
   --no-serve       load the data and exit
   --seed N         the generator's seed (default 1)
   --days N         days of data (default 7)
+  --scale F        volume of ordinary activity, 0.05 to 20 (default 1: about
+                   85,000 records a week); the attack story does not scale
 `
 
 func runDemo(ctx context.Context, env *Env, args []string) int {
@@ -51,6 +53,7 @@ func runDemo(ctx context.Context, env *Env, args []string) int {
 		noServe bool
 		seed    int64
 		days    int
+		scale   float64
 	)
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -59,12 +62,16 @@ func runDemo(ctx context.Context, env *Env, args []string) int {
 	fs.BoolVar(&noServe, "no-serve", false, "")
 	fs.Int64Var(&seed, "seed", 1, "")
 	fs.IntVar(&days, "days", 7, "")
+	fs.Float64Var(&scale, "scale", 1, "")
 	pos, err := parseInterleaved(fs, args)
 	if err == nil && len(pos) > 0 {
 		err = fmt.Errorf("unexpected argument %q", pos[0])
 	}
 	if err == nil && (days < 2 || days > 90) {
 		err = fmt.Errorf("--days must be between 2 and 90, got %d", days)
+	}
+	if err == nil && (scale < 0.05 || scale > 20) {
+		err = fmt.Errorf("--scale must be between 0.05 and 20, got %g", scale)
 	}
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -108,7 +115,7 @@ func runDemo(ctx context.Context, env *Env, args []string) int {
 		return ExitFailure
 	}
 	defer func() { _ = os.RemoveAll(src) }() // generated input, loaded below
-	sum, err := demo.Generate(src, demo.Options{Seed: seed, Now: start, Days: days})
+	sum, err := demo.Generate(src, demo.Options{Seed: seed, Now: start, Days: days, Scale: scale})
 	if err != nil {
 		closeLn()
 		fmt.Fprintf(env.Stderr, "vigil demo: generating sample data: %v\n", err)

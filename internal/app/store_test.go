@@ -26,7 +26,7 @@ func runApp(t *testing.T, args ...string) (int, string, string) {
 // second load replaces documents by _id, so the count stays the same.
 func TestStoreReplayKeepsCount(t *testing.T) {
 	dir := t.TempDir()
-	sum, err := demo.Generate(filepath.Join(dir, "src"), demo.Options{Seed: 3, Now: time.Now(), Days: 2, Scale: 0.2})
+	sum, err := demo.Generate(filepath.Join(dir, "src"), demo.Options{Seed: 3, Now: time.Now(), Days: 2, Scale: 0.1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestStoreReplayKeepsCount(t *testing.T) {
 // story it prints.
 func TestDemoNoServe(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
-	code, out, errs := runApp(t, "demo", "--no-serve", "--days", "2", "--data-dir", data)
+	code, out, errs := runApp(t, "demo", "--no-serve", "--days", "2", "--scale", "0.1", "--data-dir", data)
 	if code != ExitOK {
 		t.Fatalf("demo: exit %d\n%s%s", code, out, errs)
 	}
