@@ -378,8 +378,9 @@ func (h *hunter) emit(m huntMatch) {
 	h.byRule[m.Rule]++
 	if h.json {
 		b, _ := json.Marshal(m) // strings, numbers and times only
-		h.out.Write(b)
-		h.out.WriteByte('\n')
+		// bufio.Writer keeps its first error; the final Flush reports it.
+		_, _ = h.out.Write(b)
+		_ = h.out.WriteByte('\n')
 		return
 	}
 	var b strings.Builder
@@ -402,7 +403,7 @@ func (h *hunter) emit(m huntMatch) {
 		writeFields(&b, m.Fields)
 	}
 	b.WriteByte('\n')
-	h.out.WriteString(b.String())
+	_, _ = h.out.WriteString(b.String()) // the final Flush reports an error
 }
 
 // writeFields writes name=value pairs sorted by name; values with spaces

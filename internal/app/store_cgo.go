@@ -11,9 +11,6 @@ import (
 	"github.com/vigil-siem/vigil/internal/store/duckdb"
 )
 
-// storeAvailable says whether this build has the embedded store.
-const storeAvailable = true
-
 // openStore opens the embedded store in dir. serveAddr, when set, is
 // recorded in the lock so other commands can find the running server.
 func openStore(ctx context.Context, dir string, readOnly bool, serveAddr string, logger *slog.Logger) (store.Store, error) {

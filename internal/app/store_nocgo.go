@@ -10,9 +10,6 @@ import (
 	"github.com/vigil-siem/vigil/internal/store"
 )
 
-// storeAvailable says whether this build has the embedded store.
-const storeAvailable = false
-
 var errNoStore = errors.New("this build of Vigil has no embedded store (it was built without cgo); use --sink opensearch:URL or --sink ndjson:FILE")
 
 func openStore(context.Context, string, bool, string, *slog.Logger) (store.Store, error) {
