@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"math/bits"
 	"unicode"
 	"unicode/utf16"
@@ -13,10 +15,11 @@ import (
 )
 
 // JSONEvent is an Event over the bytes of one JSON object, read lazily:
-// nothing is decoded until the engine asks for a field, and then only the
-// objects on the field's path are scanned (each once per document: the
-// keys of a scanned object and the spans of their values are kept until
-// Reset). Values that are never asked for are skipped, not decoded.
+// nothing is read until the engine asks for a field. The first question
+// indexes the document in one pass: the keys of the top-level object and
+// of every object nested in it through objects (not arrays), each with
+// the span of its value. Values are not decoded then, only skipped; a
+// field's value is decoded when it is asked for.
 //
 // Scalars are returned without copying where possible: a string without
 // escapes views the document's bytes, a number is a json.Number viewing
@@ -38,24 +41,43 @@ import (
 // is well-formed (fields after a syntax error are absent); it never
 // panics.
 type JSONEvent struct {
-	data    []byte
-	top     int // offset of the top-level '{', -1 when there is none
+	data []byte
+	top  int // offset of the top-level '{', -1 when there is none
+	// topObj is the top-level object's slot in objs, -1 until indexed.
+	topObj  int
 	objs    []objTable
 	members []member
-	stack   []member // Scalars' walk
+	pending []member // members of the objects being indexed
 	arena   []byte   // decoded strings of the current document
 }
 
-// member is one key of a scanned object and the span of its value.
+// member is one key of an indexed object and the span of its value, as
+// offsets (no pointers: the tables are copied and reused freely).
 type member struct {
-	key    string
-	vs, ve int
+	// ko and kn locate the decoded key: data[ko:ko+kn], or, when ko < 0
+	// (a key with escapes or non-ASCII bytes), arena[-ko-1:][:kn].
+	ko, kn int32
+	vs, ve int32
+	// obj is the slot in objs of the object value, when it was indexed
+	// with its parent; -1 otherwise.
+	obj int32
 }
 
-// objTable locates the members of the object at offset start.
-type objTable struct{ start, lo, hi int }
+// objTable locates the members of the object at offset start: members[lo:hi].
+type objTable struct{ start, lo, hi int32 }
 
-var errNotObject = errors.New("sigma: JSON event is not an object")
+// maxIndexDepth bounds the nesting indexed in one pass (and so the
+// recursion); deeper objects are indexed when a lookup reaches them.
+const maxIndexDepth = 16
+
+// maxJSONEvent is the largest document a JSONEvent reads: offsets are
+// kept in 32 bits.
+const maxJSONEvent = math.MaxInt32
+
+var (
+	errNotObject = errors.New("sigma: JSON event is not an object")
+	errTooLarge  = fmt.Errorf("sigma: JSON event is larger than %d bytes", maxJSONEvent)
+)
 
 // NewJSONEvent returns a JSONEvent over data; see Reset.
 func NewJSONEvent(data []byte) (*JSONEvent, error) {
@@ -64,17 +86,22 @@ func NewJSONEvent(data []byte) (*JSONEvent, error) {
 }
 
 // Reset makes e read data, keeping e's buffers. It fails only when data
-// does not start (after white space) with a JSON object; e then has no
-// fields.
+// does not start (after white space) with a JSON object, or is larger
+// than 2 GiB; e then has no fields.
 func (e *JSONEvent) Reset(data []byte) error {
 	e.data = data
+	e.topObj = -1
 	e.objs = e.objs[:0]
 	e.members = e.members[:0]
-	e.stack = e.stack[:0]
+	e.pending = e.pending[:0]
 	e.arena = e.arena[:0]
+	e.top = -1
+	if len(data) > maxJSONEvent {
+		e.data = nil
+		return errTooLarge
+	}
 	i := skipWS(data, 0)
 	if i >= len(data) || data[i] != '{' {
-		e.top = -1
 		return errNotObject
 	}
 	e.top = i
@@ -86,26 +113,37 @@ func (e *JSONEvent) Field(p *Path) (any, bool) {
 	if e.top < 0 {
 		return nil, false
 	}
-	return e.walk(e.top, p, 0)
+	return e.walk(e.topObject(), p, 0)
+}
+
+// topObject returns the slot of the top-level object, indexing the
+// document on first use.
+func (e *JSONEvent) topObject() int {
+	if e.topObj < 0 {
+		e.topObj, _ = e.index(e.top, 0)
+	}
+	return e.topObj
 }
 
 func (e *JSONEvent) walk(obj int, p *Path, i int) (any, bool) {
-	ms := e.object(obj)
+	o := e.objs[obj]
 	last := len(p.parts) - 1
-	if k := findMember(ms, p.parts[i]); k >= 0 {
+	if k := e.findMember(o, p.parts[i]); k >= 0 {
+		m := e.members[k]
 		if i == last {
-			return e.value(ms[k].vs, ms[k].ve)
+			return e.value(int(m.vs), int(m.ve))
 		}
-		if r, ok := e.descend(ms[k].vs, ms[k].ve, p, i+1); ok {
+		if r, ok := e.descend(m, p, i+1); ok {
 			return r, true
 		}
 	}
 	for j := i + 1; j <= last; j++ {
-		if k := findMember(ms, p.Key(i, j)); k >= 0 {
+		if k := e.findMember(o, p.Key(i, j)); k >= 0 {
+			m := e.members[k]
 			if j == last {
-				return e.value(ms[k].vs, ms[k].ve)
+				return e.value(int(m.vs), int(m.ve))
 			}
-			if r, ok := e.descend(ms[k].vs, ms[k].ve, p, j+1); ok {
+			if r, ok := e.descend(m, p, j+1); ok {
 				return r, true
 			}
 		}
@@ -113,13 +151,17 @@ func (e *JSONEvent) walk(obj int, p *Path, i int) (any, bool) {
 	return nil, false
 }
 
-// descend continues the walk at part i inside the value at [vs, ve).
-func (e *JSONEvent) descend(vs, ve int, p *Path, i int) (any, bool) {
-	switch e.data[vs] {
+// descend continues the walk at part i inside the value of m.
+func (e *JSONEvent) descend(m member, p *Path, i int) (any, bool) {
+	switch e.data[m.vs] {
 	case '{':
-		return e.walk(vs, p, i)
+		obj := int(m.obj)
+		if obj < 0 {
+			obj = e.object(int(m.vs))
+		}
+		return e.walk(obj, p, i)
 	case '[':
-		v, ok := e.decode(vs, ve)
+		v, ok := e.decode(int(m.vs), int(m.ve))
 		if !ok {
 			return nil, false
 		}
@@ -128,62 +170,153 @@ func (e *JSONEvent) descend(vs, ve int, p *Path, i int) (any, bool) {
 	return nil, false
 }
 
-// findMember returns the index of the last member named key (encoding/json
-// keeps the last of duplicate keys), or -1.
-func findMember(ms []member, key string) int {
-	for k := len(ms) - 1; k >= 0; k-- {
-		if ms[k].key == key {
+// findMember returns the index in members of the last member of o named
+// key (encoding/json keeps the last of duplicate keys), or -1.
+func (e *JSONEvent) findMember(o objTable, key string) int {
+	for k := int(o.hi) - 1; k >= int(o.lo); k-- {
+		if m := &e.members[k]; int(m.kn) == len(key) && e.keyOf(m) == key {
 			return k
 		}
 	}
 	return -1
 }
 
-// object returns the members of the object at data[start] == '{',
-// scanning it on first use.
-func (e *JSONEvent) object(start int) []member {
-	for _, o := range e.objs {
-		if o.start == start {
-			return e.members[o.lo:o.hi]
-		}
+// keyOf returns m's decoded key.
+func (e *JSONEvent) keyOf(m *member) string {
+	if m.ko >= 0 {
+		return unsafeString(e.data[m.ko : m.ko+m.kn])
 	}
-	lo := len(e.members)
-	e.members = e.scanObject(e.members, start)
-	e.objs = append(e.objs, objTable{start: start, lo: lo, hi: len(e.members)})
-	return e.members[lo:]
+	o := -m.ko - 1
+	return unsafeString(e.arena[o : o+m.kn])
 }
 
-// scanObject appends the members of the object at data[start] to ms,
-// stopping at the first syntax error.
-func (e *JSONEvent) scanObject(ms []member, start int) []member {
-	d := e.data
-	i := start + 1
-	for {
-		i = skipWS(d, i)
-		if i >= len(d) || d[i] != '"' {
-			return ms
+// object returns the slot of the object at data[start] == '{', indexing
+// it when it is not yet (an object deeper than maxIndexDepth, or inside an
+// array).
+func (e *JSONEvent) object(start int) int {
+	for k, o := range e.objs {
+		if int(o.start) == start {
+			return k
 		}
-		ke := skipString(d, i)
-		if ke < 0 {
-			return ms
-		}
-		key := e.str(i, ke)
-		i = skipWS(d, ke)
-		if i >= len(d) || d[i] != ':' {
-			return ms
-		}
-		vs := skipWS(d, i+1)
-		ve := skipValue(d, vs)
-		if ve < 0 {
-			return ms
-		}
-		ms = append(ms, member{key: key, vs: vs, ve: ve})
-		i = skipWS(d, ve)
-		if i >= len(d) || d[i] != ',' {
-			return ms
-		}
-		i++
 	}
+	obj, _ := e.index(start, 0)
+	return obj
+}
+
+// index records the members of the object at data[start] == '{' and,
+// down to maxIndexDepth levels, of the objects among their values, in one
+// pass. It returns the object's slot in objs and the offset after it, or
+// -1 when the object does not end well-formed: the members before the
+// error are kept, and the caller stops there too.
+//
+// It is the hot loop of detection: keys and short strings are scanned
+// inline, eight bytes at a time (see skipString).
+func (e *JSONEvent) index(start, depth int) (obj, end int) {
+	d := e.data
+	n := len(d)
+	base := unsafe.Pointer(unsafe.SliceData(d))
+	qc, bc, lsb, msb := swarConst[0], swarConst[1], swarConst[2], swarConst[3]
+	lo := len(e.pending)
+	end = -1
+	i := ws(d, start+1)
+	if i < n && d[i] == '}' {
+		end = i + 1
+	}
+	for end < 0 && i < n && d[i] == '"' {
+		// The key: plain ASCII without escapes views the document.
+		m := member{ko: -1, obj: -1}
+		j := i + 1
+		for j+8 <= n {
+			x := binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(base, j))[:])
+			t, u := x^qc, x^bc
+			// Stop at a quote, a backslash or a non-ASCII byte.
+			if f := ((t-lsb)&^t | (u-lsb)&^u | x) & msb; f != 0 {
+				if k := j + bits.TrailingZeros64(f)>>3; d[k] == '"' {
+					m.ko, m.kn = int32(i+1), int32(k-i-1)
+					i = k + 1
+				}
+				break
+			}
+			j += 8
+		}
+		if m.ko < 0 {
+			ke := skipString(d, i)
+			if ke < 0 {
+				break
+			}
+			// str decodes into the arena, or views the document when
+			// the key needs no decoding.
+			a0 := len(e.arena)
+			k := e.str(i, ke)
+			if len(e.arena) > a0 {
+				m.ko = -int32(a0) - 1
+			} else {
+				m.ko = int32(i + 1)
+			}
+			m.kn = int32(len(k))
+			i = ke
+		}
+		if i < n && d[i] != ':' {
+			i = ws(d, i)
+		}
+		if i >= n || d[i] != ':' {
+			break
+		}
+		vs := ws(d, i+1)
+		if vs >= n {
+			break
+		}
+		ve := -1
+		switch d[vs] {
+		case '"':
+			// Most strings end within the first word.
+			if vs+9 <= n {
+				x := binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(base, vs+1))[:])
+				t, u := x^qc, x^bc
+				if f := ((t-lsb)&^t | (u-lsb)&^u) & msb; f != 0 {
+					if k := vs + 1 + bits.TrailingZeros64(f)>>3; d[k] == '"' {
+						ve = k + 1
+					}
+				}
+			}
+			if ve < 0 {
+				ve = skipString(d, vs)
+			}
+		case '{':
+			if depth < maxIndexDepth {
+				var child int
+				child, ve = e.index(vs, depth+1)
+				m.obj = int32(child)
+			} else {
+				ve = skipValue(d, vs)
+			}
+		default:
+			ve = skipValue(d, vs)
+		}
+		if ve < 0 {
+			break
+		}
+		m.vs, m.ve = int32(vs), int32(ve)
+		e.pending = append(e.pending, m)
+		i = ws(d, ve)
+		if i >= n {
+			break
+		}
+		if d[i] == '}' {
+			end = i + 1
+			break
+		}
+		if d[i] != ',' {
+			break
+		}
+		i = ws(d, i+1)
+	}
+	mlo := len(e.members)
+	e.members = append(e.members, e.pending[lo:]...)
+	e.pending = e.pending[:lo]
+	obj = len(e.objs)
+	e.objs = append(e.objs, objTable{start: int32(start), lo: int32(mlo), hi: int32(len(e.members))})
+	return obj, end
 }
 
 // value returns the value at [vs, ve).
@@ -220,26 +353,35 @@ func (e *JSONEvent) Scalars(fn func(any) bool) bool {
 	if e.top < 0 {
 		return false
 	}
-	return e.scalars(e.top, len(e.data), fn)
+	return e.objectScalars(e.topObject(), fn)
 }
 
-func (e *JSONEvent) scalars(vs, ve int, fn func(any) bool) bool {
+// objectScalars calls fn with the scalars of the indexed object in slot
+// obj. Members are read by index: fn may index more objects meanwhile.
+func (e *JSONEvent) objectScalars(obj int, fn func(any) bool) bool {
+	o := e.objs[obj]
+	for k := int(o.lo); k < int(o.hi); k++ {
+		m := e.members[k]
+		if e.dupLater(k+1, int(o.hi), e.keyOf(&m)) {
+			continue // encoding/json keeps only the last
+		}
+		if e.scalars(int(m.vs), int(m.ve), int(m.obj), fn) {
+			return true
+		}
+	}
+	return false
+}
+
+// scalars calls fn with the scalars of the value at [vs, ve), whose
+// object slot is obj (-1 when not indexed).
+func (e *JSONEvent) scalars(vs, ve, obj int, fn func(any) bool) bool {
 	d := e.data
 	switch d[vs] {
 	case '{':
-		lo := len(e.stack)
-		e.stack = e.scanObject(e.stack, vs)
-		hi := len(e.stack)
-		found := false
-		for k := lo; k < hi && !found; k++ {
-			m := e.stack[k]
-			if dupLater(e.stack[k+1:hi], m.key) {
-				continue // encoding/json keeps only the last
-			}
-			found = e.scalars(m.vs, m.ve, fn)
+		if obj < 0 {
+			obj = e.object(vs)
 		}
-		e.stack = e.stack[:lo]
-		return found
+		return e.objectScalars(obj, fn)
 	case '[':
 		i := vs + 1
 		for {
@@ -252,7 +394,7 @@ func (e *JSONEvent) scalars(vs, ve int, fn func(any) bool) bool {
 			if en < 0 {
 				return false
 			}
-			if e.scalars(s, en, fn) {
+			if e.scalars(s, en, -1, fn) {
 				return true
 			}
 			i = skipWS(d, en)
@@ -268,9 +410,10 @@ func (e *JSONEvent) scalars(vs, ve int, fn func(any) bool) bool {
 	return ok && fn(v)
 }
 
-func dupLater(ms []member, key string) bool {
-	for _, m := range ms {
-		if m.key == key {
+// dupLater reports whether a member in members[lo:hi] is named key.
+func (e *JSONEvent) dupLater(lo, hi int, key string) bool {
+	for k := lo; k < hi; k++ {
+		if m := &e.members[k]; int(m.kn) == len(key) && e.keyOf(m) == key {
 			return true
 		}
 	}
@@ -391,6 +534,15 @@ func hex4(s []byte) rune {
 // ---------------------------------------------------------------------------
 // Skipping JSON
 
+// ws skips white space at d[i], if any; it inlines where there is none
+// (documents written by Vigil have none).
+func ws(d []byte, i int) int {
+	if i < len(d) && d[i] <= ' ' {
+		return skipWS(d, i)
+	}
+	return i
+}
+
 func skipWS(d []byte, i int) int {
 	for i < len(d) {
 		switch d[i] {
@@ -413,73 +565,41 @@ func hasByte(x uint64, b byte) uint64 {
 
 // skipString returns the offset after the string token at d[i] == '"', or
 // -1 when it does not end.
-//
-// It reads eight bytes at a time and finds the quotes and backslashes of
-// each word as bit masks, so a string full of escaped quotes (a raw record
-// embedded as "@message") is skipped without stopping at every escape: a
-// backslash that is not itself escaped escapes the byte after it. Words
-// with two backslashes in a row (rare) are read byte by byte.
 func skipString(d []byte, i int) int {
 	i++
-	// The constants live in variables so that they stay in registers
-	// instead of being rematerialized for every word.
-	qc, bc, lo7, hi := swarConst[0], swarConst[1], swarConst[2], swarConst[3]
-	var esc uint64 // 0x80 when d[i] is escaped
+	n := len(d)
+	qc, bc, lsb, msb := swarConst[0], swarConst[1], swarConst[2], swarConst[3]
 	base := unsafe.Pointer(unsafe.SliceData(d))
-	for i+8 <= len(d) {
-		// d[i:i+8] is in bounds: read it without the slice's checks.
+	for i+8 <= n {
 		x := binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(base, i))[:])
-		yq, yb := x^qc, x^bc
-		q := ^((yq&lo7 + lo7) | yq) & hi  // quotes
-		bs := ^((yb&lo7 + lo7) | yb) & hi // backslashes
-		if bs|esc == 0 {
-			if q != 0 {
-				return i + bits.TrailingZeros64(q)>>3 + 1
-			}
+		t, u := x^qc, x^bc
+		m := ((t-lsb)&^t | (u-lsb)&^u) & msb
+		if m == 0 {
 			i += 8
 			continue
 		}
-		if bs&(bs<<8)|bs&esc == 0 {
-			// Every backslash here escapes the byte after it.
-			if q &^= bs<<8 | esc; q != 0 {
-				return i + bits.TrailingZeros64(q)>>3 + 1
-			}
-			esc = bs >> 63 << 7
-			i += 8
-			continue
+		j := i + bits.TrailingZeros64(m)>>3
+		if *(*byte)(unsafe.Add(base, j)) == '"' {
+			return j + 1
 		}
-		var end int
-		if end, esc = skipStringBytes(d, i, i+8, esc); end >= 0 {
-			return end
-		}
-		i += 8
+		i = j + 2
 	}
-	end, _ := skipStringBytes(d, i, len(d), esc)
-	return end
-}
-
-// skipStringBytes is skipString one byte at a time over d[i:end], with
-// esc set when the byte at i is escaped. It returns the offset after the
-// closing quote, or -1 and whether the byte at end is escaped.
-func skipStringBytes(d []byte, i, end int, esc uint64) (int, uint64) {
-	for ; i < end; i++ {
-		if esc != 0 {
-			esc = 0
-			continue
-		}
+	for i < n {
 		switch d[i] {
 		case '"':
-			return i + 1, 0
+			return i + 1
 		case '\\':
-			esc = 0x80
+			i += 2
+			continue
 		}
+		i++
 	}
-	return -1, esc
+	return -1
 }
 
 // swarConst holds skipString's word constants: every byte '"', every
 // byte '\\', the low seven bits of every byte, the high bit of every byte.
-var swarConst = [4]uint64{lsb8 * '"', lsb8 * '\\', ^uint64(msb8), msb8}
+var swarConst = [4]uint64{lsb8 * '"', lsb8 * '\\', lsb8, msb8}
 
 // skipValue returns the offset after the value at d[i], or -1.
 func skipValue(d []byte, i int) int {
