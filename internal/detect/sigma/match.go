@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"math"
 	"net/netip"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -475,14 +474,6 @@ func (m *strMatcher) matchString(s string) bool {
 	default:
 		return m.glob.matchString(s, false)
 	}
-}
-
-// reMatcher matches the string form of a value with a regular expression.
-type reMatcher struct{ re *regexp.Regexp }
-
-func (m *reMatcher) matchValue(v any, _ *evalCtx) bool {
-	s, ok := valueString(v)
-	return ok && m.re.MatchString(s)
 }
 
 // cidrMatcher matches IP addresses inside any of its prefixes.

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -161,11 +160,11 @@ func compileValue(v Value, raw string, ms *modSet, keyword bool, opts *Options) 
 		if ms.reFlags != "" {
 			expr = "(?" + ms.reFlags + ")" + raw
 		}
-		re, err := regexp.Compile(expr)
+		m, err := newReMatcher(expr)
 		if err != nil {
 			return nil, fmt.Errorf("unsupported regular expression (Go RE2 syntax): %w", err)
 		}
-		return []valueMatcher{&reMatcher{re: re}}, nil
+		return []valueMatcher{m}, nil
 	case ms.cidr:
 		pf, err := netip.ParsePrefix(strings.TrimSpace(raw))
 		if err != nil {
