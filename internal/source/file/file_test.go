@@ -322,3 +322,55 @@ func TestSourceContextCancel(t *testing.T) {
 		})
 	}
 }
+
+// TestWatchSendsNewAndChangedFiles checks the watch mode: files present at
+// the start are sent at once, a new file once it is stable, a changed file
+// again, an unchanged one never twice, and Run ends with ctx.
+func TestWatchSendsNewAndChangedFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.log", "first")
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chan *pipeline.Object, 16)
+	done := make(chan error, 1)
+	defer goleak.VerifyNone(t)
+	src := &file.Source{Paths: []string{dir}, Watch: 20 * time.Millisecond}
+	go func() { done <- src.Run(ctx, out) }()
+	next := func() string {
+		t.Helper()
+		select {
+		case o := <-out:
+			return o.Origin.Key
+		case <-time.After(5 * time.Second):
+			t.Fatal("no object within 5 s")
+			return ""
+		}
+	}
+	if k := next(); k != "a.log" {
+		t.Fatalf("first object %q, want a.log", k)
+	}
+	write("b.log", "new")
+	if k := next(); k != "b.log" {
+		t.Fatalf("after adding b.log: %q", k)
+	}
+	time.Sleep(10 * time.Millisecond) // a modification time the file system can tell apart
+	write("a.log", "first, and more")
+	if k := next(); k != "a.log" {
+		t.Fatalf("after changing a.log: %q", k)
+	}
+	select {
+	case o := <-out:
+		t.Fatalf("unchanged file sent again: %s", o.Origin.Key)
+	case <-time.After(100 * time.Millisecond):
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run after cancel: %v", err)
+	}
+}
