@@ -153,8 +153,8 @@ func runDemo(ctx context.Context, env *Env, args []string) int {
 		geoipASN:       sum.GeoIPASN,
 		paths:          []string{sum.LogDir},
 	}
-	sink := storesink.New(st, logger)
 	dl := ndjson.NewDeadLetter(lo.deadLetter)
+	sink := storesink.New(st, logger, storesink.WithDeadLetter(dl))
 	if code := loadInto(ctx, env, lo, reg, nil, dl, sink, sink.BytesWritten); code != ExitOK {
 		closeLn()
 		_ = st.Close()

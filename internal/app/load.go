@@ -8,10 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/term"
@@ -95,6 +97,7 @@ type loadOptions struct {
 	maxRecordBytes int
 	quiet          bool
 	documents      bool
+	watch          time.Duration // keep watching opts.paths (vigil serve)
 	geoipCity      string
 	rules          multiFlag
 	stateDir       string
@@ -177,7 +180,7 @@ func openSink(ctx context.Context, spec string, env *Env, reg *logtype.Registry,
 		if err != nil {
 			return nil, nil, fmt.Errorf("--sink %q: %w", spec, err)
 		}
-		s := storesink.New(st, newLogger(env.Stderr))
+		s := storesink.New(st, newLogger(env.Stderr), storesink.WithDeadLetter(dl))
 		return closeStore{s, st}, s.BytesWritten, nil
 	default:
 		return nil, nil, fmt.Errorf("--sink %q: unknown sink (use store:DIR, ndjson:FILE, ndjson:- or opensearch:URL)", spec)
@@ -221,7 +224,7 @@ func runLoad(ctx context.Context, env *Env, args []string) int {
 // summary; it closes the sink and dl. written, when not nil, reports the
 // bytes the sink wrote.
 func loadInto(ctx context.Context, env *Env, opts *loadOptions, reg *logtype.Registry, force *logtype.Type, dl *ndjson.DeadLetter, sink pipeline.Sink, written func() int64) int {
-	rep := &reporter{w: env.Stderr, quiet: opts.quiet}
+	rep := &reporter{w: env.Stderr, quiet: opts.quiet, live: opts.watch > 0}
 	stats := &pipeline.Stats{Start: time.Now()}
 	geo, err := geoip.Open(opts.geoipCity, opts.geoipASN)
 	if err != nil {
@@ -259,7 +262,12 @@ func loadInto(ctx context.Context, env *Env, opts *loadOptions, reg *logtype.Reg
 		cfg.Inspect = det.Inspect
 		sink = det.Sink(sink)
 	}
+	if det != nil && opts.watch > 0 {
+		stopReload := reloadRules(ctx, env, det)
+		defer stopReload()
+	}
 	src := &file.Source{
+		Watch: opts.watch,
 		Paths: opts.paths,
 		NewAck: func(event.Origin) *event.Ack {
 			return event.NewAck(func(s event.Summary) { stats.Documents.Add(s.Delivered) })
@@ -291,6 +299,9 @@ func loadInto(ctx context.Context, env *Env, opts *loadOptions, reg *logtype.Reg
 		stats.BytesOut.Store(written())
 	}
 	rep.summary(stats, dl)
+	if opts.watch > 0 && errors.Is(err, context.Canceled) {
+		err = nil // watching ends when the server stops
+	}
 	switch {
 	case err != nil:
 		fmt.Fprintf(env.Stderr, "vigil load: %v\n", err)
@@ -305,6 +316,7 @@ func loadInto(ctx context.Context, env *Env, opts *loadOptions, reg *logtype.Reg
 type reporter struct {
 	w     io.Writer
 	quiet bool
+	live  bool // print failures as they happen (a watch never ends)
 
 	mu          sync.Mutex
 	objectFails []string // one line per failed file
@@ -333,10 +345,10 @@ func (r *reporter) walkError(path string, err error) {
 func (r *reporter) objectError(obj *pipeline.Object, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	name := obj.Origin.Path
-	if name == "" {
-		name = obj.Origin.Key
+	if r.live {
+		defer r.printLive()
 	}
+	name := originName(obj.Origin)
 	if errors.Is(err, pipeline.ErrIgnored) {
 		r.skipped = append(r.skipped, name+": "+err.Error())
 		return
@@ -361,15 +373,15 @@ func (r *reporter) objectError(obj *pipeline.Object, err error) {
 func (r *reporter) record(f pipeline.Failure) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.live {
+		fmt.Fprintf(r.w, "error: %s:%d: %s\n", originName(f.Origin), f.Line, f.Reason)
+		return
+	}
 	if len(r.recordFails) >= maxListed {
 		r.moreRecords++
 		return
 	}
-	name := f.Origin.Path
-	if name == "" {
-		name = f.Origin.Key
-	}
-	r.recordFails = append(r.recordFails, fmt.Sprintf("%s:%d: %s", name, f.Line, f.Reason))
+	r.recordFails = append(r.recordFails, fmt.Sprintf("%s:%d: %s", originName(f.Origin), f.Line, f.Reason))
 }
 
 // progress shows a one-line progress display while stderr is a terminal.
@@ -475,4 +487,60 @@ func (c closeStore) Close(ctx context.Context) error {
 		err = cerr
 	}
 	return err
+}
+
+// printLive prints and forgets the file failures and skips gathered so
+// far; the caller holds r.mu.
+func (r *reporter) printLive() {
+	for _, m := range r.objectFails {
+		fmt.Fprintf(r.w, "error: %s\n", m)
+	}
+	for _, m := range r.skipped {
+		fmt.Fprintf(r.w, "skipped: %s\n", m)
+	}
+	r.objectFails, r.skipped = r.objectFails[:0], r.skipped[:0]
+}
+
+// originName names an object in messages: its path, else its key.
+func originName(o event.Origin) string {
+	if o.Path != "" {
+		return o.Path
+	}
+	return o.Key
+}
+
+// reloadRules reloads det's rules on SIGHUP and when a rule file changes,
+// until ctx ends or the returned stop is called. Invalid rules are
+// reported; the others keep running.
+func reloadRules(ctx context.Context, env *Env, det *stage.Detector) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		_ = det.Watch(ctx) // returns nil when ctx ends
+	}()
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				problems := det.Reload()
+				for _, p := range problems {
+					fmt.Fprintf(env.Stderr, "rules: skipped: %v\n", p)
+				}
+				st := det.Stats()
+				fmt.Fprintf(env.Stderr, "rules: reloaded on SIGHUP: %d rules, %d correlations, %d invalid\n", st.Rules, st.Correlations, len(problems))
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		cancel()
+		wg.Wait()
+	}
 }

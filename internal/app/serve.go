@@ -9,9 +9,16 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
+	"time"
 
+	"github.com/vigil-siem/vigil/internal/codec"
 	"github.com/vigil-siem/vigil/internal/detect/alert"
+	"github.com/vigil-siem/vigil/internal/logtype"
+	"github.com/vigil-siem/vigil/internal/sink/ndjson"
+	storesink "github.com/vigil-siem/vigil/internal/sink/store"
 	"github.com/vigil-siem/vigil/internal/store"
 	"github.com/vigil-siem/vigil/internal/web"
 )
@@ -30,6 +37,17 @@ flags:
                        VIGIL_AUTH_TOKEN)
   --basic-auth U:P     require HTTP basic authentication (or env
                        VIGIL_BASIC_AUTH)
+  --watch DIR          load the log files under DIR (repeatable), then keep
+                       watching it: new and changed files are loaded once
+                       they stop growing. Keys are detected as for vigil load.
+  --rules PATH         run these Sigma rules on what is loaded (repeatable);
+                       they are reloaded when a rule file changes and on
+                       SIGHUP, and an invalid rule is reported while the
+                       others keep running
+  --state-dir DIR      correlation windows and open alerts across restarts
+                       (default DATA-DIR/detect-state)
+  --geoip-city FILE, --geoip-asn FILE
+                       GeoIP enrichment of what is loaded (see vigil help load)
 `
 
 // serveOptions are the flags shared by serve and demo.
@@ -38,6 +56,15 @@ type serveOptions struct {
 	addr      string
 	authToken string
 	basicAuth string
+}
+
+// ingestOptions are serve's flags for loading while it serves.
+type ingestOptions struct {
+	watch     multiFlag
+	rules     multiFlag
+	stateDir  string
+	geoipCity string
+	geoipASN  string
 }
 
 func (o *serveOptions) register(fs *flag.FlagSet) {
@@ -62,9 +89,15 @@ func (o *serveOptions) webOptions() (web.Options, error) {
 
 func runServe(ctx context.Context, env *Env, args []string) int {
 	var o serveOptions
+	var in ingestOptions
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	o.register(fs)
+	fs.Var(&in.watch, "watch", "")
+	fs.Var(&in.rules, "rules", "")
+	fs.StringVar(&in.stateDir, "state-dir", "", "")
+	fs.StringVar(&in.geoipCity, "geoip-city", geoipDefault("GeoLite2-City.mmdb"), "")
+	fs.StringVar(&in.geoipASN, "geoip-asn", geoipDefault("GeoLite2-ASN.mmdb"), "")
 	pos, err := parseInterleaved(fs, args)
 	if err == nil && len(pos) > 0 {
 		err = fmt.Errorf("unexpected argument %q", pos[0])
@@ -95,8 +128,70 @@ func runServe(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "vigil serve: %v\n", err)
 		return ExitFailure
 	}
-	return serveStore(ctx, env, "vigil serve", st, ln, wo)
+	if len(in.watch) == 0 {
+		if len(in.rules) > 0 {
+			fmt.Fprintln(env.Stderr, "vigil serve: --rules has nothing to run on without --watch; alerts come from what is loaded")
+		}
+		return serveStore(ctx, env, "vigil serve", st, ln, wo)
+	}
+	return serveAndWatch(ctx, env, o, in, st, ln, wo)
 }
+
+// serveAndWatch serves the console while loading the watched directories
+// into the store, until ctx ends.
+func serveAndWatch(ctx context.Context, env *Env, o serveOptions, in ingestOptions, st store.Store, ln net.Listener, wo web.Options) int {
+	reg, err := logtype.Load()
+	if err != nil {
+		_ = ln.Close() // the server never started
+		_ = st.Close()
+		fmt.Fprintf(env.Stderr, "vigil serve: %v\n", err)
+		return ExitUsage
+	}
+	stateDir := in.stateDir
+	if stateDir == "" && len(in.rules) > 0 {
+		stateDir = filepath.Join(o.dataDir, "detect-state")
+	}
+	lo := &loadOptions{
+		workers:        runtime.GOMAXPROCS(0),
+		deadLetter:     filepath.Join(o.dataDir, "dead-letter.ndjson"),
+		maxRecordBytes: codec.DefaultMaxRecordBytes,
+		geoipCity:      in.geoipCity,
+		geoipASN:       in.geoipASN,
+		rules:          in.rules,
+		stateDir:       stateDir,
+		watch:          2 * time.Second,
+		paths:          in.watch,
+	}
+	dl := ndjson.NewDeadLetter(lo.deadLetter)
+	sink := storesink.New(st, newLogger(env.Stderr), storesink.WithDeadLetter(dl))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	loaded := make(chan int, 1)
+	go func() {
+		c := loadInto(ctx, env, lo, reg, nil, dl, sink, sink.BytesWritten)
+		if c == ExitUsage {
+			cancel() // a configuration error: stop serving and say so
+		}
+		loaded <- c
+	}()
+	code := serveStore(ctx, env, "vigil serve", keepOpen{st}, ln, wo)
+	cancel()
+	if lc := <-loaded; lc != ExitOK && code == ExitOK {
+		code = lc
+	}
+	if err := st.Close(); err != nil {
+		fmt.Fprintf(env.Stderr, "vigil serve: closing the store: %v\n", err)
+		return ExitFailure
+	}
+	return code
+}
+
+// keepOpen is a store whose Close does nothing, for code that closes a
+// store another owner still uses.
+type keepOpen struct{ store.Store }
+
+// Close leaves the store open.
+func (keepOpen) Close() error { return nil }
 
 // serveStore serves the console over st on ln until ctx ends, then closes
 // the store.

@@ -5,6 +5,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigil-siem/vigil/internal/demo"
+	"github.com/vigil-siem/vigil/internal/store"
 )
 
 // runApp runs Main and returns the exit code, stdout and stderr.
@@ -85,5 +87,60 @@ func TestDemoNoServe(t *testing.T) {
 	code, out, errs = runApp(t, "retention", "--data-dir", data, "--older-than", "1d", "--dry-run")
 	if code != ExitOK || !strings.Contains(out, "would delete") {
 		t.Errorf("retention dry run: exit %d\n%s%s", code, out, errs)
+	}
+}
+
+// TestServeWatch runs vigil serve --watch: a file dropped into the watched
+// directory becomes searchable through the running server, and the server
+// stops cleanly with its context.
+func TestServeWatch(t *testing.T) {
+	dir := t.TempDir()
+	sum, err := demo.Generate(filepath.Join(dir, "src"), demo.Options{Seed: 5, Now: time.Now(), Days: 2, Scale: 0.05})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, watch := filepath.Join(dir, "data"), filepath.Join(dir, "watch")
+	if err := os.MkdirAll(watch, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	var stdout, stderr bytes.Buffer
+	go func() {
+		done <- Main(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", data, "--watch", watch, "--rules", "../../rules"},
+			strings.NewReader(""), &stdout, &stderr)
+	}()
+	var addr string
+	for deadline := time.Now().Add(20 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		_, _, addr, _ = storeHolder(data)
+	}
+	if addr == "" {
+		t.Fatal("vigil serve did not take the store within 20 s")
+	}
+	// The demo's log bucket, moved into the watched directory.
+	if err := os.Rename(sum.LogDir, filepath.Join(watch, filepath.Base(sum.LogDir))); err != nil {
+		t.Fatal(err)
+	}
+	remote := newRemoteStore(addr, "")
+	var n int64
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		res, err := remote.Aggregate(ctx, store.AggRequest{Kind: store.AggCount, Filter: store.Filter{LogTypes: demo.Types}})
+		if err == nil && int64(res.Value) == int64(sum.Total()) {
+			n = int64(res.Value)
+			break
+		}
+	}
+	if n != int64(sum.Total()) {
+		t.Errorf("the server holds %d documents of the watched files, want %d", n, sum.Total())
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != ExitOK {
+			t.Errorf("serve: exit %d\n%s", code, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop within 30 s of its context")
 	}
 }
