@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Status is the triage state of an alert.
@@ -219,33 +220,217 @@ type jsonDetail struct {
 
 // MarshalJSON encodes the alert as its ECS document (docs/alerts.md).
 func (a *Alert) MarshalJSON() ([]byte, error) {
-	j := jsonAlert{
-		Timestamp: a.FirstSeen.UTC(),
-		Event:     jsonEvent{Kind: "alert", Severity: Severity(a.Level), Start: a.FirstSeen.UTC(), End: a.LastSeen.UTC()},
-		Rule:      jsonRule{ID: a.RuleID, Name: a.RuleTitle, Ruleset: "sigma"},
-		Tags:      a.Tags,
-		Alert: jsonDetail{
-			ID: a.ID, Status: a.Status, Level: a.Level, Count: a.Count,
-			FirstSeen: a.FirstSeen.UTC(), LastSeen: a.LastSeen.UTC(),
-			WindowStart: a.WindowStart.UTC(), WindowEnd: a.WindowEnd.UTC(),
-			DedupKey: a.DedupKey, Correlation: a.Correlation,
-			GroupBy: a.GroupBy, KeyFields: a.KeyFields,
-			DocIDs: a.DocIDs, DocIDsDropped: a.DocIDsDropped,
-			Groups: a.Threat.Groups, Software: a.Threat.Software,
-		},
-	}
-	if j.Alert.DocIDs == nil {
-		j.Alert.DocIDs = []string{}
-	}
-	t := a.Threat
-	if len(t.TacticIDs)+len(t.TacticNames)+len(t.TechniqueIDs)+len(t.SubtechniqueIDs) > 0 {
-		j.Threat = &jsonThrt{
-			Framework: "MITRE ATT&CK",
-			Tactic:    jsonIDName{ID: t.TacticIDs, Name: t.TacticNames},
-			Technique: jsonTech{ID: t.TechniqueIDs, Subtechnique: jsonIDName{ID: t.SubtechniqueIDs}},
+	return a.AppendJSON(nil)
+}
+
+// AppendJSON appends the alert's ECS document (MarshalJSON's) to dst. It
+// writes what encoding/json writes for the document's struct (field
+// order, omitted empty fields, sorted map keys, HTML-safe string
+// escapes), without reflection. It fails only for a time outside years
+// 0-9999, as encoding/json does; dst is then returned unchanged.
+func (a *Alert) AppendJSON(dst []byte) ([]byte, error) {
+	start := len(dst)
+	var err error
+	fail := func(e error) {
+		if err == nil && e != nil {
+			err = e
 		}
 	}
-	return json.Marshal(j)
+	b := append(dst, `{"@timestamp":`...)
+	b, e := appendTime(b, a.FirstSeen)
+	fail(e)
+	b = append(b, `,"event":{"kind":"alert","severity":`...)
+	b = strconv.AppendInt(b, int64(Severity(a.Level)), 10)
+	b = append(b, `,"start":`...)
+	b, e = appendTime(b, a.FirstSeen)
+	fail(e)
+	b = append(b, `,"end":`...)
+	b, e = appendTime(b, a.LastSeen)
+	fail(e)
+	b = append(b, `},"rule":{"id":`...)
+	b = appendString(b, a.RuleID)
+	b = append(b, `,"name":`...)
+	b = appendString(b, a.RuleTitle)
+	b = append(b, `,"ruleset":"sigma"}`...)
+	if len(a.Tags) > 0 {
+		b = append(b, `,"tags":`...)
+		b = appendStrings(b, a.Tags)
+	}
+	t := &a.Threat
+	if len(t.TacticIDs)+len(t.TacticNames)+len(t.TechniqueIDs)+len(t.SubtechniqueIDs) > 0 {
+		b = append(b, `,"threat":{"framework":"MITRE ATT\u0026CK","tactic":{`...)
+		b = appendIDName(b, t.TacticIDs, t.TacticNames)
+		b = append(b, `},"technique":{`...)
+		if len(t.TechniqueIDs) > 0 {
+			b = append(b, `"id":`...)
+			b = appendStrings(b, t.TechniqueIDs)
+			b = append(b, ',')
+		}
+		b = append(b, `"subtechnique":{`...)
+		b = appendIDName(b, t.SubtechniqueIDs, nil)
+		b = append(b, `}}}`...)
+	}
+	b = append(b, `,"alert":{"id":`...)
+	b = appendString(b, a.ID)
+	b = append(b, `,"status":`...)
+	b = appendString(b, string(a.Status))
+	b = append(b, `,"level":`...)
+	b = appendString(b, a.Level)
+	b = append(b, `,"count":`...)
+	b = strconv.AppendInt(b, int64(a.Count), 10)
+	for _, f := range [...]struct {
+		name string
+		t    time.Time
+	}{{`,"first_seen":`, a.FirstSeen}, {`,"last_seen":`, a.LastSeen}, {`,"window_start":`, a.WindowStart}, {`,"window_end":`, a.WindowEnd}} {
+		b = append(b, f.name...)
+		b, e = appendTime(b, f.t)
+		fail(e)
+	}
+	if a.DedupKey != "" {
+		b = append(b, `,"dedup_key":`...)
+		b = appendString(b, a.DedupKey)
+	}
+	if a.Correlation {
+		b = append(b, `,"correlation":true`...)
+	}
+	if len(a.GroupBy) > 0 {
+		b = append(b, `,"group_by":`...)
+		b = appendMap(b, a.GroupBy)
+	}
+	if len(a.KeyFields) > 0 {
+		b = append(b, `,"key_fields":`...)
+		b = appendMap(b, a.KeyFields)
+	}
+	b = append(b, `,"doc_ids":`...)
+	b = appendStrings(b, a.DocIDs)
+	if a.DocIDsDropped != 0 {
+		b = append(b, `,"doc_ids_dropped":`...)
+		b = strconv.AppendInt(b, int64(a.DocIDsDropped), 10)
+	}
+	if len(t.Groups) > 0 {
+		b = append(b, `,"mitre_groups":`...)
+		b = appendStrings(b, t.Groups)
+	}
+	if len(t.Software) > 0 {
+		b = append(b, `,"mitre_software":`...)
+		b = appendStrings(b, t.Software)
+	}
+	b = append(b, `}}`...)
+	if err != nil {
+		return dst[:start], fmt.Errorf("encoding alert %s: %w", a.ID, err)
+	}
+	return b, nil
+}
+
+// appendIDName appends the members of a jsonIDName: "id" and "name",
+// each omitted when empty.
+func appendIDName(b []byte, ids, names []string) []byte {
+	if len(ids) > 0 {
+		b = append(b, `"id":`...)
+		b = appendStrings(b, ids)
+	}
+	if len(names) > 0 {
+		if len(ids) > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `"name":`...)
+		b = appendStrings(b, names)
+	}
+	return b
+}
+
+// appendTime appends t in UTC as encoding/json writes a time.Time.
+func appendTime(b []byte, t time.Time) ([]byte, error) {
+	b = append(b, '"')
+	b, err := t.UTC().AppendText(b)
+	return append(b, '"'), err
+}
+
+// appendStrings appends ss as a JSON array (an empty one for nil).
+func appendStrings(b []byte, ss []string) []byte {
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s)
+	}
+	return append(b, ']')
+}
+
+// appendMap appends m as a JSON object with its keys sorted.
+func appendMap(b []byte, m map[string]string) []byte {
+	var buf [16]string
+	keys := buf[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = appendString(b, m[k])
+	}
+	return append(b, '}')
+}
+
+// appendString appends s as a JSON string, escaped as encoding/json
+// escapes by default: quotes, backslashes and control characters, the
+// HTML characters <, > and &, U+2028 and U+2029; invalid UTF-8 becomes
+// U+FFFD.
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // UnmarshalJSON decodes what MarshalJSON encodes (the queue and the state
