@@ -2,10 +2,13 @@ package alert
 
 import (
 	"container/list"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -27,6 +30,8 @@ type Match struct {
 	Count int
 	// Fields holds field values read from the matched event: at least the
 	// key, dedup and suppression fields of the rule (Processor.FieldsFor).
+	// The Processor copies the strings it keeps (here, in GroupBy and in
+	// DocIDs), so they may view memory that is reused after the call.
 	Fields map[string]string
 	// KeyFields names the rule's key fields (its `fields`), reported in
 	// Alert.KeyFields.
@@ -77,6 +82,7 @@ type Stats struct {
 type entry struct {
 	a    *Alert
 	elem *list.Element // in Processor.lru; front = most recently updated
+	slot string        // the alert's key in Processor.bySlot
 }
 
 // Processor deduplicates and suppresses matches into alerts. It is safe
@@ -86,14 +92,21 @@ type Processor struct {
 	log *slog.Logger
 	cfg Config
 
-	mu        sync.Mutex
-	alerts    map[string]*entry // by alert id
-	lru       *list.List        // of *entry
-	watermark time.Time         // latest event time seen
-	nextSweep time.Time         // the earliest time an entry or suppression may expire
-	dynamic   []Suppression     // added with Suppress; persisted in snapshots
+	mu     sync.Mutex
+	alerts map[string]*entry // by alert id
+	// bySlot finds the alert of a match without hashing its id: by rule
+	// id, dedup key and window start (see appendSlot).
+	bySlot    map[string]*entry
+	lru       *list.List    // of *entry
+	watermark time.Time     // latest event time seen
+	nextSweep time.Time     // the earliest time an entry or suppression may expire
+	dynamic   []Suppression // added with Suppress; persisted in snapshots
 	stats     Stats
 	paths     pathCache
+	// Scratch space of foldLocked.
+	slotBuf []byte
+	names   []string
+	sorted  []string
 }
 
 // New returns a Processor. cfg is validated (and its defaults filled) here.
@@ -104,7 +117,7 @@ func New(cfg Config, log *slog.Logger) (*Processor, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Processor{log: log, cfg: cfg, alerts: make(map[string]*entry), lru: list.New()}, nil
+	return &Processor{log: log, cfg: cfg, alerts: make(map[string]*entry), bySlot: make(map[string]*entry), lru: list.New()}, nil
 }
 
 // FieldsFor returns the fields Process reads for rule ruleID beyond a
@@ -148,16 +161,71 @@ func appendNew(s []string, vs ...string) []string {
 func (p *Processor) Process(m Match) Result {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	a, res := p.foldLocked(&m)
+	if a != nil {
+		res.Alert = a.Clone()
+	}
+	return res
+}
+
+// Ref refers to an alert of a Processor's state without copying it; Fold
+// returns it. The alert keeps changing with later matches: read it with
+// Processor.Read or Processor.Copy. It stays readable after the alert has
+// left the state (it then no longer changes). The zero Ref refers to no
+// alert.
+type Ref struct{ a *Alert }
+
+// IsZero reports whether r refers to no alert.
+func (r Ref) IsZero() bool { return r.a == nil }
+
+// Fold folds one match into the alerts as Process does, for the detection
+// stage's hot path: instead of a copy of the alert (Result.Alert is nil)
+// it returns a Ref to it, so that a match updating an open alert neither
+// copies nor allocates. m is not kept.
+func (p *Processor) Fold(m *Match) (Ref, Result) {
+	p.mu.Lock()
+	a, res := p.foldLocked(m)
+	p.mu.Unlock()
+	return Ref{a: a}, res
+}
+
+// Read calls fn with the current state of the alert of each ref (skipping
+// zero refs), under the Processor's lock: fn must not keep the alert or
+// change it, nor call the Processor.
+func (p *Processor) Read(refs []Ref, fn func(a *Alert)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range refs {
+		if r.a != nil {
+			fn(r.a)
+		}
+	}
+}
+
+// Copy returns a copy of the current state of r's alert (nil for a zero
+// Ref).
+func (p *Processor) Copy(r Ref) *Alert {
+	if r.a == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return r.a.Clone()
+}
+
+// foldLocked folds m into the alerts and returns the alert it created or
+// updated (nil when suppressed). p.mu must be held.
+func (p *Processor) foldLocked(m *Match) (*Alert, Result) {
 	t := m.Time
 	if t.After(p.watermark) {
 		p.watermark = t
 	}
-	if s, ok := p.suppressedLocked(&m); ok {
+	rc := p.cfg.Rules[m.RuleID]
+	if s, ok := p.suppressedLocked(m, &rc); ok {
 		p.stats.Suppressed++
 		p.sweepLocked()
-		return Result{Suppressed: true, Reason: s.Reason}
+		return nil, Result{Suppressed: true, Reason: s.Reason}
 	}
-	rc := p.cfg.Rules[m.RuleID]
 	window := rc.DedupWindow
 	if window <= 0 {
 		window = p.cfg.DedupWindow
@@ -165,27 +233,28 @@ func (p *Processor) Process(m Match) Result {
 	keyNames := rc.DedupFields
 	if len(keyNames) == 0 {
 		if len(m.GroupBy) > 0 {
-			keyNames = make([]string, 0, len(m.GroupBy))
+			keyNames = p.names[:0]
 			for k := range m.GroupBy {
 				keyNames = append(keyNames, k)
 			}
+			p.names = keyNames
 		} else {
 			keyNames = m.KeyFields
 		}
 	}
-	keyVals := make(map[string]string, len(keyNames))
-	for _, k := range keyNames {
-		v, _ := m.value(k)
-		keyVals[k] = v
-	}
-	key := DedupKey(keyVals)
 	ws := windowStart(t, window)
-	id := ComputeID(m.RuleID, key, ws)
+	// The slot key holds the dedup key (DedupKey's text) after the rule
+	// id: build it once, in scratch space, and look the alert up by it.
+	p.slotBuf = append(append(p.slotBuf[:0], m.RuleID...), 0)
+	keyStart := len(p.slotBuf)
+	p.slotBuf = p.appendDedupKey(p.slotBuf, keyNames, m)
+	keyEnd := len(p.slotBuf)
+	p.slotBuf = appendWindow(p.slotBuf, ws)
 	count := m.Count
 	if count <= 0 {
 		count = 1
 	}
-	if e, ok := p.alerts[id]; ok {
+	if e, ok := p.bySlot[string(p.slotBuf)]; ok {
 		a := e.a
 		a.Count += count
 		if t.Before(a.FirstSeen) {
@@ -198,12 +267,13 @@ func (p *Processor) Process(m Match) Result {
 		p.lru.MoveToFront(e.elem)
 		p.stats.Updated++
 		p.sweepLocked()
-		return Result{Alert: a.Clone()}
+		return a, Result{}
 	}
+	key := string(p.slotBuf[keyStart:keyEnd])
 	a := &Alert{
-		ID: id, RuleID: m.RuleID, RuleTitle: m.Title, Level: m.Level,
+		ID: ComputeID(m.RuleID, key, ws), RuleID: m.RuleID, RuleTitle: m.Title, Level: m.Level,
 		Tags: append([]string(nil), m.Tags...), Threat: ParseTags(m.Tags),
-		Correlation: m.Correlation, DedupKey: key, GroupBy: cloneMap(m.GroupBy),
+		Correlation: m.Correlation, DedupKey: key, GroupBy: cloneStrings(m.GroupBy),
 		FirstSeen: t, LastSeen: t, WindowStart: ws, WindowEnd: ws.Add(window),
 		Count: count, Status: StatusOpen,
 	}
@@ -212,7 +282,7 @@ func (p *Processor) Process(m Match) Result {
 			if a.KeyFields == nil {
 				a.KeyFields = make(map[string]string)
 			}
-			a.KeyFields[k] = v
+			a.KeyFields[strings.Clone(k)] = strings.Clone(v)
 		}
 	}
 	p.appendDocIDs(a, m.DocIDs)
@@ -220,13 +290,57 @@ func (p *Processor) Process(m Match) Result {
 	p.insertLocked(a)
 	p.stats.Created++
 	p.sweepLocked()
-	return Result{Alert: a.Clone(), New: true, Late: late}
+	return a, Result{New: true, Late: late}
+}
+
+// appendDedupKey appends DedupKey's text for the values of m's fields
+// names (a missing field counts as "") without building a map: names
+// sorted, without duplicates.
+func (p *Processor) appendDedupKey(dst []byte, names []string, m *Match) []byte {
+	if len(names) == 0 {
+		return dst
+	}
+	sorted := append(p.sorted[:0], names...)
+	sort.Strings(sorted)
+	for i, k := range sorted {
+		if i > 0 {
+			if k == sorted[i-1] {
+				continue
+			}
+			dst = append(dst, 0)
+		}
+		v, _ := m.value(k)
+		dst = append(append(append(dst, k...), '='), v...)
+	}
+	clear(sorted)
+	p.sorted = sorted[:0]
+	return dst
+}
+
+// appendSlot appends the bySlot key of an alert: its rule id, a NUL, its
+// dedup key and its window start (eight bytes). Two matches share an alert
+// exactly when their slot keys are equal (ComputeID hashes the same
+// parts).
+func appendSlot(dst []byte, ruleID, key string, ws time.Time) []byte {
+	dst = append(append(dst, ruleID...), 0)
+	return appendWindow(append(dst, key...), ws)
+}
+
+func appendWindow(dst []byte, ws time.Time) []byte {
+	return binary.LittleEndian.AppendUint64(dst, uint64(ws.UnixNano()))
 }
 
 func (p *Processor) insertLocked(a *Alert) {
-	e := &entry{a: a}
+	e := &entry{a: a, slot: string(appendSlot(nil, a.RuleID, a.DedupKey, a.WindowStart))}
 	e.elem = p.lru.PushFront(e)
+	if old, ok := p.alerts[a.ID]; ok {
+		p.removeLocked(old)
+	}
+	if old, ok := p.bySlot[e.slot]; ok {
+		p.removeLocked(old)
+	}
 	p.alerts[a.ID] = e
+	p.bySlot[e.slot] = e
 	if p.nextSweep.IsZero() || a.WindowEnd.Add(p.cfg.Lateness).Before(p.nextSweep) {
 		p.nextSweep = a.WindowEnd.Add(p.cfg.Lateness)
 	}
@@ -241,17 +355,34 @@ func (p *Processor) insertLocked(a *Alert) {
 
 func (p *Processor) removeLocked(e *entry) {
 	p.lru.Remove(e.elem)
-	delete(p.alerts, e.a.ID)
+	if p.alerts[e.a.ID] == e {
+		delete(p.alerts, e.a.ID)
+	}
+	if p.bySlot[e.slot] == e {
+		delete(p.bySlot, e.slot)
+	}
 }
 
 func (p *Processor) appendDocIDs(a *Alert, ids []string) {
 	for _, id := range ids {
 		if len(a.DocIDs) < p.cfg.MaxDocIDs {
-			a.DocIDs = append(a.DocIDs, id)
+			a.DocIDs = append(a.DocIDs, strings.Clone(id))
 		} else {
 			a.DocIDsDropped++
 		}
 	}
+}
+
+// cloneStrings copies m and its strings.
+func cloneStrings(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[strings.Clone(k)] = strings.Clone(v)
+	}
+	return c
 }
 
 // windowStart aligns t to the start of its window, counted from the Unix
@@ -265,8 +396,8 @@ func windowStart(t time.Time, w time.Duration) time.Time {
 	return time.Unix(0, n-r).UTC()
 }
 
-func (p *Processor) suppressedLocked(m *Match) (Suppression, bool) {
-	if ss := p.cfg.Rules[m.RuleID].Suppressions; len(ss) > 0 {
+func (p *Processor) suppressedLocked(m *Match, rc *RuleConfig) (Suppression, bool) {
+	if ss := rc.Suppressions; len(ss) > 0 {
 		for _, s := range ss {
 			if s.active(m.Time) && fieldsMatch(m, s.Fields) {
 				return s, true
@@ -449,6 +580,7 @@ func (p *Processor) Restore(r io.Reader) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.alerts = make(map[string]*entry, len(s.Alerts))
+	p.bySlot = make(map[string]*entry, len(s.Alerts))
 	p.lru = list.New()
 	p.nextSweep = time.Time{}
 	p.watermark = s.Watermark
