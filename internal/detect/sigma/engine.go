@@ -346,9 +346,40 @@ func (cr *compiledRule) eval(ctx *evalCtx) bool {
 	return false
 }
 
+// Matcher matches events against an Engine's rules with scratch space
+// of its own, for a goroutine that matches many events in a row (the
+// detection stage keeps one per worker): it takes nothing from a shared
+// pool per event. A Matcher is not safe for concurrent use.
+type Matcher struct {
+	e  *Engine
+	sc matchScratch
+}
+
+// NewMatcher returns a Matcher of e's rules.
+func (e *Engine) NewMatcher() *Matcher { return &Matcher{e: e} }
+
+// Engine returns the Engine whose rules m matches.
+func (m *Matcher) Engine() *Engine { return m.e }
+
+// AppendMatches is Engine.AppendMatches.
+func (m *Matcher) AppendMatches(dst []Match, ev Event, logType string) []Match {
+	m.e.eachMatchWith(&m.sc, ev, logType, func(cr *compiledRule) {
+		if cr.standalone {
+			dst = append(dst, cr.match())
+		}
+	})
+	return dst
+}
+
 // eachMatch calls fn for every rule (standalone or not) matching ev.
 func (e *Engine) eachMatch(ev Event, logType string, fn func(*compiledRule)) {
 	sc := e.pool.Get().(*matchScratch)
+	e.eachMatchWith(sc, ev, logType, fn)
+	e.pool.Put(sc)
+}
+
+// eachMatchWith is eachMatch with the scratch space sc.
+func (e *Engine) eachMatchWith(sc *matchScratch, ev Event, logType string, fn func(*compiledRule)) {
 	sc.ctx.reset(ev, e.opts.paths.n)
 	cand, owned := e.index.candidates(&sc.ctx, sc)
 	typeID, known := e.typeIDs[logType]
@@ -365,7 +396,6 @@ func (e *Engine) eachMatch(ev Event, logType string, fn func(*compiledRule)) {
 	if owned {
 		sc.cand = cand[:0]
 	}
-	e.pool.Put(sc)
 }
 
 // Rules returns the compiled detection rules (including hidden ones) and

@@ -502,3 +502,30 @@ correlation:
 		t.Errorf("snapshots differ:\n%s\n%s", s1, s2)
 	}
 }
+
+// TestMatcher: a Matcher gives Engine.AppendMatches's matches.
+func TestMatcher(t *testing.T) {
+	eng, err := Compile(generateRules(t, 1000), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := eng.NewMatcher()
+	if m.Engine() != eng {
+		t.Fatal("Matcher.Engine is not its engine")
+	}
+	ev := &JSONEvent{}
+	var a, b []Match
+	n := 0
+	for _, d := range generateDocuments(300) {
+		_ = ev.Reset(d)
+		a = eng.AppendMatches(a[:0], ev, "cloudtrail")
+		b = m.AppendMatches(b[:0], ev, "cloudtrail")
+		if !slices.Equal(matchIDs(a), matchIDs(b)) {
+			t.Fatalf("document %s: engine %v, matcher %v", d, matchIDs(a), matchIDs(b))
+		}
+		n += len(b)
+	}
+	if n == 0 {
+		t.Fatal("no matches: the comparison proves nothing")
+	}
+}
