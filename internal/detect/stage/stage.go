@@ -2,11 +2,9 @@ package stage
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,7 +107,11 @@ type Detector struct {
 	lastFlush atomic.Int64 // wall clock, Unix ns
 	flushedAt int64        // watermark of the last flush; guarded by flushMu
 
-	scratch sync.Pool // *scratch
+	// free holds the idle scratch states (one per worker that ran
+	// Inspect); unlike a sync.Pool it keeps their grown buffers across
+	// garbage collections.
+	freeMu sync.Mutex
+	free   []*scratch
 
 	closeOnce sync.Once
 	closeErr  error
@@ -158,7 +160,6 @@ func New(cfg Config, logger *slog.Logger) (*Detector, error) {
 		alert: ap,
 	}
 	d.watermark.Store(minTime)
-	d.scratch.New = func() any { return &scratch{} }
 	if _, err := d.reload(true); err != nil {
 		return nil, err
 	}
@@ -292,18 +293,65 @@ func (d *Detector) Alerts() *alert.Processor { return d.alert }
 
 // scratch is the per-goroutine state of Inspect.
 type scratch struct {
-	ev      sigma.JSONEvent
-	doc     DocEvent
-	ms      []sigma.Match
-	feed    []sigma.Match
-	pending map[string]int // alert id → index in alerts
-	alerts  []*alert.Alert
+	ev   sigma.JSONEvent
+	doc  DocEvent
+	ms   []sigma.Match
+	feed []sigma.Match
+	// matcher and feedMatcher match with the current rule set's eng and
+	// feed engines (made anew when a reload replaced them).
+	matcher, feedMatcher *sigma.Matcher
+	// alerts are the alerts the batch created or updated, once each
+	// (pending marks them); they are encoded once, at the batch's end.
+	pending map[alert.Ref]bool
+	alerts  []alert.Ref
 	// fields caches Processor.FieldsFor per rule for one batch; paths
 	// the parsed paths of those fields.
 	fields map[*sigma.Rule][]string
 	paths  map[string]*sigma.Path
+	// match, values and docID are reused for every detection match (the
+	// Processor copies what it keeps).
+	match  alert.Match
+	values map[string]string
+	docID  [1]string
+	// counts are the batch's counters, added to the Detector's at its
+	// end.
+	counts struct{ matches, corrMatches, created, updated, suppressed, notifyErrs int64 }
 	// limit is the latest event time that may move the watermark.
 	limit int64
+}
+
+// getScratch takes an idle scratch state, or makes one.
+func (d *Detector) getScratch() *scratch {
+	d.freeMu.Lock()
+	defer d.freeMu.Unlock()
+	if n := len(d.free); n > 0 {
+		sc := d.free[n-1]
+		d.free = d.free[:n-1]
+		return sc
+	}
+	return &scratch{}
+}
+
+// putScratch returns a scratch state taken with getScratch.
+func (d *Detector) putScratch(sc *scratch) {
+	d.freeMu.Lock()
+	d.free = append(d.free, sc)
+	d.freeMu.Unlock()
+}
+
+// addCounts adds the counters of sc to d's and resets them.
+func (d *Detector) addCounts(sc *scratch) {
+	c := &sc.counts
+	for _, x := range [...]struct {
+		n   *int64
+		dst *atomic.Int64
+	}{{&c.matches, &d.stats.matches}, {&c.corrMatches, &d.stats.corrMatches}, {&c.created, &d.stats.created},
+		{&c.updated, &d.stats.updated}, {&c.suppressed, &d.stats.suppressed}, {&c.notifyErrs, &d.stats.notifyErrs}} {
+		if *x.n != 0 {
+			x.dst.Add(*x.n)
+			*x.n = 0
+		}
+	}
 }
 
 // fieldsFor returns the fields the alert of rule r reads from the event.
@@ -332,24 +380,27 @@ func (sc *scratch) path(name string) *sigma.Path {
 }
 
 // detectionMatch builds the alert match of detection match m of the
-// current document. Values are copied: the alert state outlives the
-// document's memory.
-func (d *Detector) detectionMatch(sc *scratch, m *sigma.Match, t time.Time, docID string) alert.Match {
-	am := alert.Match{
+// current document in sc.match. Its values view the document (the
+// Processor copies what it keeps); it is valid until the next call.
+func (d *Detector) detectionMatch(sc *scratch, m *sigma.Match, t time.Time, docID string) *alert.Match {
+	sc.docID[0] = docID
+	clear(sc.values)
+	sc.match = alert.Match{
 		RuleID: m.RuleID, Title: m.Title, Level: m.Level, Tags: m.Tags,
-		Time: t, KeyFields: m.Rule.Fields, DocIDs: []string{docID},
+		Time: t, KeyFields: m.Rule.Fields, DocIDs: sc.docID[:],
 	}
 	for _, f := range sc.fieldsFor(d.alert, m.Rule) {
 		v, ok := sc.ev.Field(sc.path(f))
 		if !ok || v == nil {
 			continue
 		}
-		if am.Fields == nil {
-			am.Fields = make(map[string]string)
+		if sc.values == nil {
+			sc.values = make(map[string]string)
 		}
-		am.Fields[f] = strings.Clone(alert.FieldString(v))
+		sc.values[f] = alert.FieldString(v)
+		sc.match.Fields = sc.values
 	}
-	return am
+	return &sc.match
 }
 
 // DocEvent is a document's event that also answers RefField with the
@@ -375,7 +426,7 @@ func (e *DocEvent) Scalars(fn func(any) bool) bool { return e.Event.Scalars(fn) 
 // pipeline.ObjectConfig.Inspect; it is safe for concurrent use.
 func (d *Detector) Inspect(b *pipeline.Batch) {
 	rs := d.rules.Load()
-	sc := d.scratch.Get().(*scratch)
+	sc := d.getScratch()
 	sc.limit = time.Now().Add(24 * time.Hour).UnixNano()
 	n := len(b.Docs)
 	var evaluated int64
@@ -396,14 +447,20 @@ func (d *Detector) Inspect(b *pipeline.Batch) {
 		t := time.UnixMilli(doc.TimestampMs)
 		d.advance(t.UnixNano(), sc.limit)
 		if main {
-			sc.ms = rs.eng.AppendMatches(sc.ms[:0], &sc.ev, doc.LogType)
+			if sc.matcher == nil || sc.matcher.Engine() != rs.eng {
+				sc.matcher = rs.eng.NewMatcher()
+			}
+			sc.ms = sc.matcher.AppendMatches(sc.ms[:0], &sc.ev, doc.LogType)
 			for j := range sc.ms {
-				d.stats.matches.Add(1)
+				sc.counts.matches++
 				d.fold(sc, d.detectionMatch(sc, &sc.ms[j], t, doc.ID))
 			}
 		}
 		if feed {
-			sc.feed = rs.feed.AppendMatches(sc.feed[:0], &sc.ev, doc.LogType)
+			if sc.feedMatcher == nil || sc.feedMatcher.Engine() != rs.feed {
+				sc.feedMatcher = rs.feed.NewMatcher()
+			}
+			sc.feed = sc.feedMatcher.AppendMatches(sc.feed[:0], &sc.ev, doc.LogType)
 			if len(sc.feed) > 0 {
 				sc.doc = DocEvent{Event: &sc.ev, ID: doc.ID}
 				d.corrMu.Lock()
@@ -419,9 +476,13 @@ func (d *Detector) Inspect(b *pipeline.Batch) {
 		d.maybeFlush(sc)
 	}
 	d.appendAlerts(sc, b)
-	_ = sc.ev.Reset(nil) // drop the reference to the batch's memory
-	clear(sc.fields)     // suppressions may change between batches
-	d.scratch.Put(sc)
+	d.addCounts(sc)
+	_ = sc.ev.Reset(nil) // drop the references to the batch's memory
+	sc.match = alert.Match{}
+	sc.docID[0] = ""
+	clear(sc.values)
+	clear(sc.fields) // suppressions may change between batches
+	d.putScratch(sc)
 }
 
 // advance moves the watermark to ns, unless ns lies beyond limit (a day
@@ -441,69 +502,77 @@ func (d *Detector) advance(ns, limit int64) {
 // foldCorrelations folds correlation matches into the batch's alerts.
 func (d *Detector) foldCorrelations(sc *scratch, cms []sigma.CorrelationMatch) {
 	for _, cm := range cms {
-		d.stats.corrMatches.Add(1)
-		d.fold(sc, alert.FromCorrelation(cm))
+		sc.counts.corrMatches++
+		m := alert.FromCorrelation(cm)
+		d.fold(sc, &m)
 	}
 }
 
-// fold runs one match through the alert processor and keeps the resulting
-// alert (its latest state) for the batch.
-func (d *Detector) fold(sc *scratch, m alert.Match) {
-	res := d.alert.Process(m)
+// fold runs one match through the alert processor and notes the alert it
+// created or updated for the batch.
+func (d *Detector) fold(sc *scratch, m *alert.Match) {
+	ref, res := d.alert.Fold(m)
 	switch {
 	case res.Suppressed:
-		d.stats.suppressed.Add(1)
+		sc.counts.suppressed++
 		return
 	case res.New:
-		d.stats.created.Add(1)
+		sc.counts.created++
 		if d.cfg.Notifier != nil && !res.Late {
-			if err := d.cfg.Notifier.Enqueue(res.Alert); err != nil {
-				d.stats.notifyErrs.Add(1)
-				d.log.Error("queueing alert notification", slog.String("alert_id", res.Alert.ID), slog.Any("error", err))
+			a := d.alert.Copy(ref)
+			if err := d.cfg.Notifier.Enqueue(a); err != nil {
+				sc.counts.notifyErrs++
+				d.log.Error("queueing alert notification", slog.String("alert_id", a.ID), slog.Any("error", err))
 			}
 		}
 	default:
-		d.stats.updated.Add(1)
+		sc.counts.updated++
 	}
 	if d.cfg.OnAlert != nil {
+		res.Alert = d.alert.Copy(ref)
 		d.cfg.OnAlert(res)
 	}
-	if sc.pending == nil {
-		sc.pending = map[string]int{}
-	}
-	if i, ok := sc.pending[res.Alert.ID]; ok {
-		sc.alerts[i] = res.Alert
+	if sc.pending[ref] {
 		return
 	}
-	sc.pending[res.Alert.ID] = len(sc.alerts)
-	sc.alerts = append(sc.alerts, res.Alert)
+	if sc.pending == nil {
+		sc.pending = map[alert.Ref]bool{}
+	}
+	sc.pending[ref] = true
+	sc.alerts = append(sc.alerts, ref)
 }
 
-// appendAlerts appends the batch's alerts as documents.
+// appendAlerts appends the batch's alerts as documents, each in its
+// latest state.
 func (d *Detector) appendAlerts(sc *scratch, b *pipeline.Batch) {
-	for _, a := range sc.alerts {
-		js, err := json.Marshal(a)
-		if err != nil {
-			// Alerts hold strings, numbers and times only.
-			d.log.Error("encoding alert", slog.String("alert_id", a.ID), slog.Any("error", err))
-			continue
-		}
+	d.alert.Read(sc.alerts, func(a *alert.Alert) {
 		doc := event.Document{
 			Index: d.cfg.AlertIndex, ID: a.ID, LogType: AlertLogType,
 			TimestampMs: a.LastSeen.UnixMilli(),
 		}
+		var err error
 		if b.Lines {
+			mark := len(b.Buf)
 			b.Buf = pipeline.AppendLineHead(b.Buf, doc.Index, doc.ID)
 			start := len(b.Buf)
-			b.Buf = append(b.Buf, js...)
-			end := len(b.Buf)
-			b.Buf = append(b.Buf, '}', '\n')
-			doc.Source = b.Buf[start:end:end]
+			if b.Buf, err = a.AppendJSON(b.Buf); err != nil {
+				b.Buf = b.Buf[:mark]
+			} else {
+				end := len(b.Buf)
+				b.Buf = append(b.Buf, '}', '\n')
+				doc.Source = b.Buf[start:end:end]
+			}
 		} else {
-			doc.Source = js
+			doc.Source, err = a.AppendJSON(nil)
+		}
+		if err != nil {
+			// Alerts hold strings, numbers and times; only a time
+			// beyond the year 9999 fails.
+			d.log.Error("encoding alert", slog.String("alert_id", a.ID), slog.Any("error", err))
+			return
 		}
 		b.Docs = append(b.Docs, doc)
-	}
+	})
 	clear(sc.alerts)
 	sc.alerts = sc.alerts[:0]
 	clear(sc.pending)
@@ -549,13 +618,14 @@ func (d *Detector) flushLocked(sc *scratch, final bool) {
 // returns the alert documents that produced. The Close of Sink's sink
 // calls it.
 func (d *Detector) FlushDocuments(final bool) []event.Document {
-	sc := d.scratch.Get().(*scratch)
-	defer d.scratch.Put(sc)
+	sc := d.getScratch()
+	defer d.putScratch(sc)
 	d.flushMu.Lock()
 	d.flushLocked(sc, final)
 	d.flushMu.Unlock()
 	b := &pipeline.Batch{}
 	d.appendAlerts(sc, b)
+	d.addCounts(sc)
 	return b.Docs
 }
 
