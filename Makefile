@@ -8,7 +8,7 @@ export VIGIL_SHARED
 BENCH_DATA ?= $(abspath bench-data)
 BENCH_COUNT ?= 5
 
-.PHONY: all build test test-live conformance bench bench-data lint fuzz clean
+.PHONY: all build test test-live conformance bench bench-store bench-data lint fuzz clean
 
 all: build test
 
@@ -43,7 +43,18 @@ $(BENCH_DATA)/manifest.json:
 bench: bench-data
 	VIGIL_BENCH_DATA="$(BENCH_DATA)" $(GO) test -run '^$$' -bench . -benchtime 2x -count $(BENCH_COUNT) -cpu 1,2 ./test/bench/ | tee bench-load.txt
 	$(GO) run ./test/bench/benchsummary < bench-load.txt
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/codec/ ./internal/normalize/ ./internal/detect/...
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/codec/ ./internal/normalize/ ./internal/detect/... ./internal/query/
+	$(GO) test -run '^$$' -bench 'BulkEncode$$|SinkEndToEnd' -cpu 1,2 -count $(BENCH_COUNT) ./internal/sink/opensearch/
+	$(MAKE) bench-store
+
+## bench-store: the embedded store's ingest rate on all cores and, over a
+## month of BENCH_STORE_DOCS generated documents (default 10M, kept in
+## bench-data/store for later runs), the median latency of each dashboard
+## panel and search.
+BENCH_STORE_DOCS ?= 10000000
+bench-store:
+	$(GO) test -run '^$$' -bench 'Ingest' -count $(BENCH_COUNT) ./internal/store/duckdb/
+	VIGIL_BENCH_DOCS=$(BENCH_STORE_DOCS) VIGIL_BENCH_DIR="$(BENCH_DATA)/store" $(GO) test -run '^$$' -bench 'Queries' -count 1 -timeout 2h ./internal/store/duckdb/
 
 ## lint: gofmt, go vet and golangci-lint (installed into ./bin on first use).
 lint:
