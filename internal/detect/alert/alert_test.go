@@ -347,7 +347,23 @@ func TestBoundedState(t *testing.T) {
 		if !r.New || !r.Late || r.Alert.ID != first.Alert.ID {
 			t.Fatalf("late match after expiry: %+v", r)
 		}
-		// The late alert's window is over too: it leaves the state at once.
+		// The late alert stays for the lateness from its creation: the
+		// late matches after it update it.
+		if s := p.Stats(); s.Expired != 1 || s.Open != 2 {
+			t.Errorf("stats %+v", s)
+		}
+		if r2 := p.Process(match("r", 40*time.Minute, "6", map[string]string{"source.ip": "a"})); r2.New || r2.Alert.ID != first.Alert.ID || r2.Alert.Count != 2 {
+			t.Fatalf("second late match: %+v", r2)
+		}
+		// It leaves once the watermark (71m) has moved on by the lateness.
+		p.Process(match("r", 80*time.Minute, "7", map[string]string{"source.ip": "b"}))
+		if _, ok := p.Get(first.Alert.ID); !ok {
+			t.Fatal("late alert left before the lateness passed")
+		}
+		p.Process(match("r", 82*time.Minute, "8", map[string]string{"source.ip": "b"}))
+		if _, ok := p.Get(first.Alert.ID); ok {
+			t.Fatal("late alert did not leave")
+		}
 		if s := p.Stats(); s.Expired != 2 || s.Open != 1 {
 			t.Errorf("stats %+v", s)
 		}

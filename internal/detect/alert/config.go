@@ -13,7 +13,8 @@ type Config struct {
 	// Default 1h.
 	DedupWindow time.Duration
 	// Lateness is how long, in event time, the state of a window is kept
-	// after the window ends, so that late matches still update its alert.
+	// after the window ends, so that late matches still update its alert
+	// (and the state of an alert created late, after its creation).
 	// Default 10m.
 	Lateness time.Duration
 	// MaxOpen caps the alerts kept in the state; when a new alert would

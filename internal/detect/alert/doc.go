@@ -10,6 +10,8 @@
 // it to Processor.Process, which answers with a Result: a new Alert (to be
 // written to the alerts index and notified), an update of an open Alert
 // (to be written again, not notified), or a suppression (nothing to do).
+// Processor.Fold does the same for a hot path without copying the alert:
+// it returns a Ref, read later (once per batch) with Processor.Read.
 //
 // # Time
 //
@@ -33,7 +35,9 @@
 // whether the state survived: a late match whose window was already evicted
 // gets the same id again, and the store's upsert overwrites instead of
 // duplicating. The price: a burst that straddles a window boundary raises
-// two alerts.
+// two alerts. Such a late alert is kept for the lateness from its
+// creation, so a replay of old logs folds its matches into one alert per
+// window instead of creating it again for each.
 //
 // # Concurrency
 //

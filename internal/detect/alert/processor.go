@@ -61,7 +61,9 @@ type Result struct {
 	// Late is true for a new alert whose window had already ended (by more
 	// than Config.Lateness) when the match arrived: its window's state was
 	// evicted, so the alert may already exist in the store under the same
-	// id (the write overwrites it) and may already have been notified.
+	// id (the write overwrites it) and may already have been notified. A
+	// late alert stays in the state for Config.Lateness of watermark time
+	// from its creation: the late matches that follow update it.
 	Late bool
 	// Suppressed is true when a suppression silenced the match; Reason is
 	// the suppression's.
@@ -83,6 +85,10 @@ type entry struct {
 	a    *Alert
 	elem *list.Element // in Processor.lru; front = most recently updated
 	slot string        // the alert's key in Processor.bySlot
+	// expiry is when (in watermark time) the entry leaves the state: its
+	// window's end plus the lateness, or, for an alert created late, the
+	// watermark at its creation plus the lateness.
+	expiry time.Time
 }
 
 // Processor deduplicates and suppresses matches into alerts. It is safe
@@ -177,6 +183,14 @@ type Ref struct{ a *Alert }
 
 // IsZero reports whether r refers to no alert.
 func (r Ref) IsZero() bool { return r.a == nil }
+
+// ID returns the alert's id ("" for a zero Ref); it never changes.
+func (r Ref) ID() string {
+	if r.a == nil {
+		return ""
+	}
+	return r.a.ID
+}
 
 // Fold folds one match into the alerts as Process does, for the detection
 // stage's hot path: instead of a copy of the alert (Result.Alert is nil)
@@ -287,7 +301,7 @@ func (p *Processor) foldLocked(m *Match) (*Alert, Result) {
 	}
 	p.appendDocIDs(a, m.DocIDs)
 	late := a.WindowEnd.Add(p.cfg.Lateness).Before(p.watermark)
-	p.insertLocked(a)
+	p.insertLocked(a, late)
 	p.stats.Created++
 	p.sweepLocked()
 	return a, Result{New: true, Late: late}
@@ -330,8 +344,15 @@ func appendWindow(dst []byte, ws time.Time) []byte {
 	return binary.LittleEndian.AppendUint64(dst, uint64(ws.UnixNano()))
 }
 
-func (p *Processor) insertLocked(a *Alert) {
-	e := &entry{a: a, slot: string(appendSlot(nil, a.RuleID, a.DedupKey, a.WindowStart))}
+// insertLocked adds a to the state. A late alert (its window ended more
+// than the lateness before the watermark) is kept for the lateness from
+// now on, so that the late matches that follow it (a replay, a source
+// catching up) update it instead of each creating it again.
+func (p *Processor) insertLocked(a *Alert, late bool) {
+	e := &entry{a: a, slot: string(appendSlot(nil, a.RuleID, a.DedupKey, a.WindowStart)), expiry: a.WindowEnd.Add(p.cfg.Lateness)}
+	if late {
+		e.expiry = p.watermark.Add(p.cfg.Lateness)
+	}
 	e.elem = p.lru.PushFront(e)
 	if old, ok := p.alerts[a.ID]; ok {
 		p.removeLocked(old)
@@ -341,8 +362,8 @@ func (p *Processor) insertLocked(a *Alert) {
 	}
 	p.alerts[a.ID] = e
 	p.bySlot[e.slot] = e
-	if p.nextSweep.IsZero() || a.WindowEnd.Add(p.cfg.Lateness).Before(p.nextSweep) {
-		p.nextSweep = a.WindowEnd.Add(p.cfg.Lateness)
+	if p.nextSweep.IsZero() || e.expiry.Before(p.nextSweep) {
+		p.nextSweep = e.expiry
 	}
 	for len(p.alerts) > p.cfg.MaxOpen {
 		old := p.lru.Back().Value.(*entry)
@@ -423,8 +444,8 @@ func fieldsMatch(m *Match, fields map[string]string) bool {
 	return true
 }
 
-// sweepLocked drops the alerts whose window ended more than Lateness before
-// the watermark, and the expired dynamic suppressions. It runs when the
+// sweepLocked drops the alerts whose expiry the watermark has passed (see
+// entry.expiry), and the expired dynamic suppressions. It runs when the
 // watermark passes the earliest possible expiry, so its cost (a scan of
 // the state) is paid about once per window end, not per match.
 func (p *Processor) sweepLocked() {
@@ -435,7 +456,7 @@ func (p *Processor) sweepLocked() {
 	for e := p.lru.Back(); e != nil; {
 		prev := e.Prev()
 		en := e.Value.(*entry)
-		exp := en.a.WindowEnd.Add(p.cfg.Lateness)
+		exp := en.expiry
 		if exp.Before(p.watermark) {
 			p.removeLocked(en)
 			p.stats.Expired++
@@ -586,7 +607,7 @@ func (p *Processor) Restore(r io.Reader) error {
 	p.watermark = s.Watermark
 	p.dynamic = dyn
 	for _, a := range s.Alerts {
-		p.insertLocked(a)
+		p.insertLocked(a, false)
 	}
 	for _, d := range dyn {
 		if p.nextSweep.IsZero() || d.End().Before(p.nextSweep) {

@@ -301,8 +301,10 @@ type scratch struct {
 	// feed engines (made anew when a reload replaced them).
 	matcher, feedMatcher *sigma.Matcher
 	// alerts are the alerts the batch created or updated, once each
-	// (pending marks them); they are encoded once, at the batch's end.
+	// (pending marks them, byID finds them by id); they are encoded once,
+	// at the batch's end.
 	pending map[alert.Ref]bool
+	byID    map[string]int
 	alerts  []alert.Ref
 	// fields caches Processor.FieldsFor per rule for one batch; paths
 	// the parsed paths of those fields.
@@ -536,9 +538,17 @@ func (d *Detector) fold(sc *scratch, m *alert.Match) {
 		return
 	}
 	if sc.pending == nil {
-		sc.pending = map[alert.Ref]bool{}
+		sc.pending, sc.byID = map[alert.Ref]bool{}, map[string]int{}
 	}
 	sc.pending[ref] = true
+	if i, ok := sc.byID[ref.ID()]; ok {
+		// The alert left the state and was created again (late) under
+		// the same id: only its latest state is written.
+		delete(sc.pending, sc.alerts[i])
+		sc.alerts[i] = ref
+		return
+	}
+	sc.byID[ref.ID()] = len(sc.alerts)
 	sc.alerts = append(sc.alerts, ref)
 }
 
@@ -576,6 +586,7 @@ func (d *Detector) appendAlerts(sc *scratch, b *pipeline.Batch) {
 	clear(sc.alerts)
 	sc.alerts = sc.alerts[:0]
 	clear(sc.pending)
+	clear(sc.byID)
 }
 
 // maybeFlush decides the correlation windows that closed, at most once per

@@ -901,3 +901,51 @@ func TestInspectAddsNoAllocation(t *testing.T) {
 		t.Errorf("Inspect: %.1f allocations per batch of 100 documents, the engine alone %.1f; %d documents after, want 100", inspect, engine, len(b.Docs))
 	}
 }
+
+// TestLateMatchesFoldIntoOneAlert: matches whose window ended long before
+// the watermark (a replay of old logs) create their alert once and then
+// update it; each batch writes it once, in its latest state.
+func TestLateMatchesFoldIntoOneAlert(t *testing.T) {
+	dir := t.TempDir()
+	rule := "title: bucket listing\nid: list-buckets\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n  sel:\n    eventName: ListBuckets\n  condition: sel\nlevel: low\n"
+	if err := os.WriteFile(filepath.Join(dir, "r.yml"), []byte(rule), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := newDetector(t, stage.Config{RuleDirs: []string{dir}})
+	defer func() { _ = d.Close() }()
+	batch := func(n int, ts time.Time) *pipeline.Batch {
+		b := &pipeline.Batch{}
+		for i := range n {
+			id := fmt.Sprintf("%d-%d", ts.Unix(), i)
+			src, _ := json.Marshal(ctRecord(id, map[string]any{"eventTime": ts.Format(time.RFC3339)}))
+			b.Docs = append(b.Docs, event.Document{Index: "log-aws-cloudtrail", ID: id, LogType: "cloudtrail", TimestampMs: ts.UnixMilli(), Source: src})
+		}
+		return b
+	}
+	alertDocs := func(b *pipeline.Batch) []map[string]any {
+		var out []map[string]any
+		for _, doc := range b.Docs {
+			if doc.LogType == stage.AlertLogType {
+				var m map[string]any
+				if err := json.Unmarshal(doc.Source, &m); err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, m["alert"].(map[string]any))
+			}
+		}
+		return out
+	}
+	start, _ := time.Parse(time.RFC3339, scenarioStart)
+	d.Inspect(batch(1, start.Add(5*time.Hour))) // moves the watermark on
+	for round := 1; round <= 2; round++ {
+		b := batch(10, start)
+		d.Inspect(b)
+		got := alertDocs(b)
+		if len(got) != 1 || got[0]["count"] != float64(10*round) {
+			t.Fatalf("round %d: alert documents %v, want one with count %d", round, got, 10*round)
+		}
+	}
+	if st := d.Stats(); st.AlertsNew != 2 || st.AlertsUpdated != 19 {
+		t.Errorf("stats %+v, want 2 alerts created (one late) and 19 updates", st)
+	}
+}
