@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	bits64 "math/bits"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -299,7 +300,7 @@ func compileCond(n condNode, searches map[string]expr, order []string) (expr, er
 type matchScratch struct {
 	cand []int32
 	bits []uint64
-	buf  [128]byte
+	buf  []byte // a lowercased value
 	ctx  evalCtx
 }
 
@@ -723,14 +724,9 @@ func (idx *ruleIndex) candidates(ctx *evalCtx, sc *matchScratch) (list []int32, 
 			// match (see mayFoldToASCII for the exception).
 			if mayFoldToASCII(s) {
 				s = foldLower(s)
-			} else if len(s) <= len(sc.buf) {
-				b := sc.buf[:len(s)]
-				for i := 0; i < len(s); i++ {
-					b[i] = lowerByte(s[i])
-				}
-				s = unsafeString(b)
 			} else {
-				s = asciiLower(s)
+				sc.buf = appendLowerASCII(sc.buf[:0], s)
+				s = unsafeString(sc.buf)
 			}
 			for li, lit := range sx.lits {
 				if strings.Contains(s, lit) {
@@ -761,20 +757,28 @@ func (idx *ruleIndex) candidates(ctx *evalCtx, sc *matchScratch) (list []int32, 
 	return cand, true
 }
 
-// lookupFolded looks s up by its folded form without allocating for short
-// ASCII values.
-func lookupFolded(m map[string][]int32, s string, buf *[128]byte) []int32 {
-	if len(s) <= len(buf) && isASCII(s) {
-		b := buf[:len(s)]
-		for i := 0; i < len(s); i++ {
-			b[i] = lowerByte(s[i])
-		}
-		return m[string(b)]
+// lookupFolded looks s up by its folded form, lowering ASCII values in
+// *buf (reused) instead of allocating.
+func lookupFolded(m map[string][]int32, s string, buf *[]byte) []int32 {
+	if isASCII(s) {
+		*buf = appendLowerASCII((*buf)[:0], s)
+		return m[string(*buf)]
 	}
 	if !utf8.ValidString(s) {
 		return m[asciiLower(s)]
 	}
 	return m[foldLower(s)]
+}
+
+// appendLowerASCII appends s with its ASCII letters lowered.
+func appendLowerASCII(dst []byte, s string) []byte {
+	n := len(dst)
+	dst = slices.Grow(dst, len(s))[:n+len(s)]
+	out := dst[n:]
+	for i := 0; i < len(s); i++ {
+		out[i] = lowerByte(s[i])
+	}
+	return dst
 }
 
 func (idx *ruleIndex) addSub(fv fieldValue, rule int32, paths *pathInterner) {
