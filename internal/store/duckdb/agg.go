@@ -115,7 +115,7 @@ func (d *DB) terms(ctx context.Context, r store.AggRequest, size int, where stri
 	if err != nil {
 		return nil, fmt.Errorf("terms of %s: %w", r.Field, err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // a result set: nothing to flush
 	res := &store.AggResult{Buckets: []store.Bucket{}}
 	for rows.Next() {
 		var b store.Bucket
@@ -158,7 +158,7 @@ func (d *DB) terms2(ctx context.Context, r store.AggRequest, size int, where str
 	if err != nil {
 		return nil, fmt.Errorf("terms of %s and %s: %w", r.Field, r.Field2, err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // a result set: nothing to flush
 	res := &store.AggResult{Buckets: []store.Bucket{}}
 	for rows.Next() {
 		var b store.Bucket
@@ -230,17 +230,18 @@ func (d *DB) histogram(ctx context.Context, r store.AggRequest, size int, where 
 		if f.List {
 			sel = "unnest(" + f.Expr + ")"
 		}
-		// The split values: the top Size values over the whole range.
-		vals := "SELECT " + sel + " AS k, ts FROM docs WHERE " + where
-		q = "WITH v AS (" + vals + "), top AS (SELECT k FROM v WHERE k IS NOT NULL GROUP BY k ORDER BY count(*) DESC, k LIMIT ?) " +
-			"SELECT (ts // " + strconv.FormatInt(ivMs, 10) + ") * " + strconv.FormatInt(ivMs, 10) + " AS b, CAST(k AS VARCHAR), count(*) FROM v SEMI JOIN top USING (k) GROUP BY b, k ORDER BY b, count(*) DESC"
+		// One scan counts per bucket and value; the split values are the
+		// top Size over the whole range.
+		q = "WITH g AS MATERIALIZED (SELECT " + bucket + " AS b, k, count(*) AS c FROM (SELECT " + sel + " AS k, ts FROM docs WHERE " + where + ") WHERE k IS NOT NULL GROUP BY b, k), " +
+			"top AS (SELECT k FROM g GROUP BY k ORDER BY sum(c) DESC, k LIMIT ?) " +
+			"SELECT b, CAST(k AS VARCHAR), c FROM g SEMI JOIN top USING (k) ORDER BY b, c DESC, k"
 		qargs = append(append(append([]any(nil), f.Args...), args...), size)
 	}
 	rows, err := d.db.QueryContext(ctx, q, qargs...)
 	if err != nil {
 		return nil, fmt.Errorf("histogram: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // a result set: nothing to flush
 	for rows.Next() {
 		var b store.Bucket
 		var start int64

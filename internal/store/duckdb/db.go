@@ -156,22 +156,26 @@ func (d *DB) open(ctx context.Context, dbPath string) error {
 		return d.openError(err)
 	}
 	// Connect once now, so a database that cannot be opened fails here.
-	if c, err := conn.Connect(ctx); err != nil {
-		conn.Close()
+	c, err := conn.Connect(ctx)
+	if err != nil {
+		_ = conn.Close() // the open error is the one to report
 		return d.openError(err)
-	} else {
-		c.Close()
 	}
+	_ = c.Close() // a fresh connection: nothing to flush
 	d.conn = conn
 	d.db = sql.OpenDB(conn)
 	d.db.SetMaxIdleConns(4)
 	fail := func(err error) error {
-		d.db.Close()
-		conn.Close()
+		// Report the error that made the open fail.
+		_ = d.db.Close()
+		_ = conn.Close()
 		return err
 	}
 	if !d.opts.ReadOnly {
 		if err := d.migrate(ctx); err != nil {
+			return fail(err)
+		}
+		if err := d.fillLower(ctx); err != nil {
 			return fail(err)
 		}
 	}
@@ -225,21 +229,18 @@ func (d *DB) migrate(ctx context.Context) error {
 		}
 	}
 	have := map[string]bool{}
-	rows, err := d.db.QueryContext(ctx, `SELECT column_name FROM duckdb_columns() WHERE table_name = 'docs' AND schema_name = 'main'`)
-	if err != nil {
+	if err := d.columns(ctx, have); err != nil {
 		return fmt.Errorf("reading the store's columns: %w", err)
 	}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			rows.Close()
-			return fmt.Errorf("reading the store's columns: %w", err)
-		}
-		have[name] = true
-	}
-	rows.Close()
 	for _, c := range d.sch.table {
 		if have[c.name] {
+			continue
+		}
+		if c.name == "message_lc" {
+			// Added after the first stores were made; fillLower fills it.
+			if _, err := d.db.ExecContext(ctx, "ALTER TABLE docs ADD COLUMN "+c.ddl); err != nil {
+				return fmt.Errorf("adding column %s: %w", c.name, err)
+			}
 			continue
 		}
 		if c.ecs < 0 {
@@ -272,6 +273,48 @@ func (d *DB) migrate(ctx context.Context) error {
 		d.logger.Info("added a typed column to the store", "store", d.dir, "column", c.name)
 	}
 	return nil
+}
+
+// fillLower fills message_lc where it is missing (in a store made before
+// the column existed, or whose filling was interrupted), a range of rows at
+// a time so that memory stays bounded.
+func (d *DB) fillLower(ctx context.Context) error {
+	var missing int64
+	if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM docs WHERE message_lc IS NULL AND message IS NOT NULL`).Scan(&missing); err != nil {
+		return fmt.Errorf("checking the lower-case messages: %w", err)
+	}
+	if missing == 0 {
+		return nil
+	}
+	var last int64
+	if err := d.db.QueryRowContext(ctx, `SELECT max(rowid) FROM docs`).Scan(&last); err != nil {
+		return fmt.Errorf("filling the lower-case messages: %w", err)
+	}
+	d.logger.Info("filling the lower-case messages", "store", d.dir, "rows", missing)
+	const step = 200000
+	for lo := int64(0); lo <= last; lo += step {
+		if _, err := d.db.ExecContext(ctx, `UPDATE docs SET message_lc = lower(message) WHERE rowid >= ? AND rowid < ? AND message_lc IS NULL AND message IS NOT NULL`, lo, lo+step); err != nil {
+			return fmt.Errorf("filling the lower-case messages: %w", err)
+		}
+	}
+	return nil
+}
+
+// columns adds the names of the docs table's columns to have.
+func (d *DB) columns(ctx context.Context, have map[string]bool) error {
+	rows, err := d.db.QueryContext(ctx, `SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'docs'`)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rows.Close() }() // a result set: nothing to flush
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return err
+		}
+		have[name] = true
+	}
+	return rows.Err()
 }
 
 // Close writes everything to the database file and releases the store.

@@ -3,11 +3,13 @@
 package duckdb
 
 import (
+	"bytes"
 	"database/sql/driver"
 	"fmt"
 	"math/big"
 	"net/netip"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/vigil-siem/vigil/internal/store"
 )
@@ -57,7 +59,9 @@ func (b *rowBuilder) build(d *store.Doc) error {
 		b.arena = append(b.arena, src[:sc.cutStart]...)
 		b.arena = append(b.arena, src[sc.cutEnd:]...)
 		v[colDoc] = b.arena[start:len(b.arena):len(b.arena)]
-		v[colMessage] = b.str(sc.msg)
+		msg := b.str(sc.msg)
+		v[colMessage] = msg
+		v[colLower] = b.lower(msg)
 		mode := spliceBefore
 		if !sc.msgFirst {
 			mode = spliceOnly
@@ -70,6 +74,7 @@ func (b *rowBuilder) build(d *store.Doc) error {
 		v[colDoc] = src
 		v[colMessage] = nil
 		v[colMsgPos] = nil
+		v[colLower] = nil
 	}
 	for i := range b.sch.cols {
 		c := &b.sch.cols[i]
@@ -133,6 +138,29 @@ func (b *rowBuilder) build(d *store.Doc) error {
 		}
 	}
 	return nil
+}
+
+// lower returns s in lower case (Unicode simple case mapping, as
+// strings.ToLower), in the arena.
+func (b *rowBuilder) lower(s []byte) []byte {
+	start := len(b.arena)
+	b.arena = appendLower(b.arena, s)
+	return b.arena[start:len(b.arena):len(b.arena)]
+}
+
+// appendLower appends s in lower case: ASCII through a table, the rest
+// through bytes.ToLower.
+func appendLower(dst, s []byte) []byte {
+	for i, c := range s {
+		if c >= utf8.RuneSelf {
+			return append(dst, bytes.ToLower(s[i:])...)
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }
 
 // raw returns the bytes of a captured value (a string's contents as

@@ -126,7 +126,8 @@ const (
 	colDoc     = 5 // the document without @message
 	colMessage = 6 // @message
 	colMsgPos  = 7 // where @message was cut from the document
-	nFixed     = 8
+	colLower   = 8 // @message in lower case, for free text
+	nFixed     = 9
 )
 
 // fixedDDL declares the fixed columns.
@@ -139,6 +140,7 @@ var fixedDDL = []string{
 	`"doc" VARCHAR NOT NULL`,
 	`"message" VARCHAR`,
 	`"msg_pos" INTEGER`,
+	`"message_lc" VARCHAR`,
 }
 
 // tableColumn is one column of the docs table in order: a fixed column, an
