@@ -173,6 +173,22 @@ func (e *JSONEvent) descend(m member, p *Path, i int) (any, bool) {
 // findMember returns the index in members of the last member of o named
 // key (encoding/json keeps the last of duplicate keys), or -1.
 func (e *JSONEvent) findMember(o objTable, key string) int {
+	if len(key) == 0 || len(key) > maxJSONEvent {
+		return e.findMemberSlow(o, key)
+	}
+	n, c := int32(len(key)), key[0]
+	d := e.data
+	ms := e.members[o.lo:o.hi]
+	for k := len(ms) - 1; k >= 0; k-- {
+		// The length, then the first byte, before the whole key.
+		if m := &ms[k]; m.kn == n && (m.ko < 0 || d[m.ko] == c) && e.keyOf(m) == key {
+			return int(o.lo) + k
+		}
+	}
+	return -1
+}
+
+func (e *JSONEvent) findMemberSlow(o objTable, key string) int {
 	for k := int(o.hi) - 1; k >= int(o.lo); k-- {
 		if m := &e.members[k]; int(m.kn) == len(key) && e.keyOf(m) == key {
 			return k
