@@ -17,7 +17,9 @@ import (
 	"github.com/vigil-siem/vigil/internal/codec"
 	"github.com/vigil-siem/vigil/internal/detect/alert"
 	"github.com/vigil-siem/vigil/internal/logtype"
+	"github.com/vigil-siem/vigil/internal/pipeline"
 	"github.com/vigil-siem/vigil/internal/sink/ndjson"
+	ossink "github.com/vigil-siem/vigil/internal/sink/opensearch"
 	storesink "github.com/vigil-siem/vigil/internal/sink/store"
 	"github.com/vigil-siem/vigil/internal/store"
 	"github.com/vigil-siem/vigil/internal/web"
@@ -44,6 +46,10 @@ flags:
                        they are reloaded when a rule file changes and on
                        SIGHUP, and an invalid rule is reported while the
                        others keep running
+  --sink SPEC          where the watched files go: the store being served
+                       (default), or opensearch:URL / ndjson:FILE as for
+                       vigil load (the console then shows what the store
+                       already holds)
   --state-dir DIR      correlation windows and open alerts across restarts
                        (default DATA-DIR/detect-state)
   --geoip-city FILE, --geoip-asn FILE
@@ -62,6 +68,7 @@ type serveOptions struct {
 type ingestOptions struct {
 	watch     multiFlag
 	rules     multiFlag
+	sink      string
 	stateDir  string
 	geoipCity string
 	geoipASN  string
@@ -95,6 +102,7 @@ func runServe(ctx context.Context, env *Env, args []string) int {
 	o.register(fs)
 	fs.Var(&in.watch, "watch", "")
 	fs.Var(&in.rules, "rules", "")
+	fs.StringVar(&in.sink, "sink", "", "")
 	fs.StringVar(&in.stateDir, "state-dir", "", "")
 	fs.StringVar(&in.geoipCity, "geoip-city", geoipDefault("GeoLite2-City.mmdb"), "")
 	fs.StringVar(&in.geoipASN, "geoip-asn", geoipDefault("GeoLite2-ASN.mmdb"), "")
@@ -163,12 +171,25 @@ func serveAndWatch(ctx context.Context, env *Env, o serveOptions, in ingestOptio
 		paths:          in.watch,
 	}
 	dl := ndjson.NewDeadLetter(lo.deadLetter)
-	sink := storesink.New(st, newLogger(env.Stderr), storesink.WithDeadLetter(dl))
+	var sink pipeline.Sink
+	var written func() int64
+	if in.sink == "" || in.sink == "store" {
+		s := storesink.New(st, newLogger(env.Stderr), storesink.WithDeadLetter(dl))
+		sink, written = s, s.BytesWritten
+	} else {
+		// Zero tuning values take the sink's defaults.
+		if sink, written, err = openSink(ctx, in.sink, env, reg, dl, &ossink.Config{}); err != nil {
+			_ = ln.Close() // the server never started
+			_ = st.Close()
+			fmt.Fprintf(env.Stderr, "vigil serve: %v\n", err)
+			return ExitUsage
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	loaded := make(chan int, 1)
 	go func() {
-		c := loadInto(ctx, env, lo, reg, nil, dl, sink, sink.BytesWritten)
+		c := loadInto(ctx, env, lo, reg, nil, dl, sink, written)
 		if c == ExitUsage {
 			cancel() // a configuration error: stop serving and say so
 		}

@@ -5,6 +5,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/vigil-siem/vigil/internal/demo"
 	"github.com/vigil-siem/vigil/internal/store"
+	"github.com/vigil-siem/vigil/internal/testutil/opensearchtest"
 )
 
 // runApp runs Main and returns the exit code, stdout and stderr.
@@ -103,6 +105,7 @@ func TestServeWatch(t *testing.T) {
 	if err := os.MkdirAll(watch, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	osrv := opensearchtest.New(t, opensearchtest.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan int, 1)
@@ -110,6 +113,12 @@ func TestServeWatch(t *testing.T) {
 	go func() {
 		done <- Main(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", data, "--watch", watch, "--rules", "../../rules"},
 			strings.NewReader(""), &stdout, &stderr)
+	}()
+	osDone := make(chan int, 1)
+	var osErr bytes.Buffer
+	go func() {
+		osDone <- Main(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data2"), "--watch", watch, "--sink", "opensearch:" + osrv.URL()},
+			strings.NewReader(""), io.Discard, &osErr)
 	}()
 	var addr string
 	for deadline := time.Now().Add(20 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
@@ -134,7 +143,15 @@ func TestServeWatch(t *testing.T) {
 	if n != int64(sum.Total()) {
 		t.Errorf("the server holds %d documents of the watched files, want %d", n, sum.Total())
 	}
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline) && osrv.Count() < sum.Total(); time.Sleep(200 * time.Millisecond) {
+	}
+	if osrv.Count() != sum.Total() {
+		t.Errorf("serve --sink opensearch: %d documents in OpenSearch, want %d", osrv.Count(), sum.Total())
+	}
 	cancel()
+	if code := <-osDone; code != ExitOK {
+		t.Errorf("serve --sink opensearch: exit %d\n%s", code, osErr.String())
+	}
 	select {
 	case code := <-done:
 		if code != ExitOK {
