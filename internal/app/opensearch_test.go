@@ -83,6 +83,7 @@ func TestLoadOpenSearchExactlyOnce(t *testing.T) {
 		t.Fatalf("dead-letter file: %v", err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	t.Logf("%s refused: %d of %d documents dead-lettered, %d stored", field, len(lines), len(want), rej.Count())
 	if len(lines) != expect || expect == 0 {
 		t.Errorf("%d dead letters, want %d (the documents with %s)", len(lines), expect, field)
 	}
