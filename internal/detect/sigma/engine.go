@@ -440,6 +440,7 @@ type ruleIndex struct {
 	nRules  int
 	fields  []*Path
 	byValue []map[string][]int32 // per field: folded value → rules
+	lens    []lengthSet          // per field: the lengths of its values
 	always  []int32
 	// subs are substring requirements of rules without equality ones.
 	subs []subIndex
@@ -672,11 +673,28 @@ func buildIndex(rules []*compiledRule, noIndex bool, paths *pathInterner) *ruleI
 	sort.Slice(order, func(a, b int) bool { return idx.fields[order[a]].name < idx.fields[order[b]].name })
 	fields := make([]*Path, len(order))
 	byValue := make([]map[string][]int32, len(order))
+	idx.lens = make([]lengthSet, len(order))
 	for i, o := range order {
 		fields[i], byValue[i] = idx.fields[o], idx.byValue[o]
+		for v := range byValue[i] {
+			idx.lens[i].add(len(v))
+		}
 	}
 	idx.fields, idx.byValue = fields, byValue
 	return idx
+}
+
+// lengthSet holds lengths below 256; longer ones are all "present".
+type lengthSet [4]uint64
+
+func (s *lengthSet) add(n int) {
+	if n < 256 {
+		s[n>>6] |= 1 << (n & 63)
+	}
+}
+
+func (s *lengthSet) has(n int) bool {
+	return n >= 256 || s[n>>6]&(1<<(n&63)) != 0
 }
 
 // candidates returns the rules to check for the event of ctx, ascending
@@ -696,10 +714,12 @@ func (idx *ruleIndex) candidates(ctx *evalCtx, sc *matchScratch) (list []int32, 
 		if !found || v == nil {
 			continue
 		}
-		m := idx.byValue[fi]
+		m, lens := idx.byValue[fi], &idx.lens[fi]
 		anyElem(v, func(e any) bool {
 			s, ok := valueString(e)
-			if !ok {
+			if !ok || !lens.has(len(s)) && isASCII(s) {
+				// Lowering ASCII keeps the length: no value of this
+				// length, no match (a long user agent skips the lookup).
 				return false
 			}
 			for _, r := range lookupFolded(m, s, &sc.buf) {
