@@ -285,17 +285,19 @@ func (e *JSONEvent) index(start, depth int) (obj, end int) {
 		ve := -1
 		switch d[vs] {
 		case '"':
-			// Most strings end within the first word.
+			// Most strings end within the first word; the others go on
+			// after it, or after its first escape.
 			if vs+9 <= n {
 				x := binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(base, vs+1))[:])
 				t, u := x^qc, x^bc
-				if f := ((t-lsb)&^t | (u-lsb)&^u) & msb; f != 0 {
-					if k := vs + 1 + bits.TrailingZeros64(f)>>3; d[k] == '"' {
-						ve = k + 1
-					}
+				if f := ((t-lsb)&^t | (u-lsb)&^u) & msb; f == 0 {
+					ve = skipStringFrom(d, vs+9)
+				} else if k := vs + 1 + bits.TrailingZeros64(f)>>3; d[k] == '"' {
+					ve = k + 1
+				} else {
+					ve = skipStringFrom(d, k+2)
 				}
-			}
-			if ve < 0 {
+			} else {
 				ve = skipString(d, vs)
 			}
 		case '{':
@@ -582,7 +584,12 @@ func hasByte(x uint64, b byte) uint64 {
 // skipString returns the offset after the string token at d[i] == '"', or
 // -1 when it does not end.
 func skipString(d []byte, i int) int {
-	i++
+	return skipStringFrom(d, i+1)
+}
+
+// skipStringFrom is skipString from d[i] inside the string, a byte that is
+// not escaped.
+func skipStringFrom(d []byte, i int) int {
 	n := len(d)
 	qc, bc, lsb, msb := swarConst[0], swarConst[1], swarConst[2], swarConst[3]
 	base := unsafe.Pointer(unsafe.SliceData(d))
