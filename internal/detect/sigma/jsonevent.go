@@ -282,7 +282,7 @@ func (e *JSONEvent) index(start, depth int) (obj, end int) {
 		if vs >= n {
 			break
 		}
-		ve := -1
+		var ve int
 		switch d[vs] {
 		case '"':
 			// Most strings end within the first word; the others go on
