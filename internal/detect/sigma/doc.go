@@ -11,7 +11,8 @@
 //     Engine.MatchEvent(ev, logType) (or AppendMatches, which reuses the
 //     result slice) returns the detection matches of one Event;
 //     Engine.Match(m, logType) is the same for a decoded map. The Engine
-//     is safe for concurrent use.
+//     is safe for concurrent use; Engine.NewMatcher gives a goroutine that
+//     matches many events in a row a Matcher with scratch space of its own.
 //   - Engine.NewCorrelator(cfg) returns a *Correlator, owned by one
 //     goroutine: Correlator.ProcessEvent(ev, eventTime, logType) (Process
 //     for a map) returns the detection matches and the correlation matches
@@ -31,9 +32,10 @@
 //   - JSONEvent: the document's JSON bytes, read lazily without decoding
 //     them into a map (the pipeline's normalized documents exist only as
 //     bytes, and decoding one costs more than the rest of the pipeline
-//     spends on it). Each object on a requested path is scanned once per
-//     document; scalars view the bytes; one JSONEvent is reused per
-//     goroutine with Reset. It answers exactly as MapEvent over the
+//     spends on it). The first lookup indexes the document in one pass
+//     (the keys of every object reached through objects, with the spans
+//     of their values); scalars view the bytes; one JSONEvent is reused
+//     per goroutine with Reset. It answers exactly as MapEvent over the
 //     document decoded with UseNumber (numbers keep their text), including
 //     duplicate keys (the last wins), escapes and invalid UTF-8; the
 //     differential tests and FuzzJSONEvent check this.
