@@ -55,7 +55,7 @@ func BenchmarkIngest(b *testing.B) {
 		}
 	}
 	open := func(b *testing.B) *DB {
-		db, err := Open(ctx, b.TempDir(), Options{Threads: 2, CheckpointWAL: os.Getenv("VIGIL_BENCH_WAL")}, nil)
+		db, err := Open(ctx, b.TempDir(), Options{Threads: 2, Writers: envInt("VIGIL_BENCH_WRITERS", 0), CheckpointWAL: os.Getenv("VIGIL_BENCH_WAL")}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

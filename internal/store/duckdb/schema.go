@@ -157,6 +157,7 @@ type schema struct {
 	cols    []column          // ecsColumns with names filled in
 	byField map[string]int    // ECS field name -> index in cols
 	table   []tableColumn     // every column of the docs table, in order
+	names   []string          // the names of table, in order
 	trie    *trieNode         // JSON path lookup for the scanner
 	pos     map[string]int    // table column name -> position
 	numCol  map[int]int       // cols index of an IP column -> table position of its companion
@@ -211,6 +212,7 @@ func newSchema() *schema {
 	}
 	for i, t := range s.table {
 		s.pos[t.name] = i
+		s.names = append(s.names, t.name)
 	}
 	return s
 }

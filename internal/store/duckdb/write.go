@@ -8,6 +8,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -87,19 +88,19 @@ func newWriter(ctx context.Context, d *DB, lanes int) (*writer, error) {
 	for range max(lanes, 1) {
 		conn, err := d.db.Conn(ctx)
 		if err != nil {
-			w.closeConns()
+			_ = w.closeConns() // the open error is the one to report
 			return nil, fmt.Errorf("opening a write connection: %w", err)
 		}
 		l := &lane{conn: conn, rb: newRowBuilder(d.sch), fields: newFieldLane(d.fields)}
 		l.rb.sc.fields = l.fields
 		w.lanes = append(w.lanes, l)
-		if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS cand (h BIGINT, _id VARCHAR)`); err != nil {
-			w.closeConns()
+		if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS cand (h BIGINT)`); err != nil {
+			_ = w.closeConns() // the open error is the one to report
 			return nil, fmt.Errorf("preparing a write connection: %w", err)
 		}
 	}
 	if err := w.loadBloom(ctx, 0); err != nil {
-		w.closeConns()
+		_ = w.closeConns() // the load error is the one to report
 		return nil, err
 	}
 	return w, nil
@@ -129,7 +130,7 @@ func (w *writer) loadBloom(ctx context.Context, minCap int) error {
 	if err != nil {
 		return fmt.Errorf("reading document ids: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // a result set: nothing to flush
 	var h int64
 	for rows.Next() {
 		if err := rows.Scan(&h); err != nil {
@@ -155,8 +156,11 @@ func (l *lane) exec(ctx context.Context, q string, args ...any) error {
 	return nil
 }
 
-// appender returns an appender for a table on the lane's connection.
-func (l *lane) appender(catalog, table string) (*duck.Appender, error) {
+// appender returns an appender for a table on the lane's connection,
+// taking the columns in the given order (all of them, in table order, when
+// columns is nil). The docs table's order on disk may differ from the
+// schema's: columns added to an older store come last.
+func (l *lane) appender(catalog, table string, columns []string) (*duck.Appender, error) {
 	var a *duck.Appender
 	err := l.conn.Raw(func(dc any) error {
 		c, ok := dc.(driver.Conn)
@@ -164,7 +168,11 @@ func (l *lane) appender(catalog, table string) (*duck.Appender, error) {
 			return fmt.Errorf("unexpected driver connection %T", dc)
 		}
 		var err error
-		a, err = duck.NewAppender(c, catalog, "", table)
+		if columns == nil {
+			a, err = duck.NewAppender(c, catalog, "", table)
+		} else {
+			a, err = duck.NewAppenderWithColumns(c, catalog, "", table, columns)
+		}
 		return err
 	})
 	if err != nil {
@@ -325,7 +333,7 @@ func (l *lane) write(ctx context.Context, docs []store.Doc, lo, hi int, w *write
 			return res
 		}
 	}
-	app, err := l.appender("", "docs")
+	app, err := l.appender("", "docs", w.d.sch.names)
 	if err != nil {
 		res.err = err
 		return res
@@ -366,14 +374,18 @@ func (l *lane) write(ctx context.Context, docs []store.Doc, lo, hi int, w *write
 }
 
 // deleteStored deletes the stored documents with the candidates' ids,
-// inside the lane's transaction.
+// inside the lane's transaction. It reads the h column of the whole table
+// once, then only the rows whose hash matches: joining on _id directly
+// would read every stored id.
 func (l *lane) deleteStored(ctx context.Context, docs []store.Doc, cands []int, hs []uint64) error {
-	app, err := l.appender("temp", "cand")
+	app, err := l.appender("temp", "cand", nil)
 	if err != nil {
 		return err
 	}
+	ids := make(map[string]bool, len(cands))
 	for _, i := range cands {
-		if err := app.AppendRow(int64(hs[i]), docs[i].ID); err != nil {
+		ids[docs[i].ID] = true
+		if err := app.AppendRow(int64(hs[i])); err != nil {
 			_ = app.Close()
 			return fmt.Errorf("appending candidate ids: %w", err)
 		}
@@ -381,10 +393,76 @@ func (l *lane) deleteStored(ctx context.Context, docs []store.Doc, cands []int, 
 	if err := app.Close(); err != nil {
 		return fmt.Errorf("appending candidate ids: %w", err)
 	}
-	if err := l.exec(ctx, `DELETE FROM docs USING temp.cand c WHERE docs.h = c.h AND docs._id = c._id`); err != nil {
+	rowids, err := l.int64s(ctx, `SELECT rowid FROM docs WHERE h IN (SELECT h FROM temp.cand)`)
+	if err != nil {
 		return err
 	}
-	return l.exec(ctx, `DELETE FROM temp.cand`)
+	if err := l.exec(ctx, `DELETE FROM temp.cand`); err != nil {
+		return err
+	}
+	if len(rowids) == 0 {
+		return nil
+	}
+	// Of the rows whose hash matches, those whose id matches too (a
+	// 64-bit hash may collide). rowid = ANY(list) fetches rows by id;
+	// rowid IN (...) would scan.
+	rows, err := l.conn.QueryContext(ctx, `SELECT rowid, _id FROM docs WHERE rowid = ANY(`+int64List(rowids)+`)`)
+	if err != nil {
+		return fmt.Errorf("reading stored ids: %w", err)
+	}
+	del := rowids[:0]
+	for rows.Next() {
+		var r int64
+		var id string
+		if err := rows.Scan(&r, &id); err != nil {
+			_ = rows.Close() // the scan error is the one to report
+			return fmt.Errorf("reading stored ids: %w", err)
+		}
+		if ids[id] {
+			del = append(del, r)
+		}
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("reading stored ids: %w", err)
+	}
+	if len(del) == 0 {
+		return nil
+	}
+	return l.exec(ctx, `DELETE FROM docs WHERE rowid = ANY(`+int64List(del)+`)`)
+}
+
+// int64s runs a query returning one BIGINT column.
+func (l *lane) int64s(ctx context.Context, q string) ([]int64, error) {
+	rows, err := l.conn.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("finding stored ids: %w", err)
+	}
+	defer func() { _ = rows.Close() }() // a result set: nothing to flush
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("finding stored ids: %w", err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("finding stored ids: %w", err)
+	}
+	return out, nil
+}
+
+// int64List writes numbers as a SQL list literal, [1, 2, 3].
+func int64List(vs []int64) string {
+	b := make([]byte, 0, 12*len(vs)+2)
+	b = append(b, '[')
+	for i, v := range vs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, v, 10)
+	}
+	return string(append(b, ']'))
 }
 
 // saveFields records the fields first seen in this write, in a
