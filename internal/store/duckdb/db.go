@@ -338,5 +338,21 @@ func (d *DB) Close() error {
 	return nil
 }
 
+// SetServeAddr records the HTTP address this process serves the store on in
+// the lock file, for a server that learns its address after opening the
+// store (e.g. when it listens on port 0).
+func (d *DB) SetServeAddr(addr string) error {
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	if d.lock == nil {
+		return fmt.Errorf("setting the serve address of store %s: opened read-only", d.dir)
+	}
+	d.opts.ServeAddr = addr
+	if err := d.lock.update(lockInfo{pid: os.Getpid(), cmd: d.opts.Command, addr: addr}); err != nil {
+		return fmt.Errorf("setting the serve address of store %s: %w", d.dir, err)
+	}
+	return nil
+}
+
 // Dir returns the store's directory.
 func (d *DB) Dir() string { return d.dir }

@@ -45,6 +45,17 @@ func acquireLock(dir, path string, info lockInfo) (l *fileLock, stale lockInfo, 
 	return nil, stale, fmt.Errorf("creating lock file %s: another process keeps taking it", path)
 }
 
+// update rewrites the holder's description.
+func (l *fileLock) update(info lockInfo) error {
+	if l == nil || l.path == "" {
+		return fmt.Errorf("the store is not locked by this process")
+	}
+	if err := os.WriteFile(l.path, info.encode(), 0o644); err != nil {
+		return fmt.Errorf("writing lock file: %w", err)
+	}
+	return nil
+}
+
 // release removes the lock file.
 func (l *fileLock) release() error {
 	if l == nil || l.path == "" {

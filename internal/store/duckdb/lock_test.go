@@ -116,6 +116,12 @@ func TestLockInOneProcess(t *testing.T) {
 	if !errors.Is(err, store.ErrLocked) || !strings.Contains(err.Error(), fmt.Sprintf("held by vigil load (pid %d); stop that process first", os.Getpid())) {
 		t.Fatalf("second Open: %v", err)
 	}
+	if err := db.SetServeAddr("http://127.0.0.1:9999"); err != nil {
+		t.Fatal(err)
+	}
+	if pid, cmd, addr, ok := LockHolder(dir); !ok || pid != os.Getpid() || cmd != "vigil load" || addr != "http://127.0.0.1:9999" {
+		t.Fatalf("LockHolder after SetServeAddr = %d %q %q %v", pid, cmd, addr, ok)
+	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}

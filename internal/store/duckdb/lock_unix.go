@@ -27,7 +27,7 @@ func acquireLock(dir, path string, info lockInfo) (l *fileLock, stale lockInfo, 
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		b, _ := io.ReadAll(f)
-		f.Close()
+		_ = f.Close() // opened only to lock
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			holder, ok := parseLockInfo(b)
 			if !ok {
@@ -42,14 +42,28 @@ func acquireLock(dir, path string, info lockInfo) (l *fileLock, stale lockInfo, 
 		stale, _ = parseLockInfo(b)
 	}
 	if err := f.Truncate(0); err != nil {
-		f.Close()
+		_ = f.Close() // the write error is the one to report
 		return nil, stale, fmt.Errorf("writing lock file %s: %w", path, err)
 	}
 	if _, err := f.WriteAt(info.encode(), 0); err != nil {
-		f.Close()
+		_ = f.Close() // the write error is the one to report
 		return nil, stale, fmt.Errorf("writing lock file %s: %w", path, err)
 	}
 	return &fileLock{f: f}, stale, nil
+}
+
+// update rewrites the holder's description.
+func (l *fileLock) update(info lockInfo) error {
+	if l == nil || l.f == nil {
+		return fmt.Errorf("the store is not locked by this process")
+	}
+	if err := l.f.Truncate(0); err != nil {
+		return fmt.Errorf("writing lock file: %w", err)
+	}
+	if _, err := l.f.WriteAt(info.encode(), 0); err != nil {
+		return fmt.Errorf("writing lock file: %w", err)
+	}
+	return nil
 }
 
 // release empties the lock file and unlocks it.
@@ -75,7 +89,7 @@ func readHolder(path string) (lockInfo, bool) {
 	if err != nil {
 		return lockInfo{}, false
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err == nil {
 		// Nobody holds it.
 		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
