@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-siem/vigil/internal/normalize"
 	"github.com/vigil-siem/vigil/internal/query"
 	"github.com/vigil-siem/vigil/internal/store"
 )
@@ -218,7 +219,7 @@ func restoreMessage(doc string, msg sql.NullString, pos sql.NullInt32) []byte {
 		out = append(out, ',')
 	}
 	out = append(out, `"@message":`...)
-	out = appendQuoted(out, msg.String)
+	out = normalize.AppendQuoted(out, msg.String) // as the pipeline wrote it
 	if mode == spliceBefore {
 		out = append(out, ',')
 	}

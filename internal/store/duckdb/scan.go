@@ -498,40 +498,6 @@ func hex4(b []byte) uint16 {
 	return v
 }
 
-// hexDigits are the lower-case hex digits used in \u escapes.
-const hexDigits = "0123456789abcdef"
-
-// appendQuoted appends s as a JSON string, escaping what JSON requires:
-// quotes, backslashes and control characters (\n, \r, \t by name, the rest
-// as \u00XX). It is how the pipeline writes strings, so a document whose
-// @message was cut out is restored byte for byte.
-func appendQuoted(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		start = i + 1
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
 // parseInt parses a decimal integer (a JSON number or a numeric string, as
 // some loaders write numbers); a number with a fraction is truncated.
 func parseInt(b []byte) (int64, bool) {
