@@ -418,7 +418,11 @@ func TestMatchAllocations(t *testing.T) {
 	}
 	ev["eventName"] = "NoRuleHasThis"
 	allocs := testing.AllocsPerRun(100, func() { eng.Match(ev, "cloudtrail") })
-	if allocs > 2 {
+	limit := 2.0
+	if raceEnabled {
+		limit = 6 // pooled scratch space is dropped at random
+	}
+	if allocs > limit {
 		t.Errorf("Match allocates %.1f times per non-matching event", allocs)
 	}
 }

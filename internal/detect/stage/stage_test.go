@@ -897,7 +897,11 @@ func TestInspectAddsNoAllocation(t *testing.T) {
 		d.Inspect(b)
 	})
 	t.Logf("allocations per batch of 100: Inspect %.0f, engine alone %.0f", inspect, engine)
-	if inspect > engine || len(b.Docs) != 100 || len(ms) != 0 {
+	slack := 0.0
+	if raceEnabled {
+		slack = 0.05 * engine // pooled scratch space is dropped at random
+	}
+	if inspect > engine+slack || len(b.Docs) != 100 || len(ms) != 0 {
 		t.Errorf("Inspect: %.1f allocations per batch of 100 documents, the engine alone %.1f; %d documents after, want 100", inspect, engine, len(b.Docs))
 	}
 }
