@@ -581,49 +581,6 @@ func hasByte(x uint64, b byte) uint64 {
 	return (y - lsb8) &^ y & msb8
 }
 
-// skipString returns the offset after the string token at d[i] == '"', or
-// -1 when it does not end.
-func skipString(d []byte, i int) int {
-	return skipStringFrom(d, i+1)
-}
-
-// skipStringFrom is skipString from d[i] inside the string, a byte that is
-// not escaped.
-func skipStringFrom(d []byte, i int) int {
-	n := len(d)
-	qc, bc, lsb, msb := swarConst[0], swarConst[1], swarConst[2], swarConst[3]
-	base := unsafe.Pointer(unsafe.SliceData(d))
-	for i+8 <= n {
-		x := binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(base, i))[:])
-		t, u := x^qc, x^bc
-		m := ((t-lsb)&^t | (u-lsb)&^u) & msb
-		if m == 0 {
-			i += 8
-			continue
-		}
-		j := i + bits.TrailingZeros64(m)>>3
-		if *(*byte)(unsafe.Add(base, j)) == '"' {
-			return j + 1
-		}
-		i = j + 2
-	}
-	for i < n {
-		switch d[i] {
-		case '"':
-			return i + 1
-		case '\\':
-			i += 2
-			continue
-		}
-		i++
-	}
-	return -1
-}
-
-// swarConst holds skipString's word constants: every byte '"', every
-// byte '\\', the low seven bits of every byte, the high bit of every byte.
-var swarConst = [4]uint64{lsb8 * '"', lsb8 * '\\', lsb8, msb8}
-
 // skipValue returns the offset after the value at d[i], or -1.
 func skipValue(d []byte, i int) int {
 	if i >= len(d) {
