@@ -181,7 +181,7 @@ func (f *fieldSet) load(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return fmt.Errorf("reading the field list: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // a result set: nothing to flush
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for rows.Next() {
@@ -216,7 +216,7 @@ func (db *DB) Fields(ctx context.Context, logType string) ([]store.Field, error)
 	if err != nil {
 		return nil, fmt.Errorf("listing fields: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // a result set: nothing to flush
 	var out []store.Field
 	for rows.Next() {
 		var f store.Field

@@ -154,15 +154,13 @@ type tableColumn struct {
 
 // schema is the resolved column layout.
 type schema struct {
-	cols    []column          // ecsColumns with names filled in
-	byField map[string]int    // ECS field name -> index in cols
-	table   []tableColumn     // every column of the docs table, in order
-	names   []string          // the names of table, in order
-	trie    *trieNode         // JSON path lookup for the scanner
-	pos     map[string]int    // table column name -> position
-	numCol  map[int]int       // cols index of an IP column -> table position of its companion
-	colPos  map[int]int       // cols index -> table position
-	aliases map[string]string // other names accepted for fixed columns
+	cols    []column       // ecsColumns with names filled in
+	byField map[string]int // ECS field name -> index in cols
+	table   []tableColumn  // every column of the docs table, in order
+	names   []string       // the names of table, in order
+	trie    *trieNode      // JSON path lookup for the scanner
+	numCol  map[int]int    // cols index of an IP column -> table position of its companion
+	colPos  map[int]int    // cols index -> table position
 }
 
 // trieNode maps the JSON object keys below one path to their nodes; col
@@ -176,11 +174,9 @@ type trieNode struct {
 func newSchema() *schema {
 	s := &schema{
 		byField: map[string]int{},
-		pos:     map[string]int{},
 		numCol:  map[int]int{},
 		colPos:  map[int]int{},
 		trie:    &trieNode{col: -1},
-		aliases: map[string]string{"@timestamp": "ts", "_id": "_id", "_index": "_index", "@log_type": "log_type", "@message": "message"},
 	}
 	for _, ddl := range fixedDDL {
 		name := ddl[1 : strings.IndexByte(ddl[1:], '"')+1]
@@ -210,8 +206,7 @@ func newSchema() *schema {
 		}
 		n.col = i
 	}
-	for i, t := range s.table {
-		s.pos[t.name] = i
+	for _, t := range s.table {
 		s.names = append(s.names, t.name)
 	}
 	return s
