@@ -230,6 +230,10 @@ func TestJSONReader(t *testing.T) {
 				if !equal(got, tt.want) {
 					t.Errorf("got %.300q\nwant %.300q", got, tt.want)
 				}
+				peeked := collect(t, &peekFramer{jr: NewJSONReader(rd.wrap(tt.input), tt.delim, Config{MaxRecordBytes: tt.max})})
+				if !equal(peeked, tt.want) {
+					t.Errorf("with PeekRecord: got %.300q\nwant %.300q", peeked, tt.want)
+				}
 				for _, g := range got {
 					if _, rec, ok := strings.Cut(g, ":"); ok && !strings.HasPrefix(rec, "!") && !json.Valid([]byte(rec)) {
 						t.Errorf("invalid JSON returned: %.100q", rec)
@@ -510,3 +514,27 @@ func TestConfigValidate(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// peekFramer reads records the way a consumer that validates JSON itself
+// does: through PeekRecord and SkipRecord, with encoding/json finding where
+// each object ends, and through Next where that fails. It must yield what
+// Next alone yields.
+type peekFramer struct {
+	jr *JSONReader
+}
+
+func (p *peekFramer) Next() ([]byte, error) {
+	if buf, ok := p.jr.PeekRecord(); ok {
+		dec := json.NewDecoder(bytes.NewReader(buf))
+		var v json.RawMessage
+		if err := dec.Decode(&v); err == nil {
+			n := int(dec.InputOffset())
+			rec := append([]byte(nil), buf[:n]...)
+			p.jr.SkipRecord(n)
+			return rec, nil
+		}
+	}
+	return p.jr.Next()
+}
+
+func (p *peekFramer) Line() int { return p.jr.Line() }

@@ -121,6 +121,10 @@ func FuzzJSONReader(f *testing.F) {
 			if !equal(whole, chunked) {
 				t.Fatalf("delim %q: whole %q != one-byte reads %q", delim, whole, chunked)
 			}
+			peeked, _ := results(t, &peekFramer{jr: NewJSONReader(bytes.NewReader(data), delim, cfg)}, len(data)+2)
+			if !equal(whole, peeked) {
+				t.Fatalf("delim %q: Next %q != PeekRecord %q", delim, whole, peeked)
+			}
 			for _, r := range recs {
 				if !json.Valid(r) {
 					t.Fatalf("delim %q: invalid JSON returned: %q", delim, r)

@@ -153,6 +153,7 @@ type JSONReader struct {
 	recStart  int    // buffer index of the record in progress, or -1
 	recLine   int
 	lastLine  int
+	peek      int // buffer index of the record PeekRecord found
 }
 
 // NewJSONReader returns a JSONReader reading from r. delimiter is the key of
@@ -752,4 +753,81 @@ func (j *JSONReader) scan() (rec []byte, ok bool, err error) {
 	}
 	j.pos, j.st = i, st
 	return nil, false, nil
+}
+
+// PeekRecord lets a consumer that validates JSON itself frame records
+// without a second pass. When the reader stands between records (inside a
+// records array or at the top level of an input whose every top-level
+// object is a record) and the next record is an object that starts within
+// the buffered input, it returns the buffered bytes from that record's '{'
+// on, at most MaxRecordBytes of them, and ok. The consumer finds where the
+// object ends (it may end past the buffered bytes, and then the consumer
+// must fall back to Next) and calls SkipRecord with its length. Otherwise
+// ok is false and Next must be used. The slice aliases the buffer and is
+// valid until the next call to any method.
+//
+// The caller must only pass SkipRecord the length of a complete, valid JSON
+// object that contains no raw control characters in strings and nests no
+// deeper than Next allows, so that Next would have returned exactly those
+// bytes as a record.
+func (j *JSONReader) PeekRecord() ([]byte, bool) {
+	if j.done != nil || !j.bom || j.rs != rsNone || j.recStart >= 0 || j.recSkip {
+		return nil, false
+	}
+	d := len(j.stack)
+	if d != j.recDepth || (d == 0 && len(j.delim) > 0) || (d > 0 && j.stack[d-1] != '[') {
+		return nil, false
+	}
+	buf := j.buf[:j.end]
+	i := skipBlanks(buf, j.pos)
+	switch j.st {
+	case stCommaOrClose:
+		if d == 0 || i >= len(buf) || buf[i] != ',' {
+			return nil, false
+		}
+		i = skipBlanks(buf, i+1)
+	case stValue, stValueOrClose:
+	default:
+		return nil, false
+	}
+	if i >= len(buf) || buf[i] != '{' {
+		return nil, false
+	}
+	j.peek = i
+	end := len(buf)
+	if end-i > j.max {
+		end = i + j.max
+	}
+	return buf[i:end], true
+}
+
+// SkipRecord consumes the record of n bytes that starts where the last
+// PeekRecord's slice starts, as Next would have returned it (Line then
+// reports its line).
+func (j *JSONReader) SkipRecord(n int) {
+	i := j.peek
+	j.line += bytes.Count(j.buf[j.pos:i], []byte{'\n'})
+	j.lastLine = j.line
+	j.line += bytes.Count(j.buf[i:i+n], []byte{'\n'})
+	j.pos = i + n
+	j.tentative = false
+	if len(j.stack) == 0 {
+		j.st = stValue
+	} else {
+		j.st = stCommaOrClose
+	}
+}
+
+// skipBlanks returns the index of the first byte at or after i that is not
+// JSON white space.
+func skipBlanks(buf []byte, i int) int {
+	for i < len(buf) {
+		switch buf[i] {
+		case ' ', '\t', '\r', '\n':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
 }

@@ -513,7 +513,19 @@ type Input struct {
 	// line's "_index" and "_id"). The document then starts where Head's
 	// output ends.
 	Head func(dst []byte, m Meta) []byte
+	// Prefix says RawJSON starts with the record's object and may go on
+	// after it (the rest of a framer's buffer): Normalize finds where the
+	// object ends (Meta.End, set whenever the object was found, even when
+	// a later step fails) and returns ErrUnframed, having written nothing,
+	// when RawJSON does not start with one complete object that a JSON
+	// framer would accept (it may be cut off, or be malformed): the caller
+	// then frames the record itself.
+	Prefix bool
 }
+
+// ErrUnframed is returned for an Input with Prefix set whose RawJSON does
+// not start with a complete, valid JSON object.
+var ErrUnframed = errors.New("normalize: no complete JSON object at the start of the input")
 
 // spanOf returns the recorded span of a path the plan knows.
 func (n *Normalizer) spanOf(path string) (span, bool) {
@@ -640,7 +652,14 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 	pyOn := in.Message == nil
 	raw := in.RawJSON
 	var err error
-	ov.buf, err = n.sc.scan(raw, plan, ov.buf, pyOn)
+	var end int
+	ov.buf, end, err = n.sc.scanPrefix(raw, plan, ov.buf, pyOn, in.Prefix)
+	if in.Prefix {
+		if err != nil {
+			return dst, Meta{}, ErrUnframed
+		}
+		raw = raw[:end]
+	}
 	if err == nil && n.sc.spans[plan.detailType].start >= 0 && n.sc.spans[plan.detail].start >= 0 &&
 		raw[n.sc.spans[plan.detail].start] == '{' {
 		// An EventBridge event carries the record in detail.
@@ -669,7 +688,7 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 
 	ts, err := n.timestamp(d, plan)
 	if err != nil {
-		return dst, Meta{}, err
+		return dst, Meta{End: end}, err
 	}
 	d.Timestamp = ts
 	ingested := n.now()
@@ -700,12 +719,12 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 	n.mapECS(d, plan)
 	if s := n.scripts[t.Name]; s != nil && len(t.ScriptECS) > 0 {
 		if err := s.Transform(d); err != nil {
-			return dst, Meta{}, fmt.Errorf("%s transform: %w", t.Name, err)
+			return dst, Meta{End: end}, fmt.Errorf("%s transform: %w", t.Name, err)
 		}
 	}
 	for _, enrich := range plan.enrich {
 		if err := enrich(d); err != nil {
-			return dst, Meta{}, fmt.Errorf("%s enrichment: %w", t.Name, err)
+			return dst, Meta{End: end}, fmt.Errorf("%s enrichment: %w", t.Name, err)
 		}
 	}
 
@@ -725,7 +744,7 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 			}
 		}
 	}
-	meta := Meta{ID: docID, Index: n.indexName(d, ingested), TimestampMs: ts.UnixMilli()}
+	meta := Meta{ID: docID, Index: n.indexName(d, ingested), TimestampMs: ts.UnixMilli(), End: end}
 	if len(n.ov.nodes) > len(plan.tmpl) && len(n.ov.nodes) <= maxTemplateNodes {
 		// Fields the transform added become slots of the template, so the
 		// next record finds them without allocating.
@@ -752,7 +771,7 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 		dst, err = n.w.writeRaw(dst[:body], escapeControls(raw))
 	}
 	if err != nil {
-		return dst[:start], Meta{}, fmt.Errorf("record is not valid JSON: %w", err)
+		return dst[:start], Meta{End: end}, fmt.Errorf("record is not valid JSON: %w", err)
 	}
 	return dst, meta, nil
 }
@@ -840,6 +859,9 @@ type Meta struct {
 	Index       string
 	ID          string
 	TimestampMs int64
+	// End is the length of the record in Input.RawJSON, for an Input
+	// with Prefix set.
+	End int
 }
 
 // renameFields applies renamed_newfields: the value moves to its new name

@@ -3,6 +3,7 @@ package normalize_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -901,6 +902,61 @@ func BenchmarkNormalize(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// TestPrefix checks Input.Prefix: the record is the object at the start of
+// RawJSON, whatever follows; anything a JSON framer would refuse, or a cut
+// object, is ErrUnframed with nothing written; a later failure still says
+// where the record ends.
+func TestPrefix(t *testing.T) {
+	reg, err := logtype.LoadFrom()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct := typ(t, reg, "cloudtrail")
+	n := normalize.New(map[string]normalize.Script{"cloudtrail": cloudtrail.Script{}}, fixedNow)
+	origin := &event.Origin{Bucket: "b", Key: "AWSLogs/123456789012/CloudTrail/us-east-1/2024/01/02/f.json.gz"}
+	whole, wantMeta, err := n.Normalize(nil, normalize.Input{Type: ct, Origin: origin, RawJSON: []byte(ctRecord)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deep := `{"a":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`
+	tests := []struct {
+		name    string
+		raw     string
+		wantEnd int // 0: ErrUnframed
+		wantErr bool
+	}{
+		{name: "followed by the next record", raw: ctRecord + `,{"eventTime":"x"}]}`, wantEnd: len(ctRecord)},
+		{name: "followed by white space", raw: ctRecord + "\n  ", wantEnd: len(ctRecord)},
+		{name: "alone", raw: ctRecord, wantEnd: len(ctRecord)},
+		{name: "cut off", raw: ctRecord[:len(ctRecord)-1]},
+		{name: "raw control character", raw: `{"eventTime":"2024-01-02T03:04:05Z","a":"x` + "\x01" + `"}`},
+		{name: "leading zero", raw: `{"eventTime":"2024-01-02T03:04:05Z","a":01}`},
+		{name: "too deep", raw: deep},
+		{name: "not an object", raw: `[1]`},
+		{name: "no timestamp: an error, framed", raw: `{"a":1} {"b":2}`, wantEnd: len(`{"a":1}`), wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, meta, err := n.Normalize([]byte("head"), normalize.Input{Type: ct, Origin: origin, RawJSON: []byte(tt.raw), Prefix: true})
+			if tt.wantEnd == 0 {
+				if !errors.Is(err, normalize.ErrUnframed) || string(got) != "head" {
+					t.Fatalf("got %q, %v; want ErrUnframed and nothing written", got, err)
+				}
+				return
+			}
+			if meta.End != tt.wantEnd {
+				t.Fatalf("End = %d, want %d", meta.End, tt.wantEnd)
+			}
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			if err == nil && (string(got) != "head"+string(whole) || meta.ID != wantMeta.ID || meta.Index != wantMeta.Index) {
+				t.Fatalf("document differs from the one normalized alone:\n%s\n%s", got, whole)
 			}
 		})
 	}

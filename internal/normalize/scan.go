@@ -49,12 +49,32 @@ type scanner struct {
 	topMask uint64
 	topEsc  bool // some top-level key is written with escapes
 	tmp     []byte
+	// strict (prefix mode) rejects what a JSON framer would: raw control
+	// characters in strings (ctl records one) and nesting deeper than
+	// maxPrefixDepth (depth counts the open containers).
+	strict bool
+	ctl    bool
+	depth  int
 }
+
+// maxPrefixDepth is the nesting a record scanned in prefix mode may reach,
+// the limit of the JSON framer (codec.JSONReader).
+const maxPrefixDepth = 10000
 
 // scan processes raw (one JSON object). It fills doc, py (appended), the
 // spans of plan's trie and the top-level keys.
 func (s *scanner) scan(raw []byte, plan *typePlan, py []byte, pyOn bool) ([]byte, error) {
+	py, _, err := s.scanPrefix(raw, plan, py, pyOn, false)
+	return py, err
+}
+
+// scanPrefix is scan that, with prefix set, takes the object at the start
+// of raw and ignores what follows it; it returns the object's end. In that
+// mode it is as strict as a JSON framer: a raw control character in a
+// string, or nesting deeper than maxPrefixDepth, is an error.
+func (s *scanner) scanPrefix(raw []byte, plan *typePlan, py []byte, pyOn, prefix bool) ([]byte, int, error) {
 	s.raw, s.plan, s.py, s.pyOn = raw, plan, py, pyOn
+	s.strict, s.ctl, s.depth = prefix, false, 0
 	s.doc = s.doc[:0]
 	s.top = s.top[:0]
 	s.topMask = 0
@@ -68,23 +88,27 @@ func (s *scanner) scan(raw []byte, plan *typePlan, py []byte, pyOn bool) ([]byte
 	}
 	i := skipWS(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
-		return s.py, ErrSyntax
+		return s.py, 0, ErrSyntax
 	}
 	if pyOn {
 		s.py = append(s.py, '"') // @message is one JSON string
 	}
 	end, _, err := s.object(i, 0, true, true, false)
 	if err != nil {
-		return s.py, err
+		return s.py, 0, err
 	}
-	if skipWS(raw, end) != len(raw) {
-		return s.py, &TrailingError{Offset: end}
+	if prefix {
+		if s.ctl {
+			return s.py, 0, ErrSyntax
+		}
+	} else if skipWS(raw, end) != len(raw) {
+		return s.py, 0, &TrailingError{Offset: end}
 	}
 	if pyOn {
 		s.py = append(s.py, '"')
 	}
 	s.spans[0] = span{int32(i), int32(end)}
-	return s.py, nil
+	return s.py, end, nil
 }
 
 // child returns the trie node under t for an object key, or -1.
@@ -216,8 +240,8 @@ func (s *scanner) number(i int) (int, bool, error) {
 	for j < len(raw) && raw[j] >= '0' && raw[j] <= '9' {
 		j++
 	}
-	if j == d {
-		return 0, false, ErrSyntax
+	if j == d || (s.strict && raw[d] == '0' && j-d > 1) {
+		return 0, false, ErrSyntax // no digits, or a leading zero
 	}
 	isFloat := false
 	if j < len(raw) && raw[j] == '.' {
@@ -252,6 +276,10 @@ func (s *scanner) number(i int) (int, bool, error) {
 // keys. A verbatim object keeps its empty values.
 func (s *scanner) object(i int, t int32, docOn, top, verbatim bool) (int, bool, error) {
 	raw := s.raw
+	if s.depth++; s.strict && s.depth > maxPrefixDepth {
+		return 0, false, ErrSyntax
+	}
+	defer func() { s.depth-- }()
 	s.pyAppend('{')
 	docStart := len(s.doc)
 	if docOn {
@@ -360,6 +388,10 @@ func (s *scanner) afterValue(end int, closer byte) (int, bool, error) {
 // [""]; its objects are cleaned, lists inside it copied as they are.
 func (s *scanner) array(i int, t int32, docOn bool, mode int) (int, bool, error) {
 	raw := s.raw
+	if s.depth++; s.strict && s.depth > maxPrefixDepth {
+		return 0, false, ErrSyntax
+	}
+	defer func() { s.depth-- }()
 	s.pyAppend('[')
 	docStart := len(s.doc)
 	if docOn {
@@ -484,6 +516,7 @@ func (s *scanner) str(i int, docOn, dropEmpty, isKey bool) (int, bool, bool, err
 			}
 			j += n
 		case c < 0x20:
+			s.ctl = true
 			if s.pyOn {
 				s.py = appendPyRune(s.py, rune(c), true)
 			}

@@ -187,6 +187,10 @@ type objectRun struct {
 	// the document itself starts.
 	head func([]byte, normalize.Meta) []byte
 	body int
+	// jr is the JSON reader of a stream framed by codec.JSONReader, for
+	// framed; end is the record length the last emit found (Meta.End).
+	jr  *codec.JSONReader
+	end int
 }
 
 func (r *objectRun) flush() error {
@@ -228,6 +232,7 @@ func (r *objectRun) fail(line int, raw []byte, err error) {
 func (r *objectRun) records(ctx context.Context, body io.Reader) error {
 	t := r.t
 	cfg := r.p.cfg.Codec
+	r.jr = nil
 	switch t.FileFormat {
 	case "json":
 		if t.JSONDelimiter == "" {
@@ -242,6 +247,7 @@ func (r *objectRun) records(ctx context.Context, body io.Reader) error {
 			body = rest
 		}
 		jr := codec.NewJSONReader(body, t.JSONDelimiter, cfg)
+		r.jr = jr
 		return r.loop(ctx, jr.Next, jr.Line, r.jsonRecord)
 	case "csv":
 		lr := codec.NewLineReader(body, cfg)
@@ -275,6 +281,9 @@ func (r *objectRun) loop(ctx context.Context, next func() ([]byte, error), line 
 		if n&1023 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if r.jr != nil && r.framed() {
+			continue
+		}
 		raw, err := next()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
@@ -305,6 +314,29 @@ func (r *objectRun) loop(ctx context.Context, next func() ([]byte, error), line 
 			r.fail(line(), raw, err)
 		}
 	}
+}
+
+// framed handles the next JSON record in one pass when the JSON reader
+// has it buffered: the normalizer finds where the record ends as it
+// validates and converts it, and the reader skips it, instead of framing
+// it first with a scan of its own. It reports false, having consumed
+// nothing, when the reader must frame the record (it is not buffered
+// whole, is malformed, or stands where a record may not start).
+func (r *objectRun) framed() bool {
+	buf, ok := r.jr.PeekRecord()
+	if !ok {
+		return false
+	}
+	err := r.emit(normalize.Input{RawJSON: buf, Prefix: true})
+	if errors.Is(err, normalize.ErrUnframed) {
+		return false
+	}
+	r.jr.SkipRecord(r.end)
+	r.p.cfg.Stats.Records.Add(1)
+	if err != nil {
+		r.fail(r.jr.Line(), buf[:r.end], err)
+	}
+	return true
 }
 
 func (r *objectRun) jsonRecord(raw []byte, line int) error {
@@ -412,6 +444,7 @@ func (r *objectRun) emit(in normalize.Input) error {
 		in.Head = r.head
 	}
 	buf, meta, err := r.p.norm.Normalize(b.Buf, in)
+	r.end = meta.End
 	if err != nil {
 		b.Buf = buf[:start]
 		return err
