@@ -322,6 +322,7 @@ type typePlan struct {
 	tmpl                                                     []onode
 	message, timestamp, logType, bucket, key, module, ingest int32
 	id, ecsVersion, provider                                 int32
+	cloudSlot, acctSlot, regionSlot                          int32
 	static                                                   []int32
 	// Trie nodes of the paths normalization itself reads.
 	jsonToText                      []int32
@@ -433,6 +434,9 @@ func (n *Normalizer) planFor(t *logtype.Type) *typePlan {
 	for _, sf := range t.StaticECS {
 		p.static = append(p.static, tmpl.nodeFor(sf.Name))
 	}
+	p.acctSlot = tmpl.nodeFor("cloud.account.id")
+	p.regionSlot = tmpl.nodeFor("cloud.region")
+	p.cloudSlot = tmpl.nodes[p.regionSlot].parent
 	for _, path := range t.JSONToText {
 		p.jsonToText = append(p.jsonToText, p.prefixIndex(path))
 	}
@@ -539,7 +543,7 @@ func (n *Normalizer) spanOf(path string) (span, bool) {
 // sp returns the span of trie node idx (absent when idx < 0).
 func (n *Normalizer) sp(idx int32) span {
 	if idx < 0 {
-		return span{-1, -1}
+		return span{start: -1, end: -1}
 	}
 	return n.sc.spans[idx]
 }
@@ -978,7 +982,34 @@ func (n *Normalizer) mapECS(d *Doc, plan *typePlan) {
 		}
 	}
 	rawCloud := n.sp(plan.cloud).start >= 0
-	if ov.Has("cloud") || rawCloud {
+	if ov.slotClean(plan.acctSlot) && ov.slotClean(plan.regionSlot) {
+		// The template slots stand for their paths: no path lookups.
+		if !ov.nodes[plan.cloudSlot].present && !rawCloud {
+			goto static
+		}
+		if !n.present(n.sp(plan.cloudAcct)) {
+			switch acct := ov.slotValue(plan.acctSlot); {
+			case string(acct) == `"unknown"`:
+				if a := n.keyInfo(d.Origin.Key).account; a != "" {
+					putString(ov, plan.acctSlot, a)
+				}
+			case unquoteLoose(acct) != "":
+			default:
+				a := n.keyInfo(d.Origin.Key).account
+				if a == "" {
+					a = "unknown"
+				}
+				putString(ov, plan.acctSlot, a)
+			}
+		}
+		if !n.present(n.sp(plan.cloudRegion)) && !ov.nodes[plan.regionSlot].present {
+			r := n.keyInfo(d.Origin.Key).region
+			if r == "" {
+				r = "unknown"
+			}
+			putString(ov, plan.regionSlot, r)
+		}
+	} else if ov.Has("cloud") || rawCloud {
 		if !n.present(n.sp(plan.cloudAcct)) {
 			acct := ov.String("cloud.account.id")
 			switch {
@@ -1003,6 +1034,7 @@ func (n *Normalizer) mapECS(d *Doc, plan *typePlan) {
 			ov.SetString("cloud.region", r)
 		}
 	}
+static:
 	for i, s := range t.StaticECS {
 		if s.List {
 			putStrings(ov, plan.static[i], s.Values)
@@ -1021,6 +1053,15 @@ func (n *Normalizer) setECSValue(f *fieldPlan, sp span) {
 	text := n.raw[sp.start:sp.end]
 	switch n.spanKind(sp) {
 	case KindString:
+		if sp.plain {
+			// Printable ASCII without escapes: valid JSON as written.
+			if content := text[1 : len(text)-1]; f.numeric && isNumeric(content) {
+				ov.putRaw(f.slot, content)
+			} else {
+				ov.putRaw(f.slot, text)
+			}
+			return
+		}
 		s := n.spanString(sp)
 		if f.numeric && isNumeric(s) {
 			ov.putRaw(f.slot, s)
@@ -1105,7 +1146,7 @@ func (n *Normalizer) eachElement(sp span, fn func(span)) {
 		if err != nil {
 			return
 		}
-		fn(span{int32(i), int32(end)})
+		fn(span{start: int32(i), end: int32(end)})
 		i = skipWS(raw, end)
 		if i < int(sp.end) && raw[i] == ',' {
 			i = skipWS(raw, i+1)

@@ -253,6 +253,32 @@ func (o *Overlay) Delete(path string) {
 	o.markPresent(n)
 }
 
+// slotClean reports whether template node n stands for its dotted path:
+// neither it nor an ancestor is deleted, and every ancestor is an object.
+// Then a lookup of the path finds n when it is present, and setting the
+// path sets n.
+func (o *Overlay) slotClean(n int32) bool {
+	if o.nodes[n].deleted {
+		return false
+	}
+	for p := o.nodes[n].parent; p != noNode; p = o.nodes[p].parent {
+		if o.nodes[p].deleted || o.nodes[p].val != noNode {
+			return false
+		}
+	}
+	return true
+}
+
+// slotValue returns the encoded value of node n when it is present and
+// holds one, else nil (as Raw does for its path when slotClean(n)).
+func (o *Overlay) slotValue(n int32) []byte {
+	nd := &o.nodes[n]
+	if !nd.present || nd.val == noNode {
+		return nil
+	}
+	return o.buf[nd.val:nd.end]
+}
+
 // Has reports whether a field or object exists at the dotted path.
 func (o *Overlay) Has(path string) bool {
 	return o.lookup(path) != noNode

@@ -22,7 +22,12 @@ func (e *TrailingError) Error() string {
 }
 
 // span locates a value in the record's text; start < 0 means absent.
-type span struct{ start, end int32 }
+// plain marks a string of printable ASCII without escapes, valid as it is
+// written.
+type span struct {
+	start, end int32
+	plain      bool
+}
 
 // scanner makes one pass over a record's JSON text and produces at once:
 //
@@ -84,7 +89,7 @@ func (s *scanner) scanPrefix(raw []byte, plan *typePlan, py []byte, pyOn, prefix
 	}
 	s.spans = s.spans[:len(plan.prefixes)]
 	for i := range s.spans {
-		s.spans[i] = span{-1, -1}
+		s.spans[i] = span{start: -1, end: -1}
 	}
 	i := skipWS(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
@@ -107,7 +112,7 @@ func (s *scanner) scanPrefix(raw []byte, plan *typePlan, py []byte, pyOn, prefix
 	if pyOn {
 		s.py = append(s.py, '"')
 	}
-	s.spans[0] = span{int32(i), int32(end)}
+	s.spans[0] = span{start: int32(i), end: int32(end)}
 	return s.py, end, nil
 }
 
@@ -152,7 +157,7 @@ func (s *scanner) value(i int, t int32, docOn bool, mode int) (int, bool, error)
 		return 0, false, ErrSyntax
 	}
 	var end int
-	var kept bool
+	var kept, plain bool
 	var err error
 	switch c := s.raw[i]; c {
 	case '{':
@@ -166,7 +171,7 @@ func (s *scanner) value(i int, t int32, docOn bool, mode int) (int, bool, error)
 	case '"':
 		docStart := len(s.doc)
 		if end = s.plainString(i, docOn); end != 0 && end-i-2 < maxTermBytes {
-			kept = docOn
+			kept, plain = docOn, true
 			if docOn && mode == modeMember && end-i <= 6 {
 				switch string(s.raw[i+1 : end-1]) {
 				case "", "-", "null", "[]":
@@ -208,7 +213,7 @@ func (s *scanner) value(i int, t int32, docOn bool, mode int) (int, bool, error)
 		return 0, false, err
 	}
 	if t >= 0 {
-		s.spans[t] = span{int32(i), int32(end)}
+		s.spans[t] = span{start: int32(i), end: int32(end), plain: plain}
 	}
 	return end, kept, nil
 }
@@ -321,7 +326,7 @@ func (s *scanner) object(i int, t int32, docOn, top, verbatim bool) (int, bool, 
 			key = s.unescape(raw[i:kEnd])
 		}
 		if top {
-			s.top = append(s.top, span{int32(i + 1), int32(kEnd - 1)})
+			s.top = append(s.top, span{start: int32(i + 1), end: int32(kEnd - 1)})
 			s.topMask |= keyBit(key)
 			s.topEsc = s.topEsc || kEsc
 		}
