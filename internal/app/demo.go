@@ -44,6 +44,10 @@ flags:
   --days N         days of data (default 7)
   --scale F        volume of ordinary activity, 0.05 to 20 (default 1: about
                    85,000 records a week); the attack story does not scale
+  --notify FILE    send the alerts the rule pack raises to the destinations
+                   FILE lists (docs/alerts.md), e.g. to try a webhook; queued
+                   alerts are kept in DATA-DIR/notify unless FILE names a
+                   dir. $VIGIL_NOTIFY is not used: the data is made up
 `
 
 func runDemo(ctx context.Context, env *Env, args []string) int {
@@ -54,6 +58,7 @@ func runDemo(ctx context.Context, env *Env, args []string) int {
 		seed    int64
 		days    int
 		scale   float64
+		notifyF string
 	)
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -63,6 +68,7 @@ func runDemo(ctx context.Context, env *Env, args []string) int {
 	fs.Int64Var(&seed, "seed", 1, "")
 	fs.IntVar(&days, "days", 7, "")
 	fs.Float64Var(&scale, "scale", 1, "")
+	fs.StringVar(&notifyF, "notify", "", "")
 	pos, err := parseInterleaved(fs, args)
 	if err == nil && len(pos) > 0 {
 		err = fmt.Errorf("unexpected argument %q", pos[0])
@@ -87,6 +93,11 @@ func runDemo(ctx context.Context, env *Env, args []string) int {
 		o.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	}
 	wo, err := o.webOptions()
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "vigil demo: %v\n", err)
+		return ExitUsage
+	}
+	nc, err := notifyConfig(notifyF, false, true, filepath.Join(o.dataDir, "notify")) // the demo runs its rule pack
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "vigil demo: %v\n", err)
 		return ExitUsage
@@ -146,6 +157,7 @@ func runDemo(ctx context.Context, env *Env, args []string) int {
 	}
 	lo := &loadOptions{
 		rules:          multiFlag{ruleDir},
+		notify:         nc,
 		workers:        runtime.GOMAXPROCS(0),
 		deadLetter:     filepath.Join(o.dataDir, "demo-dead-letter.ndjson"),
 		maxRecordBytes: codec.DefaultMaxRecordBytes,

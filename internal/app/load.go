@@ -19,6 +19,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/vigil-siem/vigil/internal/codec"
+	"github.com/vigil-siem/vigil/internal/detect/notify"
 	"github.com/vigil-siem/vigil/internal/detect/stage"
 	"github.com/vigil-siem/vigil/internal/enrich/geoip"
 	"github.com/vigil-siem/vigil/internal/event"
@@ -79,6 +80,12 @@ flags:
                       sink, index "alerts" (docs/rules.md, docs/alerts.md)
   --state-dir DIR     keep correlation windows and open alerts here across
                       runs; without it every window is decided at the end
+  --notify FILE       send new alerts to the destinations FILE lists
+                      (webhook, Slack, SNS, email; docs/alerts.md); needs
+                      --rules. Default $VIGIL_NOTIFY when --rules is given.
+                      Queued alerts are kept in STATE-DIR/notify (without
+                      --state-dir, ./vigil-notify) unless FILE names a dir;
+                      at the end the command waits up to 30s for them
   --quiet             no progress and no summary
 
 The summary (files, records, documents, errors, skipped, bytes in/out,
@@ -101,6 +108,8 @@ type loadOptions struct {
 	geoipCity      string
 	rules          multiFlag
 	stateDir       string
+	notifyFile     string
+	notify         *notify.Config // read from notifyFile
 	geoipASN       string
 	bulk           ossink.Config
 	paths          []string
@@ -120,6 +129,7 @@ func parseLoadFlags(stderr io.Writer, args []string) (*loadOptions, error) {
 	fs.BoolVar(&o.documents, "documents", false, "")
 	fs.Var(&o.rules, "rules", "")
 	fs.StringVar(&o.stateDir, "state-dir", "", "")
+	fs.StringVar(&o.notifyFile, "notify", "", "")
 	fs.StringVar(&o.geoipCity, "geoip-city", geoipDefault("GeoLite2-City.mmdb"), "")
 	fs.StringVar(&o.geoipASN, "geoip-asn", geoipDefault("GeoLite2-ASN.mmdb"), "")
 	fs.IntVar(&o.bulk.MaxBulkBytes, "bulk-bytes", ossink.DefaultMaxBulkBytes, "")
@@ -197,6 +207,14 @@ func runLoad(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "vigil load: %v\n\n%s", err, loadUsage)
 		return ExitUsage
 	}
+	notifyDir := "vigil-notify"
+	if opts.stateDir != "" {
+		notifyDir = filepath.Join(opts.stateDir, "notify")
+	}
+	if opts.notify, err = notifyConfig(opts.notifyFile, true, len(opts.rules) > 0, notifyDir); err != nil {
+		fmt.Fprintf(env.Stderr, "vigil load: %v\n", err)
+		return ExitUsage
+	}
 	reg, err := logtype.Load(opts.configs...)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "vigil load: %v\n", err)
@@ -249,10 +267,23 @@ func loadInto(ctx context.Context, env *Env, opts *loadOptions, reg *logtype.Reg
 		Lines:         strings.HasPrefix(opts.sink, "ndjson:"),
 	}
 	var det *stage.Detector
+	var notifier *alertNotifier
 	if len(opts.rules) > 0 {
-		det, err = stage.New(stage.Config{RuleDirs: opts.rules, StateDir: opts.stateDir, DecideAtEnd: opts.stateDir == ""}, newLogger(env.Stderr))
+		var nt stage.Notifier
+		if opts.notify != nil {
+			if notifier, err = startNotifier(ctx, opts.notify, newLogger(env.Stderr)); err != nil {
+				fmt.Fprintf(env.Stderr, "vigil load: %v\n", err)
+				_ = sink.Close(ctx) // nothing was written
+				return ExitUsage
+			}
+			nt = notifier.d
+		}
+		det, err = stage.New(stage.Config{RuleDirs: opts.rules, StateDir: opts.stateDir, DecideAtEnd: opts.stateDir == "", Notifier: nt}, newLogger(env.Stderr))
 		if err != nil {
 			fmt.Fprintf(env.Stderr, "vigil load: %v\n", err)
+			if notifier != nil {
+				_ = notifier.stop(ctx, env.Stderr, "vigil load", true) // nothing was queued
+			}
 			_ = sink.Close(ctx) // nothing was written
 			return ExitUsage
 		}
@@ -290,6 +321,11 @@ func loadInto(ctx context.Context, env *Env, opts *loadOptions, reg *logtype.Reg
 		}
 		if st := det.Stats(); !opts.quiet {
 			fmt.Fprintf(env.Stderr, "vigil load: detection: %d rules, %d correlations over %d documents: %d matches, %d alerts\n", st.Rules, st.Correlations, st.Documents, st.Matches+st.CorrelationMatches, st.AlertsNew)
+		}
+	}
+	if notifier != nil { // after det.Close, which may raise the last alerts
+		if nerr := notifier.stop(ctx, env.Stderr, "vigil load", opts.quiet); nerr != nil && err == nil {
+			err = nerr
 		}
 	}
 	if cerr := dl.Close(); cerr != nil && err == nil {

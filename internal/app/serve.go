@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigil-siem/vigil/internal/codec"
 	"github.com/vigil-siem/vigil/internal/detect/alert"
+	"github.com/vigil-siem/vigil/internal/detect/notify"
 	"github.com/vigil-siem/vigil/internal/logtype"
 	"github.com/vigil-siem/vigil/internal/pipeline"
 	"github.com/vigil-siem/vigil/internal/sink/ndjson"
@@ -52,6 +53,10 @@ flags:
                        already holds)
   --state-dir DIR      correlation windows and open alerts across restarts
                        (default DATA-DIR/detect-state)
+  --notify FILE        send new alerts to the destinations FILE lists
+                       (docs/alerts.md); needs --rules. Default
+                       $VIGIL_NOTIFY when --rules is given. Queued alerts
+                       are kept in DATA-DIR/notify unless FILE names a dir
   --geoip-city FILE, --geoip-asn FILE
                        GeoIP enrichment of what is loaded (see vigil help load)
 `
@@ -70,6 +75,7 @@ type ingestOptions struct {
 	rules     multiFlag
 	sink      string
 	stateDir  string
+	notify    string
 	geoipCity string
 	geoipASN  string
 }
@@ -104,6 +110,7 @@ func runServe(ctx context.Context, env *Env, args []string) int {
 	fs.Var(&in.rules, "rules", "")
 	fs.StringVar(&in.sink, "sink", "", "")
 	fs.StringVar(&in.stateDir, "state-dir", "", "")
+	fs.StringVar(&in.notify, "notify", "", "")
 	fs.StringVar(&in.geoipCity, "geoip-city", geoipDefault("GeoLite2-City.mmdb"), "")
 	fs.StringVar(&in.geoipASN, "geoip-asn", geoipDefault("GeoLite2-ASN.mmdb"), "")
 	pos, err := parseInterleaved(fs, args)
@@ -123,6 +130,11 @@ func runServe(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "vigil serve: %v\n", err)
 		return ExitUsage
 	}
+	nc, err := notifyConfig(in.notify, true, len(in.rules) > 0, filepath.Join(o.dataDir, "notify"))
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "vigil serve: %v\n", err)
+		return ExitUsage
+	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "vigil serve: %v\n", err)
@@ -137,17 +149,20 @@ func runServe(ctx context.Context, env *Env, args []string) int {
 		return ExitFailure
 	}
 	if len(in.watch) == 0 {
-		if len(in.rules) > 0 {
+		switch {
+		case nc != nil:
+			fmt.Fprintln(env.Stderr, "vigil serve: --rules and --notify have nothing to run on without --watch; alerts come from what is loaded")
+		case len(in.rules) > 0:
 			fmt.Fprintln(env.Stderr, "vigil serve: --rules has nothing to run on without --watch; alerts come from what is loaded")
 		}
 		return serveStore(ctx, env, "vigil serve", st, ln, wo)
 	}
-	return serveAndWatch(ctx, env, o, in, st, ln, wo)
+	return serveAndWatch(ctx, env, o, in, nc, st, ln, wo)
 }
 
 // serveAndWatch serves the console while loading the watched directories
-// into the store, until ctx ends.
-func serveAndWatch(ctx context.Context, env *Env, o serveOptions, in ingestOptions, st store.Store, ln net.Listener, wo web.Options) int {
+// into the store, until ctx ends; nc, when set, configures notifications.
+func serveAndWatch(ctx context.Context, env *Env, o serveOptions, in ingestOptions, nc *notify.Config, st store.Store, ln net.Listener, wo web.Options) int {
 	reg, err := logtype.Load()
 	if err != nil {
 		_ = ln.Close() // the server never started
@@ -167,6 +182,7 @@ func serveAndWatch(ctx context.Context, env *Env, o serveOptions, in ingestOptio
 		geoipASN:       in.geoipASN,
 		rules:          in.rules,
 		stateDir:       stateDir,
+		notify:         nc,
 		watch:          2 * time.Second,
 		paths:          in.watch,
 	}
