@@ -299,6 +299,8 @@ type Normalizer struct {
 	plan    *typePlan
 	plans   map[*logtype.Type]*typePlan
 	tsBuf   []byte
+	// flatBuf holds the JSON text of a record given as Header and Values.
+	flatBuf []byte
 	// ingestedAt and ingested cache event.ingested per millisecond.
 	ingestedAt int64
 	ingested   string
@@ -509,6 +511,11 @@ type Input struct {
 	// formats, the parsed fields for text formats. Invalid UTF-8 is
 	// replaced by U+FFFD.
 	RawJSON []byte
+	// Header and Values, when Header is set, give the record instead of
+	// RawJSON as string fields (a CSV line): Values[i] is the field
+	// Header names i. Message must be set with them.
+	Header *Header
+	Values [][]byte
 	// Message is @message: the raw line for text formats, or nil to use
 	// the Python-style serialization of RawJSON.
 	Message []byte
@@ -657,7 +664,18 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 	raw := in.RawJSON
 	var err error
 	var end int
-	ov.buf, end, err = n.sc.scanPrefix(raw, plan, ov.buf, pyOn, in.Prefix)
+	flat := false
+	if in.Header != nil {
+		if len(in.Values) != in.Header.Len() {
+			return dst, Meta{}, fmt.Errorf("record has %d fields, the header %d", len(in.Values), in.Header.Len())
+		}
+		raw, flat = n.flat(in.Header, in.Values, plan)
+		end = len(raw)
+		pyOn = false
+	}
+	if !flat {
+		ov.buf, end, err = n.sc.scanPrefix(raw, plan, ov.buf, pyOn, in.Prefix)
+	}
 	if in.Prefix {
 		if err != nil {
 			return dst, Meta{}, ErrUnframed

@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-siem/vigil/internal/logtype"
 	"github.com/vigil-siem/vigil/internal/logtype/cloudtrail"
 	"github.com/vigil-siem/vigil/internal/logtype/guardduty"
+	"github.com/vigil-siem/vigil/internal/logtype/vpcflowlogs"
 	"github.com/vigil-siem/vigil/internal/normalize"
 	"github.com/vigil-siem/vigil/internal/testutil"
 )
@@ -959,5 +960,55 @@ func TestPrefix(t *testing.T) {
 				t.Fatalf("document differs from the one normalized alone:\n%s\n%s", got, whole)
 			}
 		})
+	}
+}
+
+// TestHeaderValues checks that a record given as Header and Values
+// normalizes exactly as the same record given as a JSON object.
+func TestHeaderValues(t *testing.T) {
+	reg, err := logtype.LoadFrom()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vpc := typ(t, reg, "vpcflowlogs")
+	origin := &event.Origin{Bucket: "b", Key: "AWSLogs/123456789012/vpcflowlogs/us-east-1/2024/01/02/f.log.gz"}
+	names := []string{"version", "account_id", "interface_id", "srcaddr", "dstaddr", "srcport", "dstport",
+		"protocol", "packets", "bytes", "start", "end", "action", "log_status"}
+	long := strings.Repeat("x", 40000)
+	tests := []struct {
+		name   string
+		values []string
+	}{
+		{name: "accepted flow", values: []string{"2", "123456789012", "eni-1", "10.0.0.1", "198.51.100.7", "443", "51000", "6", "10", "840", "1704067200", "1704067260", "ACCEPT", "OK"}},
+		{name: "no data", values: []string{"2", "123456789012", "eni-1", "-", "-", "-", "-", "-", "-", "-", "1704067200", "1704067260", "-", "NODATA"}},
+		{name: "quotes, escapes and non-ASCII", values: []string{"2", `12"3`, "eni-\\1", "10.0.0.1", "é", "null", "[]", "", "1\t0", "840", "1704067200", "1704067260", "ACCEPT", "OK\u2028"}},
+		{name: "invalid UTF-8 and a control character", values: []string{"2", "1\xff2", "eni\x01", "10.0.0.1", "10.0.0.2", "1", "2", "17", "1", "2", "1704067200", "1704067260", "REJECT", "OK"}},
+		{name: "a value cut as too long", values: []string{"2", "123456789012", long, "10.0.0.1", "10.0.0.2", "1", "2", "17", "1", "2", "1704067200", "1704067260", "REJECT", "OK"}},
+	}
+	h := normalize.NewHeader(names)
+	n := normalize.New(map[string]normalize.Script{"vpcflowlogs": vpcflowlogs.Script{}}, fixedNow)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			line := []byte(strings.Join(tt.values, " "))
+			obj := []byte{'{'}
+			vals := make([][]byte, len(tt.values))
+			for i, v := range tt.values {
+				if i > 0 {
+					obj = append(obj, ',')
+				}
+				obj = append(normalize.AppendQuoted(obj, names[i]), ':')
+				obj = normalize.AppendQuoted(obj, v)
+				vals[i] = []byte(v)
+			}
+			obj = append(obj, '}')
+			want, wantMeta, wantErr := n.Normalize(nil, normalize.Input{Type: vpc, Origin: origin, RawJSON: obj, Message: line})
+			got, gotMeta, gotErr := n.Normalize(nil, normalize.Input{Type: vpc, Origin: origin, Header: h, Values: vals, Message: line})
+			if (wantErr == nil) != (gotErr == nil) || string(got) != string(want) || gotMeta.ID != wantMeta.ID || gotMeta.Index != wantMeta.Index {
+				t.Fatalf("as fields: %s (%v)\nas JSON:   %s (%v)", got, gotErr, want, wantErr)
+			}
+		})
+	}
+	if _, _, err := n.Normalize(nil, normalize.Input{Type: vpc, Origin: origin, Header: h, Values: [][]byte{[]byte("2")}, Message: []byte("2")}); err == nil {
+		t.Error("a record with fewer values than the header was accepted")
 	}
 }

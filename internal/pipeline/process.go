@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync/atomic"
 	"unicode/utf8"
 
@@ -399,14 +400,14 @@ func looksLikeObjectLine(line []byte) bool {
 
 func (r *objectRun) csvRecord(raw []byte, line int) error {
 	raw = validUTF8(raw)
-	obj, isHeader, err := r.p.fields.csv(raw)
+	vals, isHeader, err := r.p.fields.csv(raw)
 	if isHeader {
 		r.p.cfg.Stats.Records.Add(-1) // a header line is not a record
 	}
 	if err != nil || isHeader {
 		return err
 	}
-	return r.emit(normalize.Input{RawJSON: obj, Message: raw})
+	return r.emit(normalize.Input{Header: r.p.fields.header, Values: vals, Message: raw})
 }
 
 func (r *objectRun) textRecord(raw []byte, line int) error {
@@ -491,10 +492,12 @@ func validUTF8(b []byte) []byte {
 // lines with a header, or lines matched by the type's log_pattern.
 type fieldParser struct {
 	t       *logtype.Type
-	header  [][]byte
+	header  *normalize.Header
 	hdrSeen bool
-	vals    [][]byte
-	obj     []byte
+	// defaultHeader is the header of flow logs without a header line.
+	defaultHeader *normalize.Header
+	vals          [][]byte
+	obj           []byte
 }
 
 // defaultVPCHeader is the field list of the default (version 2) flow log
@@ -506,46 +509,34 @@ var defaultVPCHeader = []string{
 
 func (f *fieldParser) reset(t *logtype.Type) {
 	f.t = t
-	f.header = f.header[:0]
+	f.header = nil
 	f.hdrSeen = false
 }
 
-// csv parses one line into a JSON object (valid until the next call). The
-// first line is the header when every field of it is a field name;
-// otherwise the default flow log header applies.
-func (f *fieldParser) csv(line []byte) ([]byte, bool, error) {
+// csv splits one line into its fields (valid until the next call), which
+// f.header names. The first line is the header when every field of it is
+// a field name; otherwise the default flow log header applies.
+func (f *fieldParser) csv(line []byte) ([][]byte, bool, error) {
 	f.vals = splitFields(f.vals[:0], line, f.t.CSVDelimiter)
 	if !f.hdrSeen {
 		f.hdrSeen = true
 		if isHeader(f.vals) {
-			for _, h := range f.vals {
-				h = bytes.ReplaceAll(h, []byte("-"), []byte("_"))
-				f.header = append(f.header, quotedName(h))
+			names := make([]string, len(f.vals))
+			for i, h := range f.vals {
+				names[i] = strings.ReplaceAll(string(h), "-", "_")
 			}
+			f.header = normalize.NewHeader(names)
 			return nil, true, nil
 		}
-		for _, h := range defaultVPCHeader {
-			f.header = append(f.header, quotedName([]byte(h)))
+		if f.defaultHeader == nil {
+			f.defaultHeader = normalize.NewHeader(defaultVPCHeader)
 		}
+		f.header = f.defaultHeader
 	}
-	if len(f.vals) != len(f.header) {
-		return nil, false, fmt.Errorf("line has %d fields, the header has %d", len(f.vals), len(f.header))
+	if len(f.vals) != f.header.Len() {
+		return nil, false, fmt.Errorf("line has %d fields, the header has %d", len(f.vals), f.header.Len())
 	}
-	o := append(f.obj[:0], '{')
-	for i, h := range f.header {
-		if i > 0 {
-			o = append(o, ',')
-		}
-		o = append(o, h...) // the header names are kept quoted, with ':'
-		o = normalize.AppendQuotedBytes(o, f.vals[i])
-	}
-	f.obj = append(o, '}')
-	return f.obj, false, nil
-}
-
-// quotedName is a field name ready to precede its value, as "name":.
-func quotedName(name []byte) []byte {
-	return append(normalize.AppendQuotedBytes(nil, name), ':')
+	return f.vals, false, nil
 }
 
 // isHeader reports whether a line's fields are all field names (letters,
