@@ -257,7 +257,7 @@ func (w *docWriter) overlayRest(dst []byte, ov int32, n int) ([]byte, int) {
 		return dst, n
 	}
 	for c := w.ov.nodes[ov].first; c != noNode; c = w.ov.nodes[c].next {
-		if w.used[c] || w.ov.nodes[c].deleted || !w.ov.nodes[c].present {
+		if !w.ov.nodes[c].present || w.ov.nodes[c].deleted || w.used[c] {
 			continue
 		}
 		mark := len(dst)

@@ -157,6 +157,7 @@ func (p *ObjectProcessor) Process(ctx context.Context, obj *Object, out *Emitter
 	}
 	defer func() { _ = rc.Close() }() // read-only: nothing to flush
 
+	p.norm.TickClock()
 	run := &objectRun{p: p, t: t, obj: obj, out: out, ack: ack}
 	run.batch = out.NewBatch()
 	derr := codec.Decompress(countingReader{rc, &st.BytesIn}, func(member string, body io.Reader) error {
@@ -208,7 +209,9 @@ func (r *objectRun) emitBatch(b *Batch) error {
 	if r.p.cfg.Inspect != nil && len(b.Docs) > 0 {
 		r.p.cfg.Inspect(b)
 	}
-	return r.out.Emit(b)
+	err := r.out.Emit(b)
+	r.p.norm.TickClock() // Emit may have waited for the sink
+	return err
 }
 
 // fail dead-letters one record.
