@@ -118,8 +118,23 @@ const (
 )
 
 // Get returns the record's value at a dotted path ("a.b.0.c"; a numeric
-// part indexes a list), or nil. The first call parses the whole record.
-func (d *Doc) Get(path string) *fastjson.Value { return Lookup(d.n.tree(), path) }
+// part indexes a list), or nil. The value is valid until the next call of
+// Get. A path the transform declares (PathsScript) is parsed alone;
+// another makes the first such call parse the whole record.
+func (d *Doc) Get(path string) *fastjson.Value {
+	n := d.n
+	if sp, ok := n.spanOf(path); ok {
+		if sp.start < 0 {
+			return nil
+		}
+		v, err := n.getp.ParseBytes(n.raw[sp.start:sp.end])
+		if err != nil {
+			return nil
+		}
+		return v
+	}
+	return Lookup(n.tree(), path)
+}
 
 // Str returns the value at path in string form: strings unescaped, numbers
 // and booleans as written, objects and lists as JSON; "" if absent or null.
@@ -291,6 +306,7 @@ type Normalizer struct {
 	parsed  *fastjson.Value
 	parser  fastjson.Parser // the whole record, for Doc.Get
 	sub     fastjson.Parser // one value at a time (json_to_text, repr)
+	getp    fastjson.Parser // the value Doc.Get returns, at a declared path
 	ov      Overlay
 	w       docWriter
 	scratch []byte
