@@ -30,7 +30,7 @@ const (
 	// refills, each advancing at most 7 bytes) and the window room for three
 	// literal pairs and a match with its 8-byte overrun.
 	fastInMargin = 16
-	fastOutMax   = winSize - maxMatch - 16
+	fastOutMax   = winSize - maxMatch - 32
 )
 
 // Decoder states, in stream order.
@@ -48,7 +48,7 @@ const (
 // is decoded output not yet handed out.
 type decoder struct {
 	r      io.Reader
-	rerr   error  // sticky error (io.EOF included) of the last read from r
+	rerr   error            // sticky error (io.EOF included) of the last read from r
 	in     [inSize + 8]byte // input buffer; in[ip:end] is not yet consumed
 	ip     int
 	end    int
@@ -153,6 +153,10 @@ func (d *decoder) writeTo(w io.Writer) (int64, error) {
 // or an error occurs (kept in d.err). It is called only when all output has
 // been handed out and d.err is nil, and always makes progress.
 func (d *decoder) fill() {
+	if d.r == nil { // a zero reader, or one reset with nil
+		d.err = errNoInput
+		return
+	}
 	if d.op > winSize-slideAt {
 		d.slide()
 	}
@@ -680,10 +684,20 @@ func (d *decoder) fastLoop() (eob bool, err error) {
 		end := op + length
 		switch {
 		case dist >= 8:
-			for op < end {
-				binary.LittleEndian.PutUint64(d.win[op&winMask:], binary.LittleEndian.Uint64(d.win[src&winMask:]))
-				op += 8
-				src += 8
+			binary.LittleEndian.PutUint64(d.win[op&winMask:], binary.LittleEndian.Uint64(d.win[src&winMask:]))
+			binary.LittleEndian.PutUint64(d.win[(op+8)&winMask:], binary.LittleEndian.Uint64(d.win[(src+8)&winMask:]))
+			if length > 16 {
+				if dist >= length {
+					copy(d.win[op+16:end], d.win[src+16:src+length])
+				} else {
+					op += 16
+					src += 16
+					for op < end {
+						binary.LittleEndian.PutUint64(d.win[op&winMask:], binary.LittleEndian.Uint64(d.win[src&winMask:]))
+						op += 8
+						src += 8
+					}
+				}
 			}
 		case dist == 1:
 			v := uint64(d.win[src&winMask]) * 0x0101010101010101
