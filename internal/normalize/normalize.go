@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/valyala/fastjson"
 
@@ -355,6 +356,8 @@ type typePlan struct {
 	renamed                         []int32
 	// enrich are the enrichment steps of the type.
 	enrich []func(d *Doc) error
+	// pathCache speeds up pathIndex.
+	pathCache [pathCacheSize]pathCacheEntry
 }
 
 // prefixNode is one path prefix: its parent prefix (-1 for the record
@@ -560,11 +563,38 @@ var ErrUnframed = errors.New("normalize: no complete JSON object at the start of
 
 // spanOf returns the recorded span of a path the plan knows.
 func (n *Normalizer) spanOf(path string) (span, bool) {
-	idx, ok := n.plan.index[path]
+	idx, ok := n.plan.pathIndex(path)
 	if !ok {
 		return span{}, false
 	}
 	return n.sc.spans[idx], true
+}
+
+// pathCacheSize is the number of entries of a plan's path cache.
+const pathCacheSize = 64
+
+// pathCacheEntry remembers the trie node of a path string by the address
+// and length of its bytes: transforms ask for the same literal strings for
+// every record. The entry holds the string, so its bytes stay where they
+// are and unchanged: the same address and length mean the same path.
+type pathCacheEntry struct {
+	path string
+	idx  int32
+	ok   bool
+}
+
+// pathIndex returns the trie node of a dotted path the plan records, as
+// index does, answering repeated questions with the same string from a
+// small cache keyed by the string's address.
+func (p *typePlan) pathIndex(path string) (int32, bool) {
+	data := unsafe.StringData(path)
+	e := &p.pathCache[(uintptr(unsafe.Pointer(data))>>3)%pathCacheSize]
+	if unsafe.StringData(e.path) == data && len(e.path) == len(path) && data != nil {
+		return e.idx, e.ok
+	}
+	idx, ok := p.index[path]
+	*e = pathCacheEntry{path: path, idx: idx, ok: ok}
+	return idx, ok
 }
 
 // sp returns the span of trie node idx (absent when idx < 0).
