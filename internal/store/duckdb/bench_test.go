@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -55,7 +57,7 @@ func BenchmarkIngest(b *testing.B) {
 		}
 	}
 	open := func(b *testing.B) *DB {
-		db, err := Open(ctx, b.TempDir(), Options{Threads: 2, Writers: envInt("VIGIL_BENCH_WRITERS", 0), CheckpointWAL: os.Getenv("VIGIL_BENCH_WAL")}, nil)
+		db, err := Open(ctx, b.TempDir(), Options{Threads: envInt("VIGIL_BENCH_THREADS", 2), Writers: envInt("VIGIL_BENCH_WRITERS", 0), CheckpointWAL: os.Getenv("VIGIL_BENCH_WAL")}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -63,31 +65,54 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	b.Run("fresh", func(b *testing.B) {
 		b.SetBytes(int64(bytes))
+		var cpu time.Duration
+		var size int64
 		for b.Loop() {
 			b.StopTimer()
 			db := open(b)
 			b.StartTimer()
+			c0 := cpuTime()
 			write(b, db)
 			if err := db.Close(); err != nil {
 				b.Fatal(err)
 			}
+			cpu += cpuTime() - c0
+			if fi, err := os.Stat(filepath.Join(db.Dir(), DBFile)); err == nil {
+				size = fi.Size()
+			}
 		}
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "docs/s")
+		b.ReportMetric(float64(cpu.Microseconds())/float64(n*b.N), "cpu-µs/doc")
+		b.ReportMetric(float64(size)/float64(n), "file-B/doc")
 	})
 	b.Run("replay", func(b *testing.B) {
 		b.SetBytes(int64(bytes))
+		var cpu time.Duration
 		for b.Loop() {
 			b.StopTimer()
 			db := open(b)
 			write(b, db)
 			b.StartTimer()
+			c0 := cpuTime()
 			write(b, db)
 			if err := db.Close(); err != nil {
 				b.Fatal(err)
 			}
+			cpu += cpuTime() - c0
 		}
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "docs/s")
+		b.ReportMetric(float64(cpu.Microseconds())/float64(n*b.N), "cpu-µs/doc")
 	})
+}
+
+// cpuTime returns the CPU time (user and system) this process has used:
+// steadier than wall time on a machine shared with other work.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // benchEnd is the end of the generated month of documents.
