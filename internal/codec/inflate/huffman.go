@@ -5,27 +5,29 @@ import "math/bits"
 // Decoding tables map the next input bits (least significant first, as
 // DEFLATE packs them) to an entry: a uint32 laid out as
 //
-//	bits 0-3    input bits the entry consumes: the code length, or both code
-//	            lengths for a pair of literals (0 for a subtable pointer)
-//	bit 4       entBad: no code starts with these bits
-//	bit 5       entEOB: the end-of-block symbol
-//	bit 6       entSub: a pointer to the subtable of the codes longer than
+//	bits 0-4    input bits the entry consumes: the code length plus the
+//	            extra bits of a length or distance, or both code lengths of a
+//	            pair of literals (0 for a subtable pointer)
+//	bits 5-6    the number of literal bytes (1 or 2)
+//	bits 8-11   the code length (of the first literal of a pair); the index
+//	            bits of a subtable
+//	bit 12      entBad: no code starts with these bits
+//	bit 13      entEOB: the end-of-block symbol
+//	bit 14      entSub: a pointer to the subtable of the codes longer than
 //	            the table's primary bits that start with these bits
-//	bit 7       entLit: one or two literal bytes
-//	bits 8-11   extra bits of a length or distance; the number of literal
-//	            bytes (1 or 2); the index bits of a subtable
-//	bits 12-15  for a pair of literals, the code length of the first
+//	bit 15      entLit: one or two literal bytes
 //	bits 16-31  the literal byte(s) (first in 16-23, second in 24-31), the
 //	            length or distance base, or the subtable's offset
 //
-// A table holds 1<<primary entries indexed by the next primary input bits,
-// then the subtables, each indexed by the input bits that follow the primary
-// ones. Subtable entries hold the full code length.
+// So a length or distance is its base plus (bits & (1<<consumed - 1)) >>
+// code length. A table holds 1<<primary entries indexed by the next primary
+// input bits, then the subtables, each indexed by the input bits that follow
+// the primary ones. Subtable entries hold the full code length.
 const (
-	entBad = 0x10
-	entEOB = 0x20
-	entSub = 0x40
-	entLit = 0x80
+	entBad = 1 << 12
+	entEOB = 1 << 13
+	entSub = 1 << 14
+	entLit = 1 << 15
 )
 
 // Table sizes. A subtable of 1<<k entries needs at least k+1 codes, so the
@@ -53,8 +55,9 @@ type (
 	distTable [distTabSize]uint32
 )
 
-// litSyms, distSyms and preSyms are the table entries (without code length)
-// of every symbol of the three alphabets. They are constant.
+// litSyms, distSyms and preSyms are the table entries of every symbol of
+// the three alphabets, without the code length: bits 0-4 hold the number of
+// extra bits, to which buildTable adds the code length. They are constant.
 var (
 	litSyms  = makeLitSyms()
 	distSyms = makeDistSyms()
@@ -63,7 +66,7 @@ var (
 
 func makeLitSyms() (s [maxLitSyms]uint32) {
 	for i := range 256 {
-		s[i] = entLit | 1<<8 | uint32(i)<<16
+		s[i] = entLit | 1<<5 | uint32(i)<<16
 	}
 	s[256] = entEOB
 	for i := range 28 { // symbols 257-284
@@ -72,7 +75,7 @@ func makeLitSyms() (s [maxLitSyms]uint32) {
 			extra = uint32(i-4) / 4
 			base = (4+uint32(i&3))<<extra + 3
 		}
-		s[257+i] = extra<<8 | base<<16
+		s[257+i] = extra | base<<16
 	}
 	s[285] = 258 << 16
 	s[286], s[287] = entBad, entBad
@@ -86,7 +89,7 @@ func makeDistSyms() (s [maxDistSyms]uint32) {
 			extra = uint32(i-2) / 2
 			base = (2+uint32(i&1))<<extra + 1
 		}
-		s[i] = extra<<8 | base<<16
+		s[i] = extra | base<<16
 	}
 	s[30], s[31] = entBad, entBad
 	return s
@@ -160,7 +163,7 @@ func buildTable(t []uint32, pbits uint, lens []uint8, syms []uint32) bool {
 			i++
 			rev := int(bits.Reverse16(uint16(code)) >> (16 - l)) // the code as read
 			code++
-			e := syms[s] | uint32(l)
+			e := syms[s] + uint32(l) | uint32(l)<<8
 			if l <= pbits {
 				for j := rev; j < len(primary); j += 1 << l {
 					primary[j] = e
@@ -210,12 +213,12 @@ func pairLiterals(t *litTable) {
 		if e&entLit == 0 {
 			continue
 		}
-		l1 := e & 15
+		l1 := e & 31
 		e2 := t[(i>>l1)&litMask]
-		l2 := e2 & 15
+		l2 := e2 & 31
 		if e2&entLit == 0 || l1+l2 > litBits {
 			continue
 		}
-		t[i] = entLit | (l1 + l2) | 2<<8 | l1<<12 | (e>>16&0xff)<<16 | (e2>>16&0xff)<<24
+		t[i] = entLit | 2<<5 | (l1 + l2) | l1<<8 | (e>>16&0xff)<<16 | (e2>>16&0xff)<<24
 	}
 }

@@ -26,10 +26,10 @@ const (
 	inMask   = inSize - 1
 	winMask  = winSize - 1
 
-	// The fast loop runs while the input has fastInMargin bytes (two 8-byte
+	// The fast loop runs while the input has fastInMargin bytes (three 8-byte
 	// refills, each advancing at most 7 bytes) and the window room for three
-	// literal pairs and a match with its 8-byte overrun.
-	fastInMargin = 16
+	// literal pairs and a match with its 16-byte overrun.
+	fastInMargin = 24
 	fastOutMax   = winSize - maxMatch - 32
 )
 
@@ -401,7 +401,7 @@ func (d *decoder) readDynamic() error {
 	for i := 0; i < n; {
 		d.refill()
 		e := pt[d.bits&preMask]
-		l := uint(e & 15)
+		l := uint(e & 31)
 		if e&entBad != 0 || l > d.nb {
 			if d.nb < preBits {
 				return d.truncated()
@@ -521,24 +521,26 @@ func (d *decoder) slowSymbol() (eob bool, err error) {
 	if e&entSub != 0 {
 		e = d.lit[(e>>16+uint32(d.bits>>litBits)&(1<<(e>>8&15)-1))&(litTableSize-1)]
 	}
-	n := uint(e & 15)
-	if e&entLit != 0 && n > d.nb && e>>8&3 == 2 {
+	n := uint(e & 31)
+	if e&entLit != 0 && n > d.nb && e>>5&3 == 2 {
 		// Only the first literal of the pair is whole.
-		n = uint(e >> 12 & 15)
-		e = e&^(3<<8) | 1<<8
+		n = uint(e >> 8 & 15)
+		e = e&^(3<<5) | 1<<5
 	}
 	if e&entBad != 0 || n > d.nb {
 		if d.nb < 15 {
 			return false, d.truncated()
 		}
-		return false, d.corrupt("invalid literal/length code")
+		if e&entBad != 0 {
+			return false, d.corrupt("invalid literal/length code")
+		}
+		return false, d.truncated() // the extra bits are missing
 	}
-	d.bits >>= n
-	d.nb -= n
+	v := d.take(n)
 	switch {
 	case e&entLit != 0:
 		d.win[d.op] = byte(e >> 16)
-		if e>>8&3 == 2 {
+		if e>>5&3 == 2 {
 			d.win[d.op+1] = byte(e >> 24)
 			d.op++
 		}
@@ -547,30 +549,20 @@ func (d *decoder) slowSymbol() (eob bool, err error) {
 	case e&entEOB != 0:
 		return true, nil
 	}
-	x := uint(e >> 8 & 15)
-	if x > d.nb {
-		return false, d.truncated()
-	}
-	length := int(e>>16) + int(d.take(x))
+	length := int(e>>16) + int(v>>(e>>8&15))
 
 	e = d.dist[d.bits&distMask]
 	if e&entSub != 0 {
 		e = d.dist[(e>>16+uint32(d.bits>>distBits)&(1<<(e>>8&15)-1))&(distTabSize-1)]
 	}
-	n = uint(e & 15)
+	n = uint(e & 31)
 	if e&entBad != 0 || n > d.nb {
-		if d.nb < 15 {
+		if d.nb < 15 || e&entBad == 0 {
 			return false, d.truncated()
 		}
 		return false, d.corrupt("invalid distance code")
 	}
-	d.bits >>= n
-	d.nb -= n
-	x = uint(e >> 8 & 15)
-	if x > d.nb {
-		return false, d.truncated()
-	}
-	dist := int(e>>16) + int(d.take(x))
+	dist := int(e>>16) + int(d.take(n)>>(e>>8&15))
 	if dist > d.op-d.hist {
 		return false, d.corrupt("distance %d reaches before the start of the output (%d bytes)", dist, d.op-d.hist)
 	}
@@ -590,6 +582,12 @@ func (d *decoder) slowSymbol() (eob bool, err error) {
 // Indexes into the input and the window are masked to the power-of-two
 // sizes below the arrays' lengths: the loop's margins already keep them in
 // range, and the masks let the compiler drop its bounds checks.
+//
+// Each refill loads 8 bytes but counts only the whole bytes that fit: the
+// bits above nb are the next input bits until shifted out. At most 48 bits
+// are consumed between refills, so the 11 bits of a table index are always
+// real input, and the next entry is looked up before the refill, off the
+// refill's critical path.
 func (d *decoder) fastLoop() (eob bool, err error) {
 	var (
 		bits  = d.bits
@@ -599,34 +597,40 @@ func (d *decoder) fastLoop() (eob bool, err error) {
 		hist  = uint(d.hist)
 		ipMax = uint(d.end - fastInMargin)
 	)
+	if ip > ipMax || op > fastOutMax {
+		return false, nil
+	}
+	bits |= binary.LittleEndian.Uint64(d.in[ip&inMask:]) << (nb & 63)
+	ip += (63 - nb) >> 3
+	nb |= 56
 	for ip <= ipMax && op <= fastOutMax {
+		e := d.lit[bits&litMask]
 		// Refill to 56-63 bits: enough for a length, a distance and their
 		// extra bits (15+5+15+13), or three primary literal entries.
 		bits |= binary.LittleEndian.Uint64(d.in[ip&inMask:]) << (nb & 63)
 		ip += (63 - nb) >> 3
 		nb |= 56
 
-		e := d.lit[bits&litMask]
 		if e&entLit != 0 {
-			n := e & 15
+			n := e & 31
 			bits >>= n
 			nb -= uint(n)
 			binary.LittleEndian.PutUint16(d.win[op&winMask:], uint16(e>>16))
-			op += uint(e >> 8 & 3)
+			op += uint(e >> 5 & 3)
 			e = d.lit[bits&litMask]
 			if e&entLit != 0 {
-				n := e & 15
+				n := e & 31
 				bits >>= n
 				nb -= uint(n)
 				binary.LittleEndian.PutUint16(d.win[op&winMask:], uint16(e>>16))
-				op += uint(e >> 8 & 3)
+				op += uint(e >> 5 & 3)
 				e = d.lit[bits&litMask]
 				if e&entLit != 0 {
-					n := e & 15
+					n := e & 31
 					bits >>= n
 					nb -= uint(n)
 					binary.LittleEndian.PutUint16(d.win[op&winMask:], uint16(e>>16))
-					op += uint(e >> 8 & 3)
+					op += uint(e >> 5 & 3)
 					continue
 				}
 			}
@@ -637,7 +641,7 @@ func (d *decoder) fastLoop() (eob bool, err error) {
 		if e&entSub != 0 {
 			e = d.lit[(e>>16+uint32(bits>>litBits)&(1<<(e>>8&15)-1))&(litTableSize-1)]
 			if e&entLit != 0 {
-				n := e & 15
+				n := e & 31
 				bits >>= n
 				nb -= uint(n)
 				d.win[op&winMask] = byte(e >> 16)
@@ -650,16 +654,15 @@ func (d *decoder) fastLoop() (eob bool, err error) {
 				err = errInvalidLit
 				break
 			}
-			n := e & 15
+			n := e & 31
 			bits >>= n
 			nb -= uint(n)
 			eob = true
 			break
 		}
-		n := e & 15
-		length := uint(e>>16) + uint(uint32(bits>>n)&(1<<(e>>8&15)-1))
-		n += e >> 8 & 15
-		bits >>= n & 63
+		n := e & 31
+		length := uint(e>>16) + uint((uint32(bits)&(1<<n-1))>>(e>>8&15))
+		bits >>= n
 		nb -= uint(n)
 
 		e = d.dist[bits&distMask]
@@ -670,10 +673,9 @@ func (d *decoder) fastLoop() (eob bool, err error) {
 			err = errInvalidDist
 			break
 		}
-		n = e & 15
-		dist := uint(e>>16) + uint(uint32(bits>>n)&(1<<(e>>8&15)-1))
-		n += e >> 8 & 15
-		bits >>= n & 63
+		n = e & 31
+		dist := uint(e>>16) + uint((uint32(bits)&(1<<n-1))>>(e>>8&15))
+		bits >>= n
 		nb -= uint(n)
 		if dist > op-hist {
 			err = errFarDist

@@ -406,7 +406,6 @@ func TestGzip(t *testing.T) {
 			in:   gz(crafted(func(w *bitWriter) { w.fixedBlock(false, lits("ab")) }), []byte("ab")),
 			want: []byte("ab"), wantErr: ErrCorrupt,
 		},
-
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
