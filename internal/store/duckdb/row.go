@@ -5,23 +5,29 @@ package duckdb
 import (
 	"bytes"
 	"database/sql/driver"
+	"encoding/binary"
 	"fmt"
 	"math/big"
 	"net/netip"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/vigil-siem/vigil/internal/store"
 )
 
 // rowBuilder turns documents into rows of the docs table. It is used by
-// one goroutine; the values of a row are valid until the next call.
+// one goroutine. Without a chunk appender it fills vals, whose values are
+// valid until the next call; with one (ck), it writes each row straight
+// into the appender's current chunk and the caller ends the row.
 type rowBuilder struct {
 	sch   *schema
 	sc    *scanner
 	vals  []driver.Value
+	ck    *chunkAppender
 	arena []byte
 	lists [][]any
+	items [][]byte
 }
 
 func newRowBuilder(sch *schema) *rowBuilder {
@@ -36,32 +42,67 @@ const (
 	spliceOnly   = 2 // `"@message":"…"` (it was the only member)
 )
 
-// build scans d and fills b.vals. It returns an error naming what is wrong
-// with the document; the row is then unusable.
-func (b *rowBuilder) build(d *store.Doc) error {
-	if d.ID == "" {
+// check returns an error naming what is wrong with d's id, index or log
+// type.
+func check(d *store.Doc) error {
+	switch {
+	case d.ID == "":
 		return fmt.Errorf("document has an empty _id")
+	case !utf8.ValidString(d.ID):
+		return fmt.Errorf("document _id is not valid UTF-8")
+	case !utf8.ValidString(d.Index):
+		return fmt.Errorf("index name %q is not valid UTF-8", d.Index)
+	case !utf8.ValidString(d.LogType):
+		return fmt.Errorf("log type %q is not valid UTF-8", d.LogType)
 	}
-	if err := b.sc.scan(d.Source); err != nil {
+	return nil
+}
+
+// validate checks d as build does, without building its row.
+func (b *rowBuilder) validate(d *store.Doc) error {
+	if err := check(d); err != nil {
 		return err
 	}
-	b.arena = b.arena[:0]
-	v := b.vals
+	return b.sc.scan(d.Source)
+}
+
+// build scans d and fills b.vals, or the appender's current row. It
+// returns an error naming what is wrong with the document; the row is
+// then unusable (and, with an appender, nothing of it was written).
+func (b *rowBuilder) build(d *store.Doc) error {
+	if err := b.validate(d); err != nil {
+		return err
+	}
+	return b.fill(d)
+}
+
+// fill builds the row of d, which validate has just accepted. With an
+// appender, its errors are the appender's; without, it never fails.
+func (b *rowBuilder) fill(d *store.Doc) error {
 	src := d.Source
-	v[colID] = d.ID
-	v[colH] = int64(idHash(d.ID))
-	v[colIndex] = d.Index
-	v[colLogType] = d.LogType
-	v[colTS] = d.TimestampMs
+	if b.ck != nil {
+		// Room for every string of the row in the appender's buffer: the
+		// document, @message, its lower-case copy (which may be half as
+		// long again) and the typed values are each at most the source.
+		if err := b.ck.room(5*len(src) + len(d.ID) + len(d.Index) + len(d.LogType)); err != nil {
+			return err
+		}
+	}
+	b.arena = b.arena[:0]
+	b.putString(colID, d.ID)
+	b.putInt64(colH, int64(idHash(d.ID)))
+	b.putString(colIndex, d.Index)
+	b.putString(colLogType, d.LogType)
+	b.putInt64(colTS, d.TimestampMs)
 	sc := b.sc
 	if sc.cutStart >= 0 {
 		start := len(b.arena)
 		b.arena = append(b.arena, src[:sc.cutStart]...)
 		b.arena = append(b.arena, src[sc.cutEnd:]...)
-		v[colDoc] = b.arena[start:len(b.arena):len(b.arena)]
+		b.putBytes(colDoc, b.arena[start:len(b.arena):len(b.arena)])
 		msg := b.str(sc.msg)
-		v[colMessage] = msg
-		v[colLower] = b.lower(msg)
+		b.putBytes(colMessage, msg)
+		b.putBytes(colLower, b.lower(msg))
 		mode := spliceBefore
 		if !sc.msgFirst {
 			mode = spliceOnly
@@ -69,75 +110,162 @@ func (b *rowBuilder) build(d *store.Doc) error {
 				mode = spliceAfter
 			}
 		}
-		v[colMsgPos] = int32(sc.cutStart*4 + mode)
+		b.putInt32(colMsgPos, int32(sc.cutStart*4+mode))
 	} else {
-		v[colDoc] = src
-		v[colMessage] = nil
-		v[colMsgPos] = nil
-		v[colLower] = nil
+		b.putBytes(colDoc, src)
+		b.putNull(colMessage)
+		b.putNull(colMsgPos)
+		b.putNull(colLower)
 	}
 	for i := range b.sch.cols {
 		c := &b.sch.cols[i]
 		p := b.sch.colPos[i]
 		if c.list {
-			caps := sc.lists[i]
-			if len(caps) == 0 {
-				v[p] = nil
-				continue
-			}
-			l := b.lists[i][:0]
-			for _, cp := range caps {
-				if cp.typ == vString || cp.typ == vNumber {
-					l = append(l, string(b.str(cp)))
-				}
-			}
-			b.lists[i] = l
-			if len(l) == 0 {
-				v[p] = nil
-			} else {
-				v[p] = l
-			}
+			b.putList(i, p)
 			continue
 		}
 		cp := sc.caps[i]
 		if cp.typ == vNone {
-			v[p] = nil
+			b.putNull(p)
 			if c.kind == kindIP {
-				v[b.sch.numCol[i]] = nil
+				b.putNull(b.sch.numCol[i])
 			}
 			continue
 		}
 		switch c.kind {
 		case kindKeyword, kindText:
-			v[p] = b.str(cp)
+			b.putBytes(p, b.str(cp))
 		case kindLong:
 			if n, ok := parseInt(b.raw(cp)); ok {
-				v[p] = n
+				b.putInt64(p, n)
 			} else {
-				v[p] = nil
+				b.putNull(p)
 			}
 		case kindDouble:
 			if f, err := strconv.ParseFloat(string(b.raw(cp)), 64); err == nil {
-				v[p] = f
+				b.putFloat64(p, f)
 			} else {
-				v[p] = nil
+				b.putNull(p)
 			}
 		case kindBool:
 			switch {
 			case cp.typ == vTrue || cp.typ == vString && string(b.raw(cp)) == "true":
-				v[p] = true
+				b.putBool(p, true)
 			case cp.typ == vFalse || cp.typ == vString && string(b.raw(cp)) == "false":
-				v[p] = false
+				b.putBool(p, false)
 			default:
-				v[p] = nil
+				b.putNull(p)
 			}
 		case kindIP:
 			s := b.str(cp)
-			v[p] = s
-			v[b.sch.numCol[i]] = ipNum(s)
+			b.putBytes(p, s)
+			if hi, lo, ok := ipNum128(s); ok {
+				b.putUint128(b.sch.numCol[i], hi, lo)
+			} else {
+				b.putNull(b.sch.numCol[i])
+			}
 		}
 	}
 	return nil
+}
+
+// putList stores the string and number elements of list column i (table
+// position p); a list without any is NULL.
+func (b *rowBuilder) putList(i, p int) {
+	caps := b.sc.lists[i]
+	if b.ck != nil {
+		items := b.items[:0]
+		for _, cp := range caps {
+			if cp.typ == vString || cp.typ == vNumber {
+				items = append(items, b.str(cp))
+			}
+		}
+		b.items = items
+		b.ck.setList(p, items) // NULL when empty
+		return
+	}
+	l := b.lists[i][:0]
+	for _, cp := range caps {
+		if cp.typ == vString || cp.typ == vNumber {
+			l = append(l, string(b.str(cp)))
+		}
+	}
+	b.lists[i] = l
+	if len(l) == 0 {
+		b.vals[p] = nil
+	} else {
+		b.vals[p] = l
+	}
+}
+
+func (b *rowBuilder) putNull(p int) {
+	if b.ck != nil {
+		b.ck.setNull(p)
+		return
+	}
+	b.vals[p] = nil
+}
+
+func (b *rowBuilder) putString(p int, s string) {
+	if b.ck != nil {
+		b.ck.setString(p, unsafe.Slice(unsafe.StringData(s), len(s)))
+		return
+	}
+	b.vals[p] = s
+}
+
+func (b *rowBuilder) putBytes(p int, s []byte) {
+	if b.ck != nil {
+		b.ck.setString(p, s)
+		return
+	}
+	b.vals[p] = s
+}
+
+func (b *rowBuilder) putInt64(p int, v int64) {
+	if b.ck != nil {
+		b.ck.setInt64(p, v)
+		return
+	}
+	b.vals[p] = v
+}
+
+func (b *rowBuilder) putInt32(p int, v int32) {
+	if b.ck != nil {
+		b.ck.setInt32(p, v)
+		return
+	}
+	b.vals[p] = v
+}
+
+func (b *rowBuilder) putFloat64(p int, v float64) {
+	if b.ck != nil {
+		b.ck.setFloat64(p, v)
+		return
+	}
+	b.vals[p] = v
+}
+
+func (b *rowBuilder) putBool(p int, v bool) {
+	if b.ck != nil {
+		b.ck.setBool(p, v)
+		return
+	}
+	b.vals[p] = v
+}
+
+// putUint128 stores a UHUGEINT: in vals as the driver takes it (uint64
+// when it fits, else a big integer).
+func (b *rowBuilder) putUint128(p int, hi, lo uint64) {
+	if b.ck != nil {
+		b.ck.setUint128(p, hi, lo)
+		return
+	}
+	if hi == 0 {
+		b.vals[p] = lo
+	} else {
+		b.vals[p] = bigUint128(hi, lo)
+	}
 }
 
 // lower returns s in lower case (Unicode simple case mapping, as
@@ -180,25 +308,20 @@ func (b *rowBuilder) str(c capture) []byte {
 	return b.arena[start:len(b.arena):len(b.arena)]
 }
 
-// ipNum returns the numeric form of an IP address for the UHUGEINT
-// companion column: IPv6 as its 128 bits, IPv4 mapped into IPv6
-// (::ffff:a.b.c.d). It returns nil when s is not an address.
-func ipNum(s []byte) driver.Value {
+// ipNum128 returns the numeric form of an IP address for the UHUGEINT
+// companion column, as its high and low 64 bits: IPv6 as its 128 bits, IPv4
+// mapped into IPv6 (::ffff:a.b.c.d). ok is false when s is not an address.
+func ipNum128(s []byte) (hi, lo uint64, ok bool) {
 	a, err := netip.ParseAddr(string(s))
 	if err != nil {
-		return nil
+		return 0, 0, false
 	}
 	if a.Is4() {
 		v4 := a.As4()
-		return uint64(0xffff)<<32 | uint64(v4[0])<<24 | uint64(v4[1])<<16 | uint64(v4[2])<<8 | uint64(v4[3])
+		return 0, uint64(0xffff)<<32 | uint64(v4[0])<<24 | uint64(v4[1])<<16 | uint64(v4[2])<<8 | uint64(v4[3]), true
 	}
 	b := a.As16()
-	hi := uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 | uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
-	lo := uint64(b[8])<<56 | uint64(b[9])<<48 | uint64(b[10])<<40 | uint64(b[11])<<32 | uint64(b[12])<<24 | uint64(b[13])<<16 | uint64(b[14])<<8 | uint64(b[15])
-	if hi == 0 {
-		return lo
-	}
-	return bigUint128(hi, lo)
+	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), true
 }
 
 // bigUint128 returns hi<<64 | lo as the big integer the driver takes for a

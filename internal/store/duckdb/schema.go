@@ -4,6 +4,8 @@ package duckdb
 
 import (
 	"strings"
+
+	"github.com/duckdb/duckdb-go/v2/mapping"
 )
 
 // kind is the storage type of a typed column.
@@ -159,8 +161,9 @@ type schema struct {
 	table   []tableColumn  // every column of the docs table, in order
 	names   []string       // the names of table, in order
 	trie    *trieNode      // JSON path lookup for the scanner
-	numCol  map[int]int    // cols index of an IP column -> table position of its companion
-	colPos  map[int]int    // cols index -> table position
+	numCol  []int          // cols index of an IP column -> table position of its companion (-1: none)
+	colPos  []int          // cols index -> table position
+	types   []mapping.Type // the DuckDB type of each column of table
 }
 
 // trieNode maps the JSON object keys below one path to their nodes; col
@@ -174,8 +177,8 @@ type trieNode struct {
 func newSchema() *schema {
 	s := &schema{
 		byField: map[string]int{},
-		numCol:  map[int]int{},
-		colPos:  map[int]int{},
+		numCol:  make([]int, len(ecsColumns)),
+		colPos:  make([]int, len(ecsColumns)),
 		trie:    &trieNode{col: -1},
 	}
 	for _, ddl := range fixedDDL {
@@ -187,6 +190,7 @@ func newSchema() *schema {
 		s.cols = append(s.cols, c)
 		s.byField[c.field] = i
 		s.colPos[i] = len(s.table)
+		s.numCol[i] = -1
 		s.table = append(s.table, tableColumn{name: c.name, ddl: quoteIdent(c.name) + " " + c.kind.sqlType(c.list), ecs: i})
 		if c.kind == kindIP && !c.list {
 			s.numCol[i] = len(s.table)
@@ -209,6 +213,7 @@ func newSchema() *schema {
 	for _, t := range s.table {
 		s.names = append(s.names, t.name)
 	}
+	s.types = tableTypes(s)
 	return s
 }
 

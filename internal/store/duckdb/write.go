@@ -70,6 +70,8 @@ type writer struct {
 	keep  []bool
 	byID  map[string]int
 	cands []bool
+
+	driverAppend bool // append through the driver's appender (for tests)
 }
 
 // lane is one write connection and what it needs to turn documents into
@@ -309,7 +311,7 @@ func (l *lane) write(ctx context.Context, docs []store.Doc, lo, hi int, w *write
 		}
 		d := &docs[i]
 		l.fields.setLogType(d.LogType)
-		if err := l.rb.build(d); err != nil {
+		if err := l.rb.validate(d); err != nil {
 			res.rejected = append(res.rejected, Rejected{Pos: i, ID: d.ID, Index: d.Index, Err: err})
 			skip[i] = true
 			continue
@@ -333,29 +335,7 @@ func (l *lane) write(ctx context.Context, docs []store.Doc, lo, hi int, w *write
 			return res
 		}
 	}
-	app, err := l.appender("", "docs", w.d.sch.names)
-	if err != nil {
-		res.err = err
-		return res
-	}
-	for i := lo; i < hi; i++ {
-		if !w.keep[i] || skip[i] {
-			continue
-		}
-		d := &docs[i]
-		l.fields.setLogType(d.LogType)
-		if err := l.rb.build(d); err != nil {
-			res.rejected = append(res.rejected, Rejected{Pos: i, ID: d.ID, Index: d.Index, Err: err})
-			continue
-		}
-		if err := app.AppendRow(l.rb.vals...); err != nil {
-			_ = app.Close()
-			res.err = fmt.Errorf("appending _id %q: %w", d.ID, err)
-			return res
-		}
-	}
-	if err := app.Close(); err != nil {
-		res.err = fmt.Errorf("appending documents: %w", err)
+	if res.err = l.appendRows(docs, lo, hi, w, skip, &res); res.err != nil {
 		return res
 	}
 	if res.err = ctx.Err(); res.err != nil {
@@ -371,6 +351,81 @@ func (l *lane) write(ctx context.Context, docs []store.Doc, lo, hi int, w *write
 		w.keep[r.Pos] = false
 	}
 	return res
+}
+
+// appendRows appends the rows of docs[lo:hi] that w.keep marks and skip
+// does not, adding the malformed ones to res.rejected. It writes the rows
+// straight into DuckDB's data chunks, or through the driver's appender
+// when the driver's connection handle is not accessible.
+func (l *lane) appendRows(docs []store.Doc, lo, hi int, w *writer, skip map[int]bool, res *laneResult) error {
+	if w.driverAppend {
+		return l.appendRowsDriver(docs, lo, hi, w, skip, res)
+	}
+	var ck *chunkAppender
+	err := l.conn.Raw(func(dc any) error {
+		c, ok := dc.(driver.Conn)
+		if !ok {
+			return errNoChunkAppender
+		}
+		var err error
+		ck, err = newChunkAppender(c, "docs", w.d.sch.names, w.d.sch.types)
+		return err
+	})
+	if errors.Is(err, errNoChunkAppender) {
+		return l.appendRowsDriver(docs, lo, hi, w, skip, res)
+	}
+	if err != nil {
+		return err
+	}
+	l.rb.ck = ck
+	defer func() { l.rb.ck = nil }()
+	for i := lo; i < hi; i++ {
+		if !w.keep[i] || skip[i] {
+			continue
+		}
+		d := &docs[i]
+		l.fields.setLogType(d.LogType)
+		if err := l.rb.validate(d); err != nil {
+			res.rejected = append(res.rejected, Rejected{Pos: i, ID: d.ID, Index: d.Index, Err: err})
+			continue
+		}
+		if err := l.rb.fill(d); err != nil {
+			ck.free()
+			return err
+		}
+		if err := ck.endRow(); err != nil {
+			ck.free()
+			return err
+		}
+	}
+	return ck.close()
+}
+
+// appendRowsDriver is appendRows through the driver's appender.
+func (l *lane) appendRowsDriver(docs []store.Doc, lo, hi int, w *writer, skip map[int]bool, res *laneResult) error {
+	app, err := l.appender("", "docs", w.d.sch.names)
+	if err != nil {
+		return err
+	}
+	for i := lo; i < hi; i++ {
+		if !w.keep[i] || skip[i] {
+			continue
+		}
+		d := &docs[i]
+		l.fields.setLogType(d.LogType)
+		if err := l.rb.build(d); err != nil {
+			res.rejected = append(res.rejected, Rejected{Pos: i, ID: d.ID, Index: d.Index, Err: err})
+			continue
+		}
+		if err := app.AppendRow(l.rb.vals...); err != nil {
+			_ = app.Close() // the append error is the one to report
+			return fmt.Errorf("appending _id %q: %w", d.ID, err)
+		}
+	}
+	if err := app.Close(); err != nil {
+		return fmt.Errorf("appending documents: %w", err)
+	}
+	return nil
 }
 
 // deleteStored deletes the stored documents with the candidates' ids,
