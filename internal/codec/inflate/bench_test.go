@@ -24,7 +24,7 @@ type benchCorpus struct {
 // always runs) and, when the benchmark data set is present (make bench-data;
 // VIGIL_BENCH_DATA overrides its place), its CloudTrail files.
 func benchCorpora(b *testing.B) []benchCorpus {
-	cs := []benchCorpus{{name: "generated", files: [][]byte{gzipData(b, cloudTrailJSON(1200, 1), gzip.DefaultCompression)}}}
+	cs := []benchCorpus{{name: "generated", files: [][]byte{gzipData(b, cloudTrailJSON(1000, 1), gzip.DefaultCompression)}}}
 	dir := os.Getenv("VIGIL_BENCH_DATA")
 	if dir == "" {
 		dir = filepath.Join("..", "..", "..", "bench-data")

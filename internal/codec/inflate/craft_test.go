@@ -302,7 +302,7 @@ func gzipData(tb testing.TB, data []byte, level int) []byte {
 }
 
 // cloudTrailJSON returns a CloudTrail log file of n records with varied
-// values, about 1.1 KB of JSON per record, compressing about as real ones do.
+// values, about 1.3 KB of JSON per record, compressing about as real ones do.
 func cloudTrailJSON(n int, seed uint64) []byte {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -342,12 +342,13 @@ func cloudTrailJSON(n int, seed uint64) []byte {
 		ev := events[rng.IntN(len(events))]
 		role := roles[rng.IntN(len(roles))]
 		sess := "i-0" + hex(16)
-		format := `{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","principalId":"AROA%s:%s","arn":"arn:aws:sts::123456789012:assumed-role/%s/%s","accountId":"123456789012","accessKeyId":"ASIA%s","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROA%s","arn":"arn:aws:iam::123456789012:role/%s","accountId":"123456789012","userName":"%s"},"webIdFederationData":{},"attributes":{"creationDate":"2024-01-01T%02d:%02d:%02dZ","mfaAuthenticated":"false"}}},"eventTime":"2024-01-01T%02d:%02d:%02dZ","eventSource":"%s","eventName":"%s","awsRegion":"ap-northeast-1","sourceIPAddress":"%d.%d.%d.%d","userAgent":"%s","requestParameters":{"bucketName":"bucket-%s","key":"logs/%s/%d.json.gz"},"responseElements":null,"requestID":"%s","eventID":"%s-%s-%s-%s-%s","readOnly":%t,"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::bucket-%s/logs/%d"}],"eventType":"AwsApiCall","managementEvent":%t,"recipientAccountId":"123456789012","eventCategory":"Data","tlsDetails":{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"bucket.s3.ap-northeast-1.amazonaws.com"}}`
+		format := `{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","principalId":"AROA%s:%s","arn":"arn:aws:sts::123456789012:assumed-role/%s/%s","accountId":"123456789012","accessKeyId":"ASIA%s","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROA%s","arn":"arn:aws:iam::123456789012:role/%s","accountId":"123456789012","userName":"%s"},"webIdFederationData":{},"attributes":{"creationDate":"2024-01-01T%02d:%02d:%02dZ","mfaAuthenticated":"false"}}},"eventTime":"2024-01-01T%02d:%02d:%02dZ","eventSource":"%s","eventName":"%s","awsRegion":"ap-northeast-1","sourceIPAddress":"%d.%d.%d.%d","userAgent":"%s","requestParameters":{"bucketName":"bucket-%s","key":"logs/%s/%d.json.gz"},"responseElements":null,"requestID":"%s-%s-%s-%s-%s","sharedEventID":"%s-%s-%s-%s-%s","vpcEndpointId":"vpce-%s","eventID":"%s-%s-%s-%s-%s","readOnly":%t,"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::bucket-%s/logs/%d"}],"eventType":"AwsApiCall","managementEvent":%t,"recipientAccountId":"123456789012","eventCategory":"Data","tlsDetails":{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"bucket.s3.ap-northeast-1.amazonaws.com"}}`
 		h, m, s := rng.IntN(24), rng.IntN(60), rng.IntN(60)
 		fmt.Fprintf(&b, format, id(17), sess, role, sess, id(16), id(17), role, role,
 			h, m, s, h, m, s, ev.source, ev.name,
 			rng.IntN(223)+1, rng.IntN(256), rng.IntN(256), rng.IntN(256), agents[rng.IntN(len(agents))],
-			id(6), hex(8), rng.IntN(100000), id(16),
+			id(6), hex(8), rng.IntN(100000), hex(8), hex(4), hex(4), hex(4), hex(12),
+			hex(8), hex(4), hex(4), hex(4), hex(12), hex(17),
 			hex(8), hex(4), hex(4), hex(4), hex(12), rng.IntN(2) == 0, id(6), rng.IntN(1000), rng.IntN(2) == 0)
 	}
 	b.WriteString("]}\n")

@@ -136,6 +136,14 @@ func buildTable(t []uint32, pbits uint, lens []uint8, syms []uint32) bool {
 		if maxLen == 0 {
 			return true // empty: any use fails
 		}
+		for s, l := range lens { // a single 1-bit code: 0
+			if l != 0 {
+				for j := 0; j < len(primary); j += 2 {
+					primary[j] = syms[s] + 1 | 1<<8
+				}
+			}
+		}
+		return true
 	}
 
 	// Sort the used symbols by code length, then by symbol: the canonical
@@ -152,29 +160,49 @@ func buildTable(t []uint32, pbits uint, lens []uint8, syms []uint32) bool {
 		}
 	}
 
-	remaining := count
+	// Codes up to pbits long fill the primary table as it grows: while
+	// placing the codes of length l it has 1<<l entries, and doubling it
+	// copies every shorter code's entry to the indexes that differ only in
+	// the new bit. The code is complete, so every entry ends up holding a
+	// code or (below) a subtable pointer.
 	code := 0 // the next code, most significant bit first
-	next := 1 << pbits
-	subPrefix, subStart, subBits := -1, 0, uint(0)
 	i := 0
-	for l := uint(1); l <= maxLen; l++ {
+	size := 1
+	l := uint(1)
+	for ; l <= min(maxLen, pbits); l++ {
+		copy(primary[size:2*size], primary[:size])
+		size *= 2
 		for range count[l] {
 			s := sorted[i%maxLitSyms]
 			i++
 			rev := int(bits.Reverse16(uint16(code)) >> (16 - l)) // the code as read
 			code++
+			primary[rev&(len(primary)-1)] = syms[s] + uint32(l) | uint32(l)<<8
+		}
+		code <<= 1
+	}
+	for size < len(primary) {
+		copy(primary[size:2*size], primary[:size])
+		size *= 2
+	}
+
+	// Longer codes go to subtables. Those starting with the same pbits
+	// come one after another in canonical order and fill a complete
+	// subtree.
+	remaining := count
+	next := 1 << pbits
+	subPrefix, subStart, subBits := -1, 0, uint(0)
+	for ; l <= maxLen; l++ {
+		for range count[l] {
+			s := sorted[i%maxLitSyms]
+			i++
+			rev := int(bits.Reverse16(uint16(code)) >> (16 - l))
+			code++
 			e := syms[s] + uint32(l) | uint32(l)<<8
-			if l <= pbits {
-				for j := rev; j < len(primary); j += 1 << l {
-					primary[j] = e
-				}
-				remaining[l]--
-				continue
-			}
 			prefix := rev & (1<<pbits - 1)
 			if prefix != subPrefix {
-				// The codes starting with prefix come next in canonical
-				// order and fill a complete subtree: find its depth.
+				// Find the depth of the subtree: the fewest bits the
+				// remaining codes fill.
 				sb := l - pbits
 				room := 1 << sb
 				for pbits+sb < maxLen {

@@ -396,49 +396,62 @@ func (d *decoder) readDynamic() error {
 	if !buildTable(pt[:], preBits, plens[:], preSyms[:]) {
 		return d.corrupt("invalid code length code")
 	}
+	// The code lengths, with a local bit buffer refilled 8 bytes at a time
+	// while the input has them: a symbol and its extra bits take at most 14.
 	n := nlit + ndist
 	lens := d.lens[:n]
+	bits, nb := d.bits, d.nb
 	for i := 0; i < n; {
-		d.refill()
-		e := pt[d.bits&preMask]
+		if nb < 14 {
+			if d.end-d.ip >= 8 {
+				bits |= binary.LittleEndian.Uint64(d.in[d.ip:]) << (nb & 63)
+				d.ip += int((63 - nb) >> 3)
+				nb |= 56
+			} else {
+				d.bits, d.nb = bits, nb
+				d.refill()
+				bits, nb = d.bits, d.nb
+			}
+		}
+		e := pt[bits&preMask]
 		l := uint(e & 31)
-		if e&entBad != 0 || l > d.nb {
-			if d.nb < preBits {
+		if e&entBad != 0 || l > nb {
+			d.bits, d.nb = bits, nb
+			if nb < preBits {
 				return d.truncated()
 			}
 			return d.corrupt("invalid code length symbol")
 		}
-		d.bits >>= l
-		d.nb -= l
+		bits >>= l
+		nb -= l
 		sym := uint8(e >> 16)
 		if sym < 16 {
 			lens[i] = sym
 			i++
 			continue
 		}
-		var rep int
-		var val uint8
+		rep, val, x := 3, uint8(0), uint(2)
 		switch sym {
 		case 16:
 			if i == 0 {
+				d.bits, d.nb = bits, nb
 				return d.corrupt("code length repeat with no previous length")
 			}
-			if err := d.need(2); err != nil {
-				return err
-			}
-			rep, val = 3+int(d.take(2)), lens[i-1]
+			val = lens[i-1]
 		case 17:
-			if err := d.need(3); err != nil {
-				return err
-			}
-			rep = 3 + int(d.take(3))
+			x = 3
 		default:
-			if err := d.need(7); err != nil {
-				return err
-			}
-			rep = 11 + int(d.take(7))
+			rep, x = 11, 7
 		}
+		if x > nb {
+			d.bits, d.nb = bits, nb
+			return d.truncated()
+		}
+		rep += int(bits & (1<<x - 1))
+		bits >>= x
+		nb -= x
 		if i+rep > n {
+			d.bits, d.nb = bits, nb
 			return d.corrupt("code lengths repeat past the %d codes", n)
 		}
 		for j := range lens[i : i+rep] {
@@ -446,6 +459,7 @@ func (d *decoder) readDynamic() error {
 		}
 		i += rep
 	}
+	d.bits, d.nb = bits, nb
 	if !buildTable(d.lit[:], litBits, lens[:nlit], litSyms[:]) {
 		return d.corrupt("invalid literal/length code lengths")
 	}
