@@ -48,9 +48,12 @@ type Options struct {
 	// this process's arguments.
 	Command string
 	// CheckpointWAL is the size the write-ahead log may reach before its
-	// contents are compressed into the database file, e.g. "256MB" (the
-	// default). Larger values compress each row group fewer times (faster
-	// ingestion) and use more memory until the checkpoint.
+	// contents are compressed into the database file, e.g. "1GB" (the
+	// default: about 450,000 documents, several row groups). Larger values
+	// compress each row group fewer times (faster ingestion, a smaller
+	// file) and use more memory until the checkpoint; a log below one row
+	// group's worth (about 280MB) recompresses the last row group at every
+	// checkpoint.
 	CheckpointWAL string
 }
 
@@ -88,7 +91,7 @@ func Open(ctx context.Context, dir string, opts Options, logger *slog.Logger) (*
 		logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.CheckpointWAL == "" {
-		opts.CheckpointWAL = "256MB"
+		opts.CheckpointWAL = "1GB"
 	}
 	if opts.Threads <= 0 {
 		opts.Threads = runtime.NumCPU()
