@@ -11,8 +11,9 @@ import (
 	"os"
 	"sync"
 
-	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/vigil-siem/vigil/internal/codec/inflate"
 )
 
 // Format is a compression (or archive) format, as detected by Sniff.
@@ -79,7 +80,7 @@ const sniffBufSize = 256 << 10
 // Pools of reusable readers: their allocation dominates small objects.
 var (
 	bufPool  = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, sniffBufSize) }}
-	gzipPool sync.Pool // *gzip.Reader
+	gzipPool sync.Pool // *inflate.GzipReader
 	zstdPool sync.Pool // *zstd.Decoder, synchronous: it starts no goroutine
 )
 
@@ -127,11 +128,14 @@ func DecompressFormat(r io.Reader, fn func(f Format, member string, body io.Read
 	b := &body{src: src, f: f}
 	switch f {
 	case FormatGzip:
-		zr, _ := gzipPool.Get().(*gzip.Reader)
+		zr, _ := gzipPool.Get().(*inflate.GzipReader)
 		if zr == nil {
-			zr = new(gzip.Reader)
+			zr = new(inflate.GzipReader)
 		}
-		defer gzipPool.Put(zr)
+		defer func() {
+			_ = zr.Reset(nil) // drop references to br
+			gzipPool.Put(zr)
+		}()
 		if err := zr.Reset(br); err != nil {
 			return b.classify(err)
 		}
