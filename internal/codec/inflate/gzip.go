@@ -22,7 +22,7 @@ const (
 //
 // The zero value is ready for Reset. A GzipReader is not safe for
 // concurrent use; reuse one (after Reset) rather than make another: each
-// holds about 450 KiB of buffers and tables.
+// holds about 350 KiB of buffers and tables.
 type GzipReader struct {
 	d decoder
 }
