@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -459,9 +460,17 @@ func (s *scanner) plainString(i int, docOn bool) int {
 		return 0
 	}
 	if s.pyOn {
-		s.py = append(s.py, '\\', '"')
-		s.py = append(s.py, raw[i+1:k]...)
-		s.py = append(s.py, '\\', '"')
+		// \"content\" in one reservation.
+		py, n := s.py, k-i-1
+		if cap(py)-len(py) < n+4 {
+			py = slices.Grow(py, n+4)
+		}
+		l := len(py)
+		py = py[:l+n+4]
+		py[l], py[l+1] = '\\', '"'
+		copy(py[l+2:], raw[i+1:k])
+		py[l+n+2], py[l+n+3] = '\\', '"'
+		s.py = py
 	}
 	if docOn {
 		s.doc = append(s.doc, raw[i:k+1]...)

@@ -86,7 +86,10 @@ func (Script) Transform(d *normalize.Doc) error {
 	if !ov.Has("rule.name") {
 		return nil
 	}
-	ov.SetString("rule.name", strings.TrimRight(strings.TrimSpace(ov.String("rule.name")), "."))
+	// Most titles need no trimming: leave them as mapped.
+	if name := ov.String("rule.name"); name == "" || strings.TrimRight(strings.TrimSpace(name), ".") != name {
+		ov.SetString("rule.name", strings.TrimRight(strings.TrimSpace(name), "."))
+	}
 	if d.Kind("severity") == normalize.KindNumber {
 		if f, err := strconv.ParseFloat(d.Str("severity"), 64); err == nil {
 			ov.SetString("severitylabel", Label(f))
