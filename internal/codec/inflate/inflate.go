@@ -20,7 +20,7 @@ const (
 	maxMatch = 258      // the longest match
 	histSize = 32 << 10 // how far back a match may reach
 	winSize  = 256 << 10
-	winSlack = 64       // room past winSize for the fast loop's wide stores
+	winSlack = 64       // past winSize, so that 8 bytes at a masked index are in range
 	slideAt  = 64 << 10 // slide the window when less room than this is left
 	inSize   = 64 << 10 // input buffer
 	inMask   = inSize - 1
@@ -49,7 +49,7 @@ const (
 type decoder struct {
 	r      io.Reader
 	rerr   error            // sticky error (io.EOF included) of the last read from r
-	in     [inSize + 8]byte // input buffer; in[ip:end] is not yet consumed
+	in     [inSize + 8]byte // input buffer (8 spare bytes as for win); in[ip:end] is unconsumed
 	ip     int
 	end    int
 	inBase int64 // input offset of in[0], for error messages
@@ -70,8 +70,8 @@ type decoder struct {
 	fixed  bool // fixLit and fixDist are built
 	stored int  // bytes left in the current stored block
 
-	lit     litTable  // the current block's codes
-	dist    distTable //
+	lit     litTable // the current block's literal/length code
+	dist    distTable
 	fixLit  [1 << litBits]uint32
 	fixDist [1 << distBits]uint32
 	lens    [maxLitSyms + maxDistSyms]uint8
