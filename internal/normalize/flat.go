@@ -35,6 +35,7 @@ func (n *Normalizer) flat(h *Header, values [][]byte, plan *typePlan) ([]byte, b
 	sc := &n.sc
 	sc.plan = plan
 	sc.doc = sc.doc[:0]
+	sc.members = sc.members[:0]
 	sc.top = sc.top[:0]
 	sc.topMask = 0
 	sc.topEsc = h.esc
@@ -75,6 +76,11 @@ func (n *Normalizer) flat(h *Header, values [][]byte, plan *typePlan) ([]byte, b
 		long = long || len(raw)-start-2 >= maxTermBytes
 		if len(doc) > 1 {
 			doc = append(doc, ',')
+		}
+		if sc.recMembers {
+			at := int32(len(doc))
+			valAt := at + int32(start-field)
+			sc.members = append(sc.members, at+1, valAt-2, valAt, at+int32(len(raw)-field))
 		}
 		doc = append(doc, raw[field:]...)
 	}

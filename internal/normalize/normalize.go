@@ -318,6 +318,8 @@ type Normalizer struct {
 	tsBuf   []byte
 	// flatBuf holds the JSON text of a record given as Header and Values.
 	flatBuf []byte
+	// membersOK says the scanner's members describe the last document.
+	membersOK bool
 	// clockAt is the last reading of the clock, for clockLeft more
 	// records.
 	clockAt   time.Time
@@ -832,9 +834,11 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 		dst = in.Head(dst, meta)
 	}
 	body := len(dst)
+	n.membersOK = false
 	if dst, ok := n.assemble(dst); ok {
 		return dst, meta, nil
 	}
+	n.membersOK = false
 	// The added fields reach into the record's own objects: merge them
 	// while copying the record once more.
 	dst, err = n.w.writeRaw(dst[:body], raw)
@@ -846,6 +850,24 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 		return dst[:start], Meta{End: end}, fmt.Errorf("record is not valid JSON: %w", err)
 	}
 	return dst, meta, nil
+}
+
+// RecordMembers makes Normalize note where the members of each
+// document's top-level object are, for Members.
+func (n *Normalizer) RecordMembers(on bool) { n.sc.recMembers = on }
+
+// Members returns, after a successful Normalize with RecordMembers on,
+// four offsets into the document per member of its top-level object, in
+// order: where the key starts and ends (inside its quotes; the key is
+// written without escapes) and where the value starts and ends. It
+// returns nil when they are not known (the document was merged the slow
+// way, or a key needed escapes). The slice is valid until the next
+// Normalize.
+func (n *Normalizer) Members() []int32 {
+	if !n.membersOK || !n.sc.recMembers {
+		return nil
+	}
+	return n.sc.members
 }
 
 // describeSyntax turns a scan failure into a precise message: where the
@@ -908,6 +930,7 @@ func (n *Normalizer) assemble(dst []byte) ([]byte, bool) {
 		}
 	}
 	kept := 0
+	base := len(dst)
 	if len(sc.doc) > 0 {
 		dst = append(dst, sc.doc[:len(sc.doc)-1]...)
 		kept = 1
@@ -915,7 +938,14 @@ func (n *Normalizer) assemble(dst []byte) ([]byte, bool) {
 		dst = append(dst, '{')
 	}
 	n.w.prepare()
+	if sc.recMembers {
+		n.w.members, n.w.base, n.w.membersOK = &sc.members, base, true
+	}
 	dst, kept = n.w.overlayRest(dst, 0, kept)
+	if sc.recMembers {
+		n.w.members = nil
+		n.membersOK = n.w.membersOK
+	}
 	if kept == 0 {
 		return append(dst, '}'), true
 	}

@@ -1012,3 +1012,65 @@ func TestHeaderValues(t *testing.T) {
 		t.Error("a record with fewer values than the header was accepted")
 	}
 }
+
+// TestMembers checks that Members describes the top-level object of the
+// document just written: every key and value, in order.
+func TestMembers(t *testing.T) {
+	reg, err := logtype.LoadFrom()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := normalize.New(map[string]normalize.Script{"cloudtrail": cloudtrail.Script{}, "guardduty": guardduty.Script{}, "vpcflowlogs": vpcflowlogs.Script{}}, fixedNow)
+	n.RecordMembers(true)
+	names := []string{"version", "account_id", "interface_id", "srcaddr", "dstaddr", "srcport", "dstport",
+		"protocol", "packets", "bytes", "start", "end", "action", "log_status"}
+	line := "2 123456789012 eni-1 10.0.0.1 198.51.100.7 443 51000 6 10 840 1704067200 1704067260 ACCEPT -"
+	var vals [][]byte
+	for _, v := range strings.Fields(line) {
+		vals = append(vals, []byte(v))
+	}
+	tests := []struct {
+		name string
+		in   normalize.Input
+	}{
+		{name: "cloudtrail", in: normalize.Input{Type: typ(t, reg, "cloudtrail"), RawJSON: []byte(ctRecord),
+			Origin: &event.Origin{Key: "AWSLogs/123456789012/CloudTrail/us-east-1/2024/01/02/f.json.gz"}}},
+		{name: "guardduty", in: normalize.Input{Type: typ(t, reg, "guardduty"), RawJSON: []byte(gdRecord),
+			Origin: &event.Origin{Key: "AWSLogs/123456789012/GuardDuty/us-east-1/2024/01/02/f.jsonl.gz"}}},
+		{name: "flow log fields", in: normalize.Input{Type: typ(t, reg, "vpcflowlogs"), Header: normalize.NewHeader(names), Values: vals, Message: []byte(line),
+			Origin: &event.Origin{Key: "AWSLogs/123456789012/vpcflowlogs/us-east-1/2024/01/02/f.log.gz"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc, _, err := n.Normalize([]byte("head"), tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc = doc[len("head"):]
+			m := n.Members()
+			if len(m) == 0 || len(m)%4 != 0 {
+				t.Fatalf("Members() = %v", m)
+			}
+			var want []string
+			dec := json.NewDecoder(bytes.NewReader(doc))
+			if _, err := dec.Token(); err != nil {
+				t.Fatal(err)
+			}
+			for dec.More() {
+				k, _ := dec.Token()
+				var v json.RawMessage
+				if err := dec.Decode(&v); err != nil {
+					t.Fatal(err)
+				}
+				want = append(want, k.(string)+"="+string(v))
+			}
+			var got []string
+			for i := 0; i < len(m); i += 4 {
+				got = append(got, string(doc[m[i]:m[i+1]])+"="+string(doc[m[i+2]:m[i+3]]))
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Fatalf("members\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+}

@@ -55,6 +55,11 @@ type scanner struct {
 	topMask uint64
 	topEsc  bool // some top-level key is written with escapes
 	tmp     []byte
+	// members, when recMembers is set, gets four offsets into doc per
+	// top-level member kept: its key's start and end (without quotes),
+	// its value's start and end.
+	members    []int32
+	recMembers bool
 	// strict (prefix mode) rejects what a JSON framer would: raw control
 	// characters in strings (ctl records one) and nesting deeper than
 	// maxPrefixDepth (depth counts the open containers).
@@ -81,6 +86,7 @@ func (s *scanner) scan(raw []byte, plan *typePlan, py []byte, pyOn bool) ([]byte
 func (s *scanner) scanPrefix(raw []byte, plan *typePlan, py []byte, pyOn, prefix bool) ([]byte, int, error) {
 	s.raw, s.plan, s.py, s.pyOn = raw, plan, py, pyOn
 	s.strict, s.ctl, s.depth = prefix, false, 0
+	s.members = s.members[:0]
 	s.doc = s.doc[:0]
 	s.top = s.top[:0]
 	s.topMask = 0
@@ -315,6 +321,7 @@ func (s *scanner) object(i int, t int32, docOn, top, verbatim bool) (int, bool, 
 		if docOn && kept > 0 {
 			s.doc = append(s.doc, ',')
 		}
+		keyAt := len(s.doc)
 		kEnd, kEsc := s.plainString(i, docOn), false
 		if kEnd == 0 {
 			var err error
@@ -341,6 +348,7 @@ func (s *scanner) object(i int, t int32, docOn, top, verbatim bool) (int, bool, 
 		if docOn {
 			s.doc = append(s.doc, ':')
 		}
+		valAt := len(s.doc)
 		mode := modeMember
 		if verbatim {
 			mode = modeVerbatim
@@ -352,6 +360,9 @@ func (s *scanner) object(i int, t int32, docOn, top, verbatim bool) (int, bool, 
 		if docOn {
 			if ok {
 				kept++
+				if top && s.recMembers {
+					s.members = append(s.members, int32(keyAt+1), int32(valAt-2), int32(valAt), int32(len(s.doc)))
+				}
 			} else {
 				s.doc = s.doc[:mark]
 			}

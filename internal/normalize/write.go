@@ -12,6 +12,12 @@ import (
 type docWriter struct {
 	ov   *Overlay
 	used []bool
+	// members, when set, gets the offsets (from base) of the top-level
+	// members overlayRest writes, as scanner.members holds them;
+	// membersOK turns false when they cannot be given.
+	members   *[]int32
+	base      int
+	membersOK bool
 }
 
 // overlayValue writes overlay node c (a value or an object).

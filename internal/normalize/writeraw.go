@@ -256,6 +256,7 @@ func (w *docWriter) overlayRest(dst []byte, ov int32, n int) ([]byte, int) {
 	if ov == noNode {
 		return dst, n
 	}
+	rec := ov == 0 && w.members != nil
 	for c := w.ov.nodes[ov].first; c != noNode; c = w.ov.nodes[c].next {
 		if !w.ov.nodes[c].present || w.ov.nodes[c].deleted || w.used[c] {
 			continue
@@ -264,11 +265,19 @@ func (w *docWriter) overlayRest(dst []byte, ov int32, n int) ([]byte, int) {
 		if n > 0 {
 			dst = append(dst, ',')
 		}
-		dst = append(dst, w.ov.nodes[c].qkey...)
+		keyAt := len(dst)
+		qkey := w.ov.nodes[c].qkey
+		dst = append(dst, qkey...)
 		var ok bool
 		dst, ok = w.overlayValue(dst, c)
 		if ok {
 			n++
+			if rec {
+				// A key written with escapes cannot be given as it is.
+				w.membersOK = w.membersOK && len(qkey) == len(w.ov.nodes[c].key)+3
+				at := int32(keyAt - w.base)
+				*w.members = append(*w.members, at+1, at+int32(len(qkey))-2, at+int32(len(qkey)), int32(len(dst)-w.base))
+			}
 		} else {
 			dst = dst[:mark]
 		}

@@ -48,6 +48,27 @@ type Batch struct {
 	// {"_index":...,"_id":...,"_source":...}, one after another and nothing
 	// else, so an NDJSON sink can write Buf as it is.
 	Lines bool
+	// Members, filled when an Inspect hook is set, locates the members of
+	// the documents' top-level objects so the hook need not scan them:
+	// for document i < len(MembersEnd), Members[MembersEnd[i-1]:
+	// MembersEnd[i]] (from 0 for the first) holds four offsets into its
+	// Source per member, as normalize.Normalizer.Members gives them; an
+	// empty range means they are not known.
+	Members    []int32
+	MembersEnd []int32
+}
+
+// DocMembers returns the member offsets of document i (see Members), or
+// nil.
+func (b *Batch) DocMembers(i int) []int32 {
+	if i >= len(b.MembersEnd) {
+		return nil
+	}
+	lo := int32(0)
+	if i > 0 {
+		lo = b.MembersEnd[i-1]
+	}
+	return b.Members[lo:b.MembersEnd[i]]
 }
 
 // Reset empties the batch, keeping its memory.
@@ -55,6 +76,8 @@ func (b *Batch) Reset() {
 	b.Docs = b.Docs[:0]
 	b.Buf = b.Buf[:0]
 	b.Lines = false
+	b.Members = b.Members[:0]
+	b.MembersEnd = b.MembersEnd[:0]
 }
 
 // Sink makes documents durable. Write is called from one goroutine at a

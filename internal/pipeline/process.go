@@ -87,7 +87,9 @@ func NewObjectProcessor(shared *ObjectConfig) *ObjectProcessor {
 	if cfg.Stats == nil {
 		cfg.Stats = &Stats{}
 	}
-	return &ObjectProcessor{cfg: &cfg, norm: normalize.New(cfg.Scripts, nil, normalize.WithEnrichers(cfg.Enrichers...))}
+	p := &ObjectProcessor{cfg: &cfg, norm: normalize.New(cfg.Scripts, nil, normalize.WithEnrichers(cfg.Enrichers...))}
+	p.norm.RecordMembers(cfg.Inspect != nil)
+	return p
 }
 
 // countingReader counts bytes read from an object as stored.
@@ -464,6 +466,10 @@ func (r *objectRun) emit(in normalize.Input) error {
 		Ack: r.ack,
 	})
 	b.Docs[len(b.Docs)-1].Source = b.Buf[r.body:end:end]
+	if r.p.cfg.Inspect != nil {
+		b.Members = append(b.Members, r.p.norm.Members()...)
+		b.MembersEnd = append(b.MembersEnd, int32(len(b.Members)))
+	}
 	if len(b.Docs) >= r.p.cfg.BatchDocs || len(b.Buf) >= r.p.cfg.BatchBytes {
 		// Sources point into b.Buf, which must not move from now on.
 		r.batch = nil

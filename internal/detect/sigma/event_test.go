@@ -529,3 +529,76 @@ func TestMatcher(t *testing.T) {
 		t.Fatal("no matches: the comparison proves nothing")
 	}
 }
+
+// membersOf locates the top-level members of a compact document whose
+// keys need no escapes, as a document writer gives them to ResetMembers.
+func membersOf(t *testing.T, data []byte) []int32 {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if _, err := dec.Token(); err != nil {
+		t.Fatal(err)
+	}
+	var m []int32
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyEnd := int32(dec.InputOffset()) - 1
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		ve := int32(dec.InputOffset())
+		m = append(m, keyEnd-int32(len(k.(string))), keyEnd, ve-int32(len(v)), ve)
+	}
+	return m
+}
+
+// TestJSONEventResetMembers checks that a JSONEvent given the top-level
+// members answers every field as one that scans the document, and that
+// offsets that cannot be right are ignored.
+func TestJSONEventResetMembers(t *testing.T) {
+	docs := [][]byte{
+		[]byte(`{"a":1,"b":{"c":"v","d":{"e":[1,{"f":2}]}},"a.b":"x","g":[{"h":1}],"n":null}`),
+		[]byte(`{"a":{"b":1},"a":{"c":2}}`),
+		[]byte(`{"@message":"{\"eventName\":\"x\"}","é":"y","z":""}`),
+	}
+	docs = append(docs, generateDocuments(50)...)
+	for _, data := range docs {
+		m, ok := decodeUseNumber(t, data)
+		if !ok {
+			t.Fatalf("%q is not a JSON object", data)
+		}
+		paths := map[string]bool{"missing": true, "b.missing": true}
+		keyPaths(m, "", 4, paths)
+		scanned, given := &JSONEvent{}, &JSONEvent{}
+		if err := scanned.Reset(data); err != nil {
+			t.Fatal(err)
+		}
+		if err := given.ResetMembers(data, membersOf(t, data)); err != nil {
+			t.Fatal(err)
+		}
+		for name := range paths {
+			p := NewPath(name)
+			sv, sok := scanned.Field(p)
+			gv, gok := given.Field(p)
+			if sok != gok || !reflect.DeepEqual(sv, gv) {
+				t.Errorf("document %.80q, field %q: scanned %#v (%v), given members %#v (%v)", data, name, sv, sok, gv, gok)
+			}
+		}
+		if a, b := scalarSet(scanned), scalarSet(given); !slices.Equal(a, b) {
+			t.Errorf("document %.80q: scanned scalars %q, given members %q", data, a, b)
+		}
+	}
+	bad := []byte(`{"a":1,"b":2}`)
+	for _, members := range [][]int32{{2, 3, 5, 6, 1, 2, 3, 4}, {2, 3, 5, 99}, {2, 3, 5}, {0, 3, 5, 6}} {
+		ev := &JSONEvent{}
+		if err := ev.ResetMembers(bad, members); err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := ev.Field(NewPath("b")); !ok || v != json.Number("2") {
+			t.Errorf("members %v: b = %#v, %v; want the scanned value", members, v, ok)
+		}
+	}
+}

@@ -108,6 +108,33 @@ func (e *JSONEvent) Reset(data []byte) error {
 	return nil
 }
 
+// ResetMembers is Reset for a document whose writer knows where the
+// members of its top-level object are: members holds four offsets into
+// data per member, in document order (key start and end, inside the
+// quotes of a key written without escapes; value start and end), as
+// normalize.Normalizer.Members gives them. The top level is then not
+// scanned, and the objects in it are indexed only when a lookup reaches
+// them. Offsets out of order or out of range make it fall back to
+// scanning.
+func (e *JSONEvent) ResetMembers(data []byte, members []int32) error {
+	if err := e.Reset(data); err != nil || len(members) == 0 || len(members)%4 != 0 {
+		return err
+	}
+	prev := int32(e.top)
+	for k := 0; k < len(members); k += 4 {
+		ks, ke, vs, ve := members[k], members[k+1], members[k+2], members[k+3]
+		if ks <= prev || ke < ks || vs <= ke || ve <= vs || int(ve) > len(data) {
+			e.members = e.members[:0]
+			return nil
+		}
+		prev = ve
+		e.members = append(e.members, member{ko: ks, kn: ke - ks, vs: vs, ve: ve, obj: -1})
+	}
+	e.topObj = len(e.objs)
+	e.objs = append(e.objs, objTable{start: int32(e.top), lo: 0, hi: int32(len(e.members))})
+	return nil
+}
+
 // Field implements Event.
 func (e *JSONEvent) Field(p *Path) (any, bool) {
 	if e.top < 0 {

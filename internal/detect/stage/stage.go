@@ -442,7 +442,7 @@ func (d *Detector) Inspect(b *pipeline.Batch) {
 			continue
 		}
 		evaluated++
-		if err := sc.ev.Reset(doc.Source); err != nil {
+		if err := sc.ev.ResetMembers(doc.Source, b.DocMembers(i)); err != nil {
 			d.log.Warn("detection: document is not a JSON object", slog.String("id", doc.ID), slog.String("index", doc.Index))
 			continue
 		}
