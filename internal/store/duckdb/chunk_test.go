@@ -103,3 +103,71 @@ func TestChunkAppenderMatchesDriver(t *testing.T) {
 		t.Error("edge-1 not stored")
 	}
 }
+
+// TestAppendToMigratedStore writes into a store whose typed column was
+// added by a migration, so the table's column order differs from the
+// schema's: the appender must match columns by name.
+func TestAppendToMigratedStore(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := Open(ctx, dir, Options{Threads: 2}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.db.ExecContext(ctx, `ALTER TABLE docs DROP COLUMN process_name`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(ctx, dir, Options{Threads: 2}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var last string
+	if err := db.db.QueryRowContext(ctx, `SELECT column_name FROM duckdb_columns() WHERE table_name = 'docs' ORDER BY column_index DESC LIMIT 1`).Scan(&last); err != nil {
+		t.Fatal(err)
+	}
+	if last != "process_name" {
+		t.Fatalf("last column is %s, want process_name (added by the migration)", last)
+	}
+	docs := []store.Doc{
+		{ID: "a", Index: "log-linux", LogType: "linux", TimestampMs: 10, Source: []byte(`{"process":{"name":"sshd"},"user":{"name":"root"},"source":{"port":22}}`)},
+		{ID: "b", Index: "log-linux", LogType: "linux", TimestampMs: 20, Source: []byte(`{"process":{"name":"cron"},"source":{"port":"x"}}`)},
+	}
+	if err := db.Write(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT _id, process_name, user_name, source_port FROM docs ORDER BY _id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var id string
+		var proc, user, port *string
+		if err := rows.Scan(&id, &proc, &user, &port); err != nil {
+			t.Fatal(err)
+		}
+		str := func(p *string) string {
+			if p == nil {
+				return "NULL"
+			}
+			return *p
+		}
+		got = append(got, fmt.Sprintf("%s %s %s %s", id, str(proc), str(user), str(port)))
+	}
+	want := []string{"a sshd root 22", "b cron NULL NULL"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("rows = %q, want %q", got, want)
+	}
+	h, err := db.Get(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(h.Source) != string(docs[0].Source) {
+		t.Fatalf("Get = %s, want %s", h.Source, docs[0].Source)
+	}
+}
