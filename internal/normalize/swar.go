@@ -37,8 +37,19 @@ func plainRun[T ~string | ~[]byte](s T, i int, stopHigh bool) int {
 	return plainRunBytes(unsafe.Slice(unsafe.StringData(str), len(str)), i, stopHigh)
 }
 
-// plainRunBytes is plainRun for byte slices, eight bytes at a time.
+// plainRunBytes is plainRun for byte slices, eight bytes at a time (past
+// the first eight, sixteen at a time where the CPU can).
 func plainRunBytes(s []byte, i int, stopHigh bool) int {
+	if i+8 <= len(s) {
+		x := binary.LittleEndian.Uint64(s[i:])
+		if m := specialMask(x, stopHigh); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+		i += 8
+		if haveRun16 && stopHigh && len(s)-i >= 16 {
+			i += plainRun16(&s[i], len(s)-i)
+		}
+	}
 	for i+8 <= len(s) {
 		x := binary.LittleEndian.Uint64(s[i:])
 		if m := specialMask(x, stopHigh); m != 0 {

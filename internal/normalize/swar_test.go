@@ -18,6 +18,16 @@ func TestPlainRun(t *testing.T) {
 		{in: "abcdéfgh", stopHigh: true, want: 4},
 		{in: `"abcdefghijklmnop"`, from: 1, want: 17},
 		{in: "0123456789abcdef\x7f", want: 17},
+		// Past the first word, sixteen bytes at a time on amd64.
+		{in: "0123456789abcdefghijklmnopqrstuvwxyz0123456789", stopHigh: true, want: 46},
+		{in: "0123456789abcdefghijklmnopqrstuv\"wxyz", stopHigh: true, want: 32},
+		{in: "0123456789abcdefghijklmnopqrstu\\vwxyz", stopHigh: true, want: 31},
+		{in: "0123456789abcdefghijklmnopqrstuvwxyz\x1f", stopHigh: true, want: 36},
+		{in: "0123456789abcdefghijklmnopqrstuvwx\x80yz", stopHigh: true, want: 34},
+		{in: "0123456789abcdefghijklmnopqrstuvwx\xffyz", stopHigh: true, want: 34},
+		{in: "0123456789abcdefghijklmnopqrstuvwx\x7fyz", stopHigh: true, want: 37},
+		{in: "0123456789abcdefghijklmnopqrstuvwx\x20yz", stopHigh: true, want: 37},
+		{in: "01234567\"9abcdefghijklmnopqrstuvwxyz", from: 9, stopHigh: true, want: 36},
 	} {
 		if got := plainRun(tc.in, tc.from, tc.stopHigh); got != tc.want {
 			t.Errorf("plainRun(%q, %d, %v) = %d, want %d", tc.in, tc.from, tc.stopHigh, got, tc.want)
@@ -42,6 +52,12 @@ func FuzzPlainRun(f *testing.F) {
 			}
 			if got := plainRun(s, 0, high); got != want {
 				t.Fatalf("plainRun(%q, %v) = %d, want %d", s, high, got, want)
+			}
+			// From a later start, as strings are scanned inside records.
+			if len(s) > 3 && want >= 3 {
+				if got := plainRun(s, 3, high); got != want {
+					t.Fatalf("plainRun(%q, 3, %v) = %d, want %d", s, high, got, want)
+				}
 			}
 		}
 	})
