@@ -62,7 +62,8 @@ type scanner struct {
 	recMembers bool
 	// strict (prefix mode) rejects what a JSON framer would: raw control
 	// characters in strings (ctl records one) and nesting deeper than
-	// maxPrefixDepth (depth counts the open containers).
+	// maxPrefixDepth (depth counts the open containers; a failed scan
+	// leaves it as it was, and the next scan starts it again at 0).
 	strict bool
 	ctl    bool
 	depth  int
@@ -291,7 +292,6 @@ func (s *scanner) object(i int, t int32, docOn, top, verbatim bool) (int, bool, 
 	if s.depth++; s.strict && s.depth > maxPrefixDepth {
 		return 0, false, ErrSyntax
 	}
-	defer func() { s.depth-- }()
 	s.pyAppend('{')
 	docStart := len(s.doc)
 	if docOn {
@@ -304,10 +304,12 @@ func (s *scanner) object(i int, t int32, docOn, top, verbatim bool) (int, bool, 
 		if docOn {
 			if verbatim {
 				s.doc = append(s.doc, '}')
+				s.depth--
 				return i + 1, true, nil
 			}
 			s.doc = s.doc[:docStart]
 		}
+		s.depth--
 		return i + 1, false, nil
 	}
 	for m := 0; ; m++ {
@@ -377,13 +379,16 @@ func (s *scanner) object(i int, t int32, docOn, top, verbatim bool) (int, bool, 
 	}
 	s.pyAppend('}')
 	if !docOn {
+		s.depth--
 		return i, false, nil
 	}
 	if kept == 0 && !verbatim {
 		s.doc = s.doc[:docStart]
+		s.depth--
 		return i, false, nil
 	}
 	s.doc = append(s.doc, '}')
+	s.depth--
 	return i, true, nil
 }
 
@@ -408,7 +413,6 @@ func (s *scanner) array(i int, t int32, docOn bool, mode int) (int, bool, error)
 	if s.depth++; s.strict && s.depth > maxPrefixDepth {
 		return 0, false, ErrSyntax
 	}
-	defer func() { s.depth-- }()
 	s.pyAppend('[')
 	docStart := len(s.doc)
 	if docOn {
@@ -451,13 +455,16 @@ func (s *scanner) array(i int, t int32, docOn bool, mode int) (int, bool, error)
 	}
 	s.pyAppend(']')
 	if !docOn {
+		s.depth--
 		return i, false, nil
 	}
 	if mode == modeMember && (n == 0 || (n == 1 && onlyEmptyString)) {
 		s.doc = s.doc[:docStart]
+		s.depth--
 		return i, false, nil
 	}
 	s.doc = append(s.doc, ']')
+	s.depth--
 	return i, true, nil
 }
 
