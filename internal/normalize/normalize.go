@@ -1091,7 +1091,7 @@ func (n *Normalizer) mapECS(d *Doc, plan *typePlan) {
 				if a := n.keyInfo(d.Origin.Key).account; a != "" {
 					putString(ov, plan.acctSlot, a)
 				}
-			case unquoteLoose(acct) != "":
+			case len(acct) > 0 && string(acct) != `""`: // unquoteLoose(acct) != "", without the string
 			default:
 				a := n.keyInfo(d.Origin.Key).account
 				if a == "" {
