@@ -62,8 +62,11 @@ type Config struct {
 	// DecideAtEnd makes the end of a run (the Close of the sink Sink
 	// returns, or Close) decide every open correlation window, for a
 	// one-shot run whose state is not kept (vigil load without a state
-	// directory). Otherwise open windows stay open, in StateDir, for the
-	// next run.
+	// directory); windows are then not decided during the run, because
+	// the objects of one load may be read in any order and far apart in
+	// time: the watermark that a later object moves on must not close
+	// the windows an older one is still filling. Otherwise open windows
+	// stay open, in StateDir, for the next run.
 	DecideAtEnd bool
 }
 
@@ -474,7 +477,7 @@ func (d *Detector) Inspect(b *pipeline.Batch) {
 		}
 	}
 	d.stats.docs.Add(evaluated)
-	if rs.correlation > 0 {
+	if rs.correlation > 0 && !d.cfg.DecideAtEnd {
 		d.maybeFlush(sc)
 	}
 	d.appendAlerts(sc, b)

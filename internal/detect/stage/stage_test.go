@@ -953,3 +953,30 @@ func TestLateMatchesFoldIntoOneAlert(t *testing.T) {
 		t.Errorf("stats %+v, want 2 alerts created (one late) and 19 updates", st)
 	}
 }
+
+// TestOneShotRunKeepsOlderWindows loads, in one run whose state is not
+// kept, an object of events a day later than a brute force, then the
+// brute force split over two objects, flushing after every batch: the
+// watermark the later object set must not close or drop the windows the
+// older objects are still filling (with concurrent workers, objects far
+// apart in time are read in any order).
+func TestOneShotRunKeepsOlderWindows(t *testing.T) {
+	d := newDetector(t, stage.Config{RuleDirs: []string{corrRules}, DecideAtEnd: true, FlushInterval: time.Nanosecond})
+	later := ctRecord("later-1", map[string]any{"eventTime": at(24 * time.Hour)})
+	later2 := ctRecord("later-2", map[string]any{"eventTime": at(25 * time.Hour)})
+	rs := bruteForce()[:13] // 12 failures and the success
+	// The second later record stands for another worker's object read
+	// between the two halves: it moves the watermark on again.
+	objs := []object{
+		{key: ctKeyPrefix + "20250601T1019Z_later.json", records: []map[string]any{later}},
+		{key: ctKeyPrefix + "20250601T1020Z_1.json", records: append(append([]map[string]any(nil), rs[:6]...), later2)},
+		{key: ctKeyPrefix + "20250601T1021Z_2.json", records: rs[6:]},
+	}
+	sink, _ := runPipeline(t, d, objs, runOpts{workers: 1, batchDocs: 2})
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := byRule(sink.alerts()); !mapsEqual(got, map[string]int{bruteForceID: 1}) {
+		t.Fatalf("alerts by rule = %v, want exactly one brute force alert", got)
+	}
+}
