@@ -110,6 +110,9 @@ type loadOptions struct {
 	stateDir       string
 	notifyFile     string
 	notify         *notify.Config // read from notifyFile
+	// onDetector, when set, is told about the detector the run creates
+	// (vigil serve hands it the console's alert status changes).
+	onDetector func(*stage.Detector)
 	geoipASN       string
 	bulk           ossink.Config
 	paths          []string
@@ -289,6 +292,9 @@ func loadInto(ctx context.Context, env *Env, opts *loadOptions, reg *logtype.Reg
 		}
 		for _, p := range det.Problems() {
 			fmt.Fprintf(env.Stderr, "vigil load: rule skipped: %v\n", p)
+		}
+		if opts.onDetector != nil {
+			opts.onDetector(det)
 		}
 		cfg.Inspect = det.Inspect
 		sink = det.Sink(sink)

@@ -12,11 +12,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-siem/vigil/internal/codec"
 	"github.com/vigil-siem/vigil/internal/detect/alert"
 	"github.com/vigil-siem/vigil/internal/detect/notify"
+	"github.com/vigil-siem/vigil/internal/detect/stage"
 	"github.com/vigil-siem/vigil/internal/logtype"
 	"github.com/vigil-siem/vigil/internal/pipeline"
 	"github.com/vigil-siem/vigil/internal/sink/ndjson"
@@ -186,6 +188,9 @@ func serveAndWatch(ctx context.Context, env *Env, o serveOptions, in ingestOptio
 		watch:          2 * time.Second,
 		paths:          in.watch,
 	}
+	alerts := storeAlerts{st: st, det: &atomic.Pointer[stage.Detector]{}}
+	lo.onDetector = alerts.det.Store
+	wo.Alerts = alerts
 	dl := ndjson.NewDeadLetter(lo.deadLetter)
 	var sink pipeline.Sink
 	var written func() int64
@@ -238,7 +243,9 @@ func serveStore(ctx context.Context, env *Env, cmd string, st store.Store, ln ne
 			fmt.Fprintf(env.Stderr, "%s: closing the store: %v\n", cmd, err)
 		}
 	}()
-	wo.Alerts = storeAlerts{st}
+	if wo.Alerts == nil {
+		wo.Alerts = storeAlerts{st: st}
+	}
 	srv, err := web.New(st, wo, newLogger(env.Stderr))
 	if err != nil {
 		_ = ln.Close() // the server never started
@@ -254,13 +261,23 @@ func serveStore(ctx context.Context, env *Env, cmd string, st store.Store, ln ne
 }
 
 // storeAlerts changes the status of alert documents in the store, for the
-// console's Alerts view.
-type storeAlerts struct{ st store.Store }
+// console's Alerts view, and in the running detector's state when there
+// is one (vigil serve --watch --rules), so that the alert's next update
+// keeps the status.
+type storeAlerts struct {
+	st  store.Store
+	det *atomic.Pointer[stage.Detector] // nil without detection
+}
 
 // SetAlertStatus rewrites the alert document with the new status.
 func (a storeAlerts) SetAlertStatus(ctx context.Context, id, status string) error {
 	if !alert.Status(status).Valid() {
 		return fmt.Errorf("alert status %q: want open or acknowledged", status)
+	}
+	if a.det != nil {
+		if d := a.det.Load(); d != nil {
+			d.Alerts().SetStatus(id, alert.Status(status)) // false: the alert is closed, only stored
+		}
 	}
 	h, err := a.st.Get(ctx, id)
 	if err != nil {

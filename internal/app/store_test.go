@@ -5,7 +5,9 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -152,6 +154,107 @@ func TestServeWatch(t *testing.T) {
 	if code := <-osDone; code != ExitOK {
 		t.Errorf("serve --sink opensearch: exit %d\n%s", code, osErr.String())
 	}
+	select {
+	case code := <-done:
+		if code != ExitOK {
+			t.Errorf("serve: exit %d\n%s", code, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop within 30 s of its context")
+	}
+}
+
+// TestServeAcknowledgeKeepsStatus acknowledges an alert in the console
+// of vigil serve --watch --rules, then drops a file whose events update
+// that alert: the update keeps the status a person set.
+func TestServeAcknowledgeKeepsStatus(t *testing.T) {
+	dir := t.TempDir()
+	data, watch := filepath.Join(dir, "data"), filepath.Join(dir, "watch")
+	keyDir := filepath.Join(watch, "AWSLogs", "123456789012", "CloudTrail", "us-east-1", "2026", "01", "05")
+	if err := os.MkdirAll(keyDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stop := func(id string, at time.Time) map[string]any {
+		return map[string]any{
+			"eventVersion": "1.09", "eventID": id, "eventTime": at.UTC().Format(time.RFC3339),
+			"eventSource": "cloudtrail.amazonaws.com", "eventName": "StopLogging", "awsRegion": "us-east-1",
+			"sourceIPAddress": "198.51.100.7", "userAgent": "aws-cli/2.15.0", "eventType": "AwsApiCall",
+			"recipientAccountId": "123456789012",
+			"userIdentity": map[string]any{"type": "IAMUser", "userName": "mallory", "accountId": "123456789012",
+				"arn": "arn:aws:iam::123456789012:user/mallory", "principalId": "AIDAMALLORY"},
+			"requestParameters": map[string]any{"name": "org-trail"},
+		}
+	}
+	drop := func(name string, recs ...map[string]any) {
+		t.Helper()
+		b, err := json.Marshal(map[string]any{"Records": recs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmp := filepath.Join(dir, name)
+		if err := os.WriteFile(tmp, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(keyDir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	var stderr bytes.Buffer
+	go func() {
+		done <- Main(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", data, "--watch", watch, "--rules", "../../rules"},
+			strings.NewReader(""), io.Discard, &stderr)
+	}()
+	var addr string
+	for deadline := time.Now().Add(20 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		_, _, addr, _ = storeHolder(data)
+	}
+	if addr == "" {
+		t.Fatal("vigil serve did not take the store within 20 s")
+	}
+	remote := newRemoteStore(addr, "")
+	// alertState waits for the StopLogging alert to reach count n.
+	alertState := func(n int) (id, status string) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			res, err := remote.Search(ctx, store.SearchRequest{Filter: store.Filter{LogTypes: []string{"alert"}}})
+			if err != nil || len(res.Hits) == 0 {
+				continue
+			}
+			var doc struct {
+				Alert struct {
+					Status string `json:"status"`
+					Count  int    `json:"count"`
+				} `json:"alert"`
+			}
+			if err := json.Unmarshal(res.Hits[0].Source, &doc); err == nil && doc.Alert.Count == n {
+				return res.Hits[0].ID, doc.Alert.Status
+			}
+		}
+		t.Fatalf("no alert with count %d within 30 s\n%s", n, stderr.String())
+		return "", ""
+	}
+	t0 := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	drop("123456789012_CloudTrail_us-east-1_20260105T1000Z_a.json", stop("stop-1", t0))
+	id, status := alertState(1)
+	if status != "open" {
+		t.Fatalf("new alert status %q, want open", status)
+	}
+	resp, err := http.Post(addr+"/api/alerts/"+id+"/status", "application/json", strings.NewReader(`{"status":"acknowledged"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("acknowledging: HTTP %d", resp.StatusCode)
+	}
+	drop("123456789012_CloudTrail_us-east-1_20260105T1005Z_b.json", stop("stop-2", t0.Add(5*time.Minute)))
+	if id2, status := alertState(2); id2 != id || status != "acknowledged" {
+		t.Errorf("after an update: alert %s status %q, want %s acknowledged", id2, status, id)
+	}
+	cancel()
 	select {
 	case code := <-done:
 		if code != ExitOK {

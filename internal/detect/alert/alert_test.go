@@ -568,3 +568,27 @@ func BenchmarkProcess(b *testing.B) {
 		p.Process(ms[i%len(ms)])
 	}
 }
+
+// TestSetStatusSurvivesUpdates checks that an alert acknowledged in the
+// state stays acknowledged when later matches update it, and can be
+// reopened.
+func TestSetStatusSurvivesUpdates(t *testing.T) {
+	p := newProc(t, Config{})
+	m := func(at time.Duration, ref string) Match {
+		return match("r", at, ref, map[string]string{"source.ip": "a"})
+	}
+	id := p.Process(m(0, "1")).Alert.ID
+	if !p.SetStatus(id, StatusAcknowledged) {
+		t.Fatal("SetStatus: the state does not hold the alert")
+	}
+	if r := p.Process(m(time.Minute, "2")); r.Alert.ID != id || r.Alert.Status != StatusAcknowledged {
+		t.Fatalf("update: alert %s status %q, want %s acknowledged", r.Alert.ID, r.Alert.Status, id)
+	}
+	p.SetStatus(id, StatusOpen)
+	if r := p.Process(m(2*time.Minute, "3")); r.Alert.Status != StatusOpen {
+		t.Fatalf("after reopening: status %q", r.Alert.Status)
+	}
+	if p.SetStatus("no-such-alert", StatusAcknowledged) {
+		t.Error("SetStatus of an unknown alert reported true")
+	}
+}

@@ -508,6 +508,19 @@ func (p *Processor) Acknowledge(id string) (a *Alert, ok bool) {
 	return e.a.Clone(), true
 }
 
+// SetStatus sets the status of the open alert id, so that the alert's
+// next update keeps what a person chose in the console; it reports false
+// when the state does not hold the alert.
+func (p *Processor) SetStatus(id string, s Status) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.alerts[id]
+	if ok {
+		e.a.Status = s
+	}
+	return ok
+}
+
 // Get returns a copy of the alert id from the state.
 func (p *Processor) Get(id string) (*Alert, bool) {
 	p.mu.Lock()
