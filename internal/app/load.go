@@ -113,9 +113,9 @@ type loadOptions struct {
 	// onDetector, when set, is told about the detector the run creates
 	// (vigil serve hands it the console's alert status changes).
 	onDetector func(*stage.Detector)
-	geoipASN       string
-	bulk           ossink.Config
-	paths          []string
+	geoipASN   string
+	bulk       ossink.Config
+	paths      []string
 }
 
 func parseLoadFlags(stderr io.Writer, args []string) (*loadOptions, error) {
