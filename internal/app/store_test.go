@@ -122,13 +122,7 @@ func TestServeWatch(t *testing.T) {
 		osDone <- Main(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data2"), "--watch", watch, "--sink", "opensearch:" + osrv.URL()},
 			strings.NewReader(""), io.Discard, &osErr)
 	}()
-	var addr string
-	for deadline := time.Now().Add(20 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		_, _, addr, _ = storeHolder(data)
-	}
-	if addr == "" {
-		t.Fatal("vigil serve did not take the store within 20 s")
-	}
+	addr := serverAddr(t, data)
 	// The demo's log bucket, moved into the watched directory.
 	if err := os.Rename(sum.LogDir, filepath.Join(watch, filepath.Base(sum.LogDir))); err != nil {
 		t.Fatal(err)
@@ -154,14 +148,7 @@ func TestServeWatch(t *testing.T) {
 	if code := <-osDone; code != ExitOK {
 		t.Errorf("serve --sink opensearch: exit %d\n%s", code, osErr.String())
 	}
-	select {
-	case code := <-done:
-		if code != ExitOK {
-			t.Errorf("serve: exit %d\n%s", code, stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop within 30 s of its context")
-	}
+	serveExited(t, done, &stderr)
 }
 
 // TestServeAcknowledgeKeepsStatus acknowledges an alert in the console
@@ -207,13 +194,7 @@ func TestServeAcknowledgeKeepsStatus(t *testing.T) {
 		done <- Main(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", data, "--watch", watch, "--rules", "../../rules"},
 			strings.NewReader(""), io.Discard, &stderr)
 	}()
-	var addr string
-	for deadline := time.Now().Add(20 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		_, _, addr, _ = storeHolder(data)
-	}
-	if addr == "" {
-		t.Fatal("vigil serve did not take the store within 20 s")
-	}
+	addr := serverAddr(t, data)
 	remote := newRemoteStore(addr, "")
 	// alertState waits for the StopLogging alert to reach count n.
 	alertState := func(n int) (id, status string) {
@@ -255,6 +236,26 @@ func TestServeAcknowledgeKeepsStatus(t *testing.T) {
 		t.Errorf("after an update: alert %s status %q, want %s acknowledged", id2, status, id)
 	}
 	cancel()
+	serveExited(t, done, &stderr)
+}
+
+// serverAddr waits for a vigil serve over the data directory to take its
+// store and returns the address it serves.
+func serverAddr(t *testing.T, data string) string {
+	t.Helper()
+	var addr string
+	for deadline := time.Now().Add(20 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		_, _, addr, _ = storeHolder(data)
+	}
+	if addr == "" {
+		t.Fatal("vigil serve did not take the store within 20 s")
+	}
+	return addr
+}
+
+// serveExited waits for a vigil serve whose context ended to exit cleanly.
+func serveExited(t *testing.T, done <-chan int, stderr *bytes.Buffer) {
+	t.Helper()
 	select {
 	case code := <-done:
 		if code != ExitOK {
