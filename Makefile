@@ -43,7 +43,7 @@ $(BENCH_DATA)/manifest.json:
 bench: bench-data
 	VIGIL_BENCH_DATA="$(BENCH_DATA)" $(GO) test -run '^$$' -bench . -benchtime 2x -count $(BENCH_COUNT) -cpu 1,2 ./test/bench/ | tee bench-load.txt
 	$(GO) run ./test/bench/benchsummary < bench-load.txt
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/codec/ ./internal/normalize/ ./internal/detect/... ./internal/query/
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/codec/... ./internal/normalize/ ./internal/detect/... ./internal/query/
 	$(GO) test -run '^$$' -bench 'BulkEncode$$|SinkEndToEnd' -cpu 1,2 -count $(BENCH_COUNT) ./internal/sink/opensearch/
 	$(MAKE) bench-store
 
