@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -188,7 +187,7 @@ func serveAndWatch(ctx context.Context, env *Env, o serveOptions, in ingestOptio
 		watch:          2 * time.Second,
 		paths:          in.watch,
 	}
-	alerts := storeAlerts{st: st, det: &atomic.Pointer[stage.Detector]{}}
+	alerts := storeAlerts{StoreAlerts: web.StoreAlerts{Store: st}, det: &atomic.Pointer[stage.Detector]{}}
 	lo.onDetector = alerts.det.Store
 	wo.Alerts = alerts
 	dl := ndjson.NewDeadLetter(lo.deadLetter)
@@ -244,7 +243,7 @@ func serveStore(ctx context.Context, env *Env, cmd string, st store.Store, ln ne
 		}
 	}()
 	if wo.Alerts == nil {
-		wo.Alerts = storeAlerts{st: st}
+		wo.Alerts = web.StoreAlerts{Store: st}
 	}
 	srv, err := web.New(st, wo, newLogger(env.Stderr))
 	if err != nil {
@@ -265,32 +264,17 @@ func serveStore(ctx context.Context, env *Env, cmd string, st store.Store, ln ne
 // is one (vigil serve --watch --rules), so that the alert's next update
 // keeps the status.
 type storeAlerts struct {
-	st  store.Store
-	det *atomic.Pointer[stage.Detector] // nil without detection
+	web.StoreAlerts
+	det *atomic.Pointer[stage.Detector] // holds nil until the run has a detector
 }
 
-// SetAlertStatus rewrites the alert document with the new status.
+// SetAlertStatus sets the status in the detector's state, then rewrites
+// the alert document.
 func (a storeAlerts) SetAlertStatus(ctx context.Context, id, status string) error {
-	if !alert.Status(status).Valid() {
-		return fmt.Errorf("alert status %q: want open or acknowledged", status)
-	}
-	if a.det != nil {
+	if alert.Status(status).Valid() {
 		if d := a.det.Load(); d != nil {
 			d.Alerts().SetStatus(id, alert.Status(status)) // false: the alert is closed, only stored
 		}
 	}
-	h, err := a.st.Get(ctx, id)
-	if err != nil {
-		return err
-	}
-	var al alert.Alert
-	if err := json.Unmarshal(h.Source, &al); err != nil {
-		return fmt.Errorf("document %s is not an alert: %w", id, err)
-	}
-	al.Status = alert.Status(status)
-	src, err := json.Marshal(&al)
-	if err != nil {
-		return err
-	}
-	return a.st.Write(ctx, []store.Doc{{ID: h.ID, Index: h.Index, LogType: h.LogType, TimestampMs: h.TimestampMs, Source: src}})
+	return a.StoreAlerts.SetAlertStatus(ctx, id, status)
 }

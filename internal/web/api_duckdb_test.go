@@ -126,7 +126,7 @@ func TestAlertQueriesOnDuckDB(t *testing.T) {
 	if err := st.Write(ctx, docs); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := web.New(st, web.Options{Alerts: browserAlerts{st}}, slog.New(slog.DiscardHandler))
+	srv, err := web.New(st, web.Options{Alerts: web.StoreAlerts{Store: st}}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

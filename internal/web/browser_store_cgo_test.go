@@ -82,7 +82,7 @@ func browserStore(t *testing.T) *browserData {
 		t.Fatalf("writing the planted document: %v", err)
 	}
 
-	srv, err := web.New(st, web.Options{Version: "browser-test", Alerts: browserAlerts{st}}, slog.New(slog.DiscardHandler))
+	srv, err := web.New(st, web.Options{Version: "browser-test", Alerts: web.StoreAlerts{Store: st}}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

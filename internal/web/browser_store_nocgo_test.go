@@ -30,7 +30,7 @@ func browserStore(t *testing.T) *browserData {
 		Count: 3, Status: alert.StatusOpen,
 	}), xssAlert(at.Add(time.Minute), "cloudtrail-00001"))
 	st := web.NewFakeStoreForTest(docs)
-	srv, err := web.New(st, web.Options{Version: "browser-test", Alerts: browserAlerts{st}}, slog.New(slog.DiscardHandler))
+	srv, err := web.New(st, web.Options{Version: "browser-test", Alerts: web.StoreAlerts{Store: st}}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

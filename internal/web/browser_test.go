@@ -546,27 +546,6 @@ func jsQuote(v string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
 }
 
-// browserAlerts changes an alert's status by rewriting its document in the
-// store, as vigil serve does.
-type browserAlerts struct{ st store.Store }
-
-func (a browserAlerts) SetAlertStatus(ctx context.Context, id, status string) error {
-	h, err := a.st.Get(ctx, id)
-	if err != nil {
-		return err
-	}
-	var al alert.Alert
-	if err := json.Unmarshal(h.Source, &al); err != nil {
-		return fmt.Errorf("document %s is not an alert: %w", id, err)
-	}
-	al.Status = alert.Status(status)
-	src, err := json.Marshal(&al)
-	if err != nil {
-		return fmt.Errorf("encoding alert %s: %w", id, err)
-	}
-	return a.st.Write(ctx, []store.Doc{{ID: h.ID, Index: h.Index, LogType: h.LogType, TimestampMs: h.TimestampMs, Source: src}})
-}
-
 // alertDoc is the stored document of a.
 func alertDoc(a *alert.Alert) store.Doc {
 	src, err := json.Marshal(a)
