@@ -838,7 +838,6 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 	if dst, ok := n.assemble(dst); ok {
 		return dst, meta, nil
 	}
-	n.membersOK = false
 	// The added fields reach into the record's own objects: merge them
 	// while copying the record once more.
 	dst, err = n.w.writeRaw(dst[:body], raw)
@@ -1080,59 +1079,33 @@ func (n *Normalizer) mapECS(d *Doc, plan *typePlan) {
 		}
 	}
 	rawCloud := n.sp(plan.cloud).start >= 0
-	if ov.slotClean(plan.acctSlot) && ov.slotClean(plan.regionSlot) {
-		// The template slots stand for their paths: no path lookups.
-		if !ov.nodes[plan.cloudSlot].present && !rawCloud {
-			goto static
-		}
+	// The template slots stand for their paths unless a transform deleted
+	// something on the way: then the paths are looked up.
+	clean := ov.slotClean(plan.acctSlot) && ov.slotClean(plan.regionSlot)
+	if ov.slotHas(clean, plan.cloudSlot, "cloud") || rawCloud {
 		if !n.present(n.sp(plan.cloudAcct)) {
-			switch acct := ov.slotValue(plan.acctSlot); {
-			case string(acct) == `"unknown"`:
+			switch acct := ov.slotRaw(clean, plan.acctSlot, "cloud.account.id"); {
+			case string(acct) == `"unknown"` || bytes.IndexByte(acct, '\\') >= 0 && unquoteLoose(acct) == "unknown":
 				if a := n.keyInfo(d.Origin.Key).account; a != "" {
-					putString(ov, plan.acctSlot, a)
+					ov.slotSetString(clean, plan.acctSlot, "cloud.account.id", a)
 				}
-			case len(acct) > 0 && string(acct) != `""`: // unquoteLoose(acct) != "", without the string
+			case len(acct) > 0 && string(acct) != `""`: // a value: kept
 			default:
 				a := n.keyInfo(d.Origin.Key).account
 				if a == "" {
 					a = "unknown"
 				}
-				putString(ov, plan.acctSlot, a)
+				ov.slotSetString(clean, plan.acctSlot, "cloud.account.id", a)
 			}
 		}
-		if !n.present(n.sp(plan.cloudRegion)) && !ov.nodes[plan.regionSlot].present {
+		if !n.present(n.sp(plan.cloudRegion)) && !ov.slotHas(clean, plan.regionSlot, "cloud.region") {
 			r := n.keyInfo(d.Origin.Key).region
 			if r == "" {
 				r = "unknown"
 			}
-			putString(ov, plan.regionSlot, r)
-		}
-	} else if ov.Has("cloud") || rawCloud {
-		if !n.present(n.sp(plan.cloudAcct)) {
-			acct := ov.String("cloud.account.id")
-			switch {
-			case acct == "unknown":
-				if a := n.keyInfo(d.Origin.Key).account; a != "" {
-					ov.SetString("cloud.account.id", a)
-				}
-			case acct != "":
-			default:
-				a := n.keyInfo(d.Origin.Key).account
-				if a == "" {
-					a = "unknown"
-				}
-				ov.SetString("cloud.account.id", a)
-			}
-		}
-		if !n.present(n.sp(plan.cloudRegion)) && !ov.Has("cloud.region") {
-			r := n.keyInfo(d.Origin.Key).region
-			if r == "" {
-				r = "unknown"
-			}
-			ov.SetString("cloud.region", r)
+			ov.slotSetString(clean, plan.regionSlot, "cloud.region", r)
 		}
 	}
-static:
 	for i, s := range t.StaticECS {
 		if s.List {
 			putStrings(ov, plan.static[i], s.Values)

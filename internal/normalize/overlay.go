@@ -269,14 +269,32 @@ func (o *Overlay) slotClean(n int32) bool {
 	return true
 }
 
-// slotValue returns the encoded value of node n when it is present and
-// holds one, else nil (as Raw does for its path when slotClean(n)).
-func (o *Overlay) slotValue(n int32) []byte {
+// slotHas, slotRaw and slotSetString are Has, Raw and SetString of path,
+// answered through template node n when clean (slotClean holds for it).
+func (o *Overlay) slotHas(clean bool, n int32, path string) bool {
+	if clean {
+		return o.nodes[n].present
+	}
+	return o.Has(path)
+}
+
+func (o *Overlay) slotRaw(clean bool, n int32, path string) []byte {
+	if !clean {
+		return o.Raw(path)
+	}
 	nd := &o.nodes[n]
 	if !nd.present || nd.val == noNode {
 		return nil
 	}
 	return o.buf[nd.val:nd.end]
+}
+
+func (o *Overlay) slotSetString(clean bool, n int32, path, s string) {
+	if clean {
+		putString(o, n, s)
+	} else {
+		o.SetString(path, s)
+	}
 }
 
 // Has reports whether a field or object exists at the dotted path.

@@ -87,8 +87,9 @@ func (Script) Transform(d *normalize.Doc) error {
 		return nil
 	}
 	// Most titles need no trimming: leave them as mapped.
-	if name := ov.String("rule.name"); name == "" || strings.TrimRight(strings.TrimSpace(name), ".") != name {
-		ov.SetString("rule.name", strings.TrimRight(strings.TrimSpace(name), "."))
+	name := ov.String("rule.name")
+	if trimmed := strings.TrimRight(strings.TrimSpace(name), "."); name == "" || trimmed != name {
+		ov.SetString("rule.name", trimmed)
 	}
 	if d.Kind("severity") == normalize.KindNumber {
 		if f, err := strconv.ParseFloat(d.Str("severity"), 64); err == nil {
