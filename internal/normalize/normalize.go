@@ -1012,8 +1012,12 @@ func (n *Normalizer) timestamp(d *Doc, plan *typePlan) (time.Time, error) {
 	}
 	var err error
 	for _, f := range formats {
+		var now time.Time
+		if f.Kind == logtype.TimeFormatSyslog { // only syslog needs it (for the year)
+			now = n.now()
+		}
 		var ts time.Time
-		if ts, err = ParseTime(s, f, tzOr(t.TimestampTZ), n.now()); err == nil {
+		if ts, err = ParseTime(s, f, tzOr(t.TimestampTZ), now); err == nil {
 			return ts, nil
 		}
 	}

@@ -876,18 +876,33 @@ func BenchmarkNormalize(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	const flowLine = "2 123456789012 eni-06b374cb965187230 10.0.15.18 203.0.113.9 45568 443 6 33 3861 1704067728 1704067789 ACCEPT OK"
 	benches := []struct {
 		name, typ, key, rec string
 		script              normalize.Script
+		header              string // a flow log record: rec is its line
 	}{
 		{name: "cloudtrail", typ: "cloudtrail", key: "AWSLogs/123456789012/CloudTrail/us-east-1/2024/01/02/f.json.gz", rec: ctRecord, script: cloudtrail.Script{}},
 		{name: "guardduty", typ: "guardduty", key: "AWSLogs/123456789012/GuardDuty/us-east-1/2024/01/02/f.jsonl.gz", rec: gdRecord, script: guardduty.Script{}},
+		{name: "vpcflowlogs", typ: "vpcflowlogs", key: "AWSLogs/123456789012/vpcflowlogs/us-east-1/2024/01/02/123456789012_vpcflowlogs_us-east-1_fl-0d0aa428bb319b7c5_20240102T0000Z_2fccabb7.log.gz",
+			rec: flowLine, script: vpcflowlogs.Script{},
+			header: "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"},
 	}
 	for _, bc := range benches {
 		b.Run(bc.name, func(b *testing.B) {
 			ty := typ(b, reg, bc.typ)
 			n := normalize.New(map[string]normalize.Script{bc.typ: bc.script}, fixedNow)
 			in := normalize.Input{Type: ty, Origin: &event.Origin{Bucket: "b", Key: bc.key}, RawJSON: []byte(bc.rec)}
+			if bc.header != "" {
+				var names []string
+				for _, f := range strings.Fields(bc.header) {
+					names = append(names, strings.ReplaceAll(f, "-", "_"))
+				}
+				in.RawJSON, in.Header, in.Message = nil, normalize.NewHeader(names), []byte(bc.rec)
+				for _, v := range strings.Fields(bc.rec) {
+					in.Values = append(in.Values, []byte(v))
+				}
+			}
 			dst, _, err := n.Normalize(nil, in)
 			if err != nil {
 				b.Fatal(err)

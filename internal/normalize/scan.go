@@ -316,6 +316,22 @@ func (s *scanner) object(i int, t int32, docOn, top, verbatim bool) (int, bool, 
 		if i >= len(raw) || raw[i] != '"' {
 			return 0, false, ErrSyntax
 		}
+		if !verbatim {
+			if end, ok, handled := s.fastMember(i, t, docOn, top, m > 0, kept > 0); handled {
+				if ok {
+					kept++
+				}
+				var done bool
+				var err error
+				if i, done, err = s.afterValue(end, '}'); err != nil {
+					return 0, false, err
+				}
+				if done {
+					break
+				}
+				continue
+			}
+		}
 		if m > 0 {
 			s.pyAppend(',', ' ')
 		}
@@ -390,6 +406,96 @@ func (s *scanner) object(i int, t int32, docOn, top, verbatim bool) (int, bool, 
 	s.doc = append(s.doc, '}')
 	s.depth--
 	return i, true, nil
+}
+
+// fastMember handles the common object member of compact JSON in one
+// step: a key of printable ASCII without escapes, directly followed by ':'
+// and a plain string (see plainString), a number or a literal. It writes
+// to doc, py, the spans, the top-level keys and the members exactly what
+// the general path writes, and returns the index after the value and
+// whether doc kept the member. handled is false, with nothing written, for
+// any other member (the general path then takes it, and reports errors).
+func (s *scanner) fastMember(i int, t int32, docOn, top, comma, after bool) (end int, kept, handled bool) {
+	raw := s.raw
+	k := plainRunBytes(raw, i+1, true)
+	if k+2 >= len(raw) || raw[k] != '"' || raw[k+1] != ':' {
+		return 0, false, false
+	}
+	v := k + 2
+	const (
+		kindString = iota
+		kindNumber
+		kindLiteral
+	)
+	kind, drop, isFloat := kindString, false, false
+	switch c := raw[v]; {
+	case c == '"':
+		e := plainRunBytes(raw, v+1, true)
+		if e >= len(raw) || raw[e] != '"' || e-v-1 >= maxTermBytes {
+			return 0, false, false
+		}
+		end = e + 1
+		if e-v-1 <= 4 {
+			switch string(raw[v+1 : e]) {
+			case "", "-", "null", "[]":
+				drop = true
+			}
+		}
+	case c >= '0' && c <= '9' || c == '-':
+		var err error
+		if end, isFloat, err = s.number(v); err != nil {
+			return 0, false, false
+		}
+		kind = kindNumber
+	case c == 't' || c == 'f' || c == 'n':
+		var err error
+		if end, err = s.literal(v); err != nil {
+			return 0, false, false
+		}
+		kind, drop = kindLiteral, c == 'n'
+	default:
+		return 0, false, false
+	}
+	key := raw[i+1 : k]
+	if top {
+		s.top = append(s.top, span{start: int32(i + 1), end: int32(k)})
+		s.topMask |= keyBit(key)
+	}
+	if ct := s.child(t, key); ct >= 0 {
+		s.spans[ct] = span{start: int32(v), end: int32(end), plain: kind == kindString}
+	}
+	if s.pyOn {
+		py := s.py
+		if comma {
+			py = append(py, ',', ' ')
+		}
+		py = append(py, '\\', '"')
+		py = append(py, key...)
+		py = append(py, '\\', '"', ':', ' ')
+		switch kind {
+		case kindString:
+			py = append(py, '\\', '"')
+			py = append(py, raw[v+1:end-1]...)
+			py = append(py, '\\', '"')
+		case kindNumber:
+			py = appendPyNumber(py, raw[v:end], isFloat)
+		default:
+			py = append(py, raw[v:end]...)
+		}
+		s.py = py
+	}
+	if !docOn || drop {
+		return end, false, true
+	}
+	if after {
+		s.doc = append(s.doc, ',')
+	}
+	at := int32(len(s.doc))
+	s.doc = append(s.doc, raw[i:end]...)
+	if top && s.recMembers {
+		s.members = append(s.members, at+1, at+int32(k-i), at+int32(k-i)+2, int32(len(s.doc)))
+	}
+	return end, true, true
 }
 
 // afterValue moves past the white space after a value and then past a ','
