@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // Overlay is the tree of fields that normalization adds to a raw record
@@ -19,7 +20,42 @@ import (
 type Overlay struct {
 	nodes []onode
 	buf   []byte
+	// paths remembers which node a dotted path leads to in the template's
+	// shape, by the address of the path string (transforms pass the same
+	// literals for every record), for nodeFor and lookup. An entry holds
+	// while its epoch is the overlay's, which moves on with another
+	// template; it is used and made only while the record has not
+	// reshaped the overlay (renamed, deleted, cut off or added nodes).
+	paths    [ovPathCacheSize]ovPathEntry
+	epoch    uint32
+	reshaped bool
+	// tmplAt and tmplLen identify the template last reset from.
+	tmplAt  *onode
+	tmplLen int
 }
+
+// ovPathCacheSize is the number of entries of an overlay's path cache.
+const ovPathCacheSize = 64
+
+// ovPathEntry is a path and the node it led to in an epoch. Holding the
+// string keeps its bytes in place, so the same address and length mean
+// the same path.
+type ovPathEntry struct {
+	path  string
+	node  int32
+	epoch uint32
+}
+
+// cached returns the entry for path: a hit when it is of this epoch.
+func (o *Overlay) cached(path string) (*ovPathEntry, bool) {
+	data := unsafe.StringData(path)
+	e := &o.paths[(uintptr(unsafe.Pointer(data))>>3)%ovPathCacheSize]
+	return e, !o.reshaped && e.epoch == o.epoch && unsafe.StringData(e.path) == data && len(e.path) == len(path) && data != nil
+}
+
+// reshape notes that names may now lead to other nodes than in the
+// template, until the next reset.
+func (o *Overlay) reshape() { o.reshaped = true }
 
 // onode is one key of the overlay. A node either holds an encoded value
 // (val >= 0) or is an object whose children form a linked list. Only
@@ -52,6 +88,8 @@ const noNode = -1
 
 // Reset empties the overlay, keeping its memory.
 func (o *Overlay) Reset() {
+	o.epoch++
+	o.tmplAt, o.tmplLen = nil, 0
 	o.nodes = o.nodes[:0]
 	o.buf = o.buf[:0]
 	o.nodes = append(o.nodes, onode{parent: noNode, first: noNode, last: noNode, next: noNode, val: noNode, present: true})
@@ -60,6 +98,14 @@ func (o *Overlay) Reset() {
 // resetFrom empties the overlay and gives it the shape of tmpl, whose
 // nodes are all absent (see template).
 func (o *Overlay) resetFrom(tmpl []onode) {
+	o.reshaped = false
+	if len(tmpl) != o.tmplLen || len(tmpl) == 0 || &tmpl[0] != o.tmplAt {
+		o.epoch++
+		o.tmplLen = len(tmpl)
+		if len(tmpl) > 0 {
+			o.tmplAt = &tmpl[0]
+		}
+	}
 	o.nodes = append(o.nodes[:0], tmpl...)
 	o.buf = o.buf[:0]
 }
@@ -108,6 +154,7 @@ func (o *Overlay) child(parent int32, key string) int32 {
 }
 
 func (o *Overlay) addChild(parent int32, key string) int32 {
+	o.reshape() // the node is not in the template
 	idx := int32(len(o.nodes))
 	o.nodes = append(o.nodes, onode{key: key, qkey: quotedKey(key), parent: parent, first: noNode, last: noNode, next: noNode, val: noNode})
 	p := &o.nodes[parent]
@@ -125,6 +172,25 @@ func (o *Overlay) addChild(parent int32, key string) int32 {
 // last one (not yet marked present). A value found on the way is replaced by
 // an object, as merging dictionaries does.
 func (o *Overlay) nodeFor(path string) int32 {
+	e, hit := o.cached(path)
+	if hit {
+		// Values on the way become objects, as below.
+		for p := o.nodes[e.node].parent; p > 0; p = o.nodes[p].parent {
+			if o.nodes[p].val != noNode && o.nodes[p].present {
+				o.nodes[p].val, o.nodes[p].end = noNode, noNode
+			}
+		}
+		return e.node
+	}
+	n := o.nodeForWalk(path)
+	if !o.reshaped {
+		*e = ovPathEntry{path: path, node: n, epoch: o.epoch}
+	}
+	return n
+}
+
+// nodeForWalk is nodeFor without the cache.
+func (o *Overlay) nodeForWalk(path string) int32 {
 	n := o.root()
 	for {
 		seg, rest, more := strings.Cut(path, ".")
@@ -152,6 +218,14 @@ func (o *Overlay) markPresent(n int32) {
 
 // lookup returns the present node at the dotted path, or noNode.
 func (o *Overlay) lookup(path string) int32 {
+	if e, hit := o.cached(path); hit {
+		// Present nodes have present ancestors: the node stands for the
+		// whole way.
+		if o.nodes[e.node].present {
+			return e.node
+		}
+		return noNode
+	}
 	n := o.root()
 	for {
 		seg, rest, more := strings.Cut(path, ".")
@@ -196,6 +270,9 @@ func (o *Overlay) at(path string) (node int32, hidden bool) {
 // setVal makes node n hold buf[start:] as its value.
 func (o *Overlay) setVal(n, start int32) {
 	nd := &o.nodes[n]
+	if nd.first != noNode {
+		o.reshape() // its children are cut off
+	}
 	nd.val, nd.end = start, int32(len(o.buf))
 	nd.first, nd.last = noNode, noNode
 	o.markPresent(n)
@@ -249,6 +326,7 @@ func (o *Overlay) SetStrings(path string, vs []string) { putStrings(o, o.nodeFor
 // hidden too. Setting the path again afterwards adds a new field.
 func (o *Overlay) Delete(path string) {
 	n := o.nodeFor(path)
+	o.reshape()
 	o.nodes[n].deleted = true
 	o.markPresent(n)
 }
@@ -342,6 +420,7 @@ const hexDigits = "0123456789abcdef"
 // other side move.
 func (o *Overlay) Swap(a, b string) {
 	// Absent template nodes move too, so that neither name is found twice.
+	o.reshape()
 	na, nb := o.findPath(a), o.findPath(b)
 	ka, kb := lastSegment(a), lastSegment(b)
 	if na != noNode && nb != noNode {
@@ -394,6 +473,7 @@ func (o *Overlay) SetKey(parent, key string, encoded []byte) {
 // dotted path parent.
 func (o *Overlay) DeleteKey(parent, key string) {
 	p := o.nodeFor(parent)
+	o.reshape()
 	c := o.find(p, key)
 	if c == noNode {
 		c = o.addChild(p, key)
