@@ -75,7 +75,7 @@ func AppendPythonJSON(dst, raw []byte) ([]byte, error) {
 }
 
 func appendPyNumber(dst, num []byte, isFloat bool) []byte {
-	if !isFloat {
+	if !isFloat || pyFloatAsIs(num) {
 		if string(num) == "-0" {
 			return append(dst, '0')
 		}
@@ -86,6 +86,45 @@ func appendPyNumber(dst, num []byte, isFloat bool) []byte {
 		return append(dst, num...)
 	}
 	return AppendPythonFloat(dst, f)
+}
+
+// pyFloatAsIs reports whether a JSON number is a decimal fraction that
+// Python's repr of its float writes exactly as it is: no exponent, no
+// leading zero before other digits, no trailing zero in the fraction but
+// a lone one ("8.0"), at least 1e-4 unless zero, and at most 15
+// significant digits (any two such decimals are different floats, so no
+// shorter text reads back as the same float).
+func pyFloatAsIs(num []byte) bool {
+	s := num
+	if len(s) > 0 && s[0] == '-' {
+		s = s[1:]
+	}
+	dot := -1
+	for k, c := range s {
+		if c == '.' && dot < 0 {
+			dot = k
+		} else if c < '0' || c > '9' {
+			return false
+		}
+	}
+	if dot <= 0 || dot == len(s)-1 {
+		return false
+	}
+	whole, frac := s[:dot], s[dot+1:]
+	if len(whole) > 1 && whole[0] == '0' || len(frac) > 1 && frac[len(frac)-1] == '0' {
+		return false
+	}
+	if string(whole) != "0" {
+		return len(whole)+len(frac) <= 15
+	}
+	z := 0
+	for z < len(frac) && frac[z] == '0' {
+		z++
+	}
+	if z == len(frac) {
+		return true // 0.0
+	}
+	return z <= 3 && len(frac)-z <= 15
 }
 
 // AppendPythonFloat appends f as Python's repr(float) writes it: the

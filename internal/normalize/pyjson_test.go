@@ -1,6 +1,9 @@
 package normalize
 
 import (
+	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -70,4 +73,43 @@ func FuzzScanMessage(f *testing.F) {
 		}
 		checkScanMessage(t, raw)
 	})
+}
+
+// TestPyFloatAsIs checks the shortcut against the full conversion: every
+// decimal it takes as it is must be what Python's repr writes for it.
+func TestPyFloatAsIs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	digits := func(n int) string {
+		b := make([]byte, n)
+		for k := range b {
+			b[k] = byte('0' + rng.IntN(10))
+		}
+		return string(b)
+	}
+	cases := []string{"8.0", "0.0", "-0.0", "0.0001", "0.00001", "1.10", "01.5", "123456789012345.0",
+		"1234567890123456.0", "0.1", "2.5", "-35.6895", "1e5", "1.5e3", "12", "0.000123456789012345"}
+	for range 200000 {
+		s := digits(1+rng.IntN(17)) + "." + digits(1+rng.IntN(17))
+		if rng.IntN(2) == 0 {
+			s = "-" + s
+		}
+		cases = append(cases, s, "0."+strings.Repeat("0", rng.IntN(6))+digits(1+rng.IntN(16)))
+	}
+	took := 0
+	for _, c := range cases {
+		if !pyFloatAsIs([]byte(c)) {
+			continue
+		}
+		took++
+		f, err := strconv.ParseFloat(c, 64)
+		if err != nil {
+			t.Fatalf("%s: %v", c, err)
+		}
+		if got := string(AppendPythonFloat(nil, f)); got != c {
+			t.Fatalf("%s is taken as it is, but Python writes %s", c, got)
+		}
+	}
+	if took < len(cases)/10 {
+		t.Fatalf("only %d of %d cases taken as they are", took, len(cases))
+	}
 }
