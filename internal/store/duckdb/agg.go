@@ -30,6 +30,15 @@ func (d *DB) Aggregate(ctx context.Context, r store.AggRequest) (*store.AggResul
 	if size > maxAggSize {
 		return nil, fmt.Errorf("aggregation size %d is above the maximum of %d", size, maxAggSize)
 	}
+	if res, ok, err := d.rollupAggregate(ctx, r, size); ok {
+		res.Took = time.Since(t0)
+		return res, nil
+	} else if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		d.logger.Warn("answering an aggregation from the rollups failed; reading the documents", "store", d.dir, "kind", r.Kind, "field", r.Field, "err", err)
+	}
 	var res *store.AggResult
 	switch r.Kind {
 	case store.AggCount:

@@ -402,6 +402,7 @@ func (d *DB) DeleteBefore(ctx context.Context, logType string, t time.Time) (int
 		return 0, fmt.Errorf("deleting %s documents: %w", orAll(logType), err)
 	}
 	if n > 0 {
+		d.rollupDeleted(ctx, logType, t.UnixMilli())
 		// Give the space of emptied row groups back now rather than at
 		// the next automatic checkpoint.
 		if _, err := d.w.conn().ExecContext(ctx, "CHECKPOINT"); err != nil {

@@ -1,0 +1,572 @@
+//go:build cgo
+
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigil-siem/vigil/internal/store"
+)
+
+// Rollups: pre-aggregated counts per hour (or per day) of the aggregations
+// the console asks for again and again (its dashboard panels), so that a
+// panel over a month reads a few hundred thousand rollup rows instead of
+// every document of the month.
+//
+// A rollup view is one aggregation shape: log types, query, and either
+// nothing (a count) or one or two grouped fields with an optional summed
+// metric. Its rows hold, per bucket (an hour or a day, epoch ms) and per
+// distinct key (or pair of keys), the document count and the metric's sum:
+// full value counts, not a per-bucket top-N, so that a top-N over many
+// buckets is exact. Views are made on demand: the first request of a shape
+// over at least rollupMinSpan registers it, and each request builds the
+// buckets it needs that are missing or stale. A request is answered from
+// the view's whole buckets plus the documents of the partial buckets at
+// the edges of its time range (and of any stale bucket), read from the
+// docs table: the answer is the one the plain SQL gives.
+//
+// Staleness. Every Write marks the hours and days its documents fall in
+// (vigil_rollup_dirty, one row per bucket with the sequence number of the
+// last write that touched it); a bucket of a view is valid when the marks
+// it was built under are the newest, and when the bucket still holds the
+// number of documents (of every log type) it held then. The count check
+// catches what the marks cannot see: a replacement whose stored copy was
+// in another hour, a retention delete, a write committed by a process that
+// ended before it could mark. DeleteBefore also drops the rollup rows of
+// the buckets it emptied.
+
+// Tables of the rollups.
+const (
+	rollupViewsDDL = `CREATE TABLE IF NOT EXISTS vigil_rollup_views (id BIGINT NOT NULL, spec VARCHAR NOT NULL)`
+	rollupDDL      = `CREATE TABLE IF NOT EXISTS vigil_rollup (view BIGINT NOT NULL, b BIGINT NOT NULL, k1 VARCHAR, k2 VARCHAR, n BIGINT NOT NULL, s HUGEINT)`
+	rollupStateDDL = `CREATE TABLE IF NOT EXISTS vigil_rollup_state (view BIGINT NOT NULL, b BIGINT NOT NULL, n BIGINT NOT NULL, seq BIGINT NOT NULL)`
+	rollupDirtyDDL = `CREATE TABLE IF NOT EXISTS vigil_rollup_dirty (unit BIGINT NOT NULL, b BIGINT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (unit, b))`
+)
+
+const (
+	hourMs = int64(time.Hour / time.Millisecond)
+	dayMs  = 24 * hourMs
+	// rollupMinSpan is the shortest time range answered from rollups;
+	// shorter ranges read few documents and the plain SQL is as fast.
+	rollupMinSpan = 48 * hourMs
+	// maxRollupViews caps the views kept; the least recently used one is
+	// dropped to make room.
+	maxRollupViews = 128
+	// refreshChunk is how many milliseconds of documents one refresh
+	// transaction reads.
+	refreshChunk = 8 * dayMs
+)
+
+// rollupSpec is the shape of the aggregations a view answers.
+type rollupSpec struct {
+	LogTypes []string `json:"lt,omitempty"` // sorted, without duplicates; empty: all
+	Query    string   `json:"q,omitempty"`  // the filter query, trimmed
+	Field    string   `json:"f,omitempty"`  // empty: a count per bucket
+	Field2   string   `json:"f2,omitempty"` // second field (pairs)
+	Metric   string   `json:"m,omitempty"`  // a long field summed per key
+	Unit     int64    `json:"u"`            // bucket width, ms: hourMs or dayMs
+}
+
+// key identifies the spec in vigil_rollup_views.
+func (s rollupSpec) key() string {
+	b, _ := json.Marshal(s) // plain strings and numbers: cannot fail
+	return string(b)
+}
+
+// sameFilter says whether two specs select the same documents.
+func (s rollupSpec) sameFilter(o rollupSpec) bool {
+	return s.Query == o.Query && slices.Equal(s.LogTypes, o.LogTypes)
+}
+
+// rollView is one registered view.
+type rollView struct {
+	id   int64
+	spec rollupSpec
+	used atomic.Int64 // when it last answered a request, unix ns
+}
+
+// rollups is the store's rollup state, a field of DB. Its zero value is
+// ready: the tables are made and loaded on first use.
+type rollups struct {
+	// mu serialises the changes to the rollup tables other than the
+	// write marks: building, registering, dropping views, retention.
+	mu sync.Mutex
+
+	initMu sync.Mutex
+	inited bool
+	off    error // why rollups are not used in this process; nil: used
+
+	vmu    sync.RWMutex
+	views  map[string]*rollView // by spec key
+	nextID int64
+	none   map[string]bool // specs found not worth a view (keys change little per bucket)
+
+	seq atomic.Int64  // the last write mark's sequence number
+	gen atomic.Uint64 // bumped by every write and delete
+
+	totMu  sync.Mutex
+	totGen uint64
+	totOK  bool
+	hours  map[int64]int64 // documents per hour, as of totGen
+	minH   int64           // first and last hour holding documents
+	maxH   int64
+}
+
+// errRollupsOff says why a store has no rollups.
+var errRollupsOff = errors.New("rollups are not available")
+
+// ensure makes the rollup tables (unless read-only) and loads the views,
+// once. It returns why rollups cannot be used, if they cannot.
+func (r *rollups) ensure(ctx context.Context, d *DB) error {
+	r.initMu.Lock()
+	defer r.initMu.Unlock()
+	if r.inited {
+		return r.off
+	}
+	r.inited = true
+	r.off = r.load(context.WithoutCancel(ctx), d)
+	if r.off != nil && !errors.Is(r.off, errRollupsOff) {
+		d.logger.Warn("dashboard rollups are off; aggregations read the documents", "store", d.dir, "err", r.off)
+	}
+	return r.off
+}
+
+func (r *rollups) load(ctx context.Context, d *DB) error {
+	if d.w != nil {
+		for _, q := range []string{rollupViewsDDL, rollupDDL, rollupStateDDL, rollupDirtyDDL} {
+			if _, err := d.db.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("creating the rollup tables: %w", err)
+			}
+		}
+	} else {
+		var n int
+		if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND table_name IN ('vigil_rollup_views', 'vigil_rollup', 'vigil_rollup_state', 'vigil_rollup_dirty')`).Scan(&n); err != nil {
+			return fmt.Errorf("looking for the rollup tables: %w", err)
+		}
+		if n != 4 {
+			return errRollupsOff
+		}
+	}
+	r.views = map[string]*rollView{}
+	r.none = map[string]bool{}
+	rows, err := d.db.QueryContext(ctx, `SELECT id, spec FROM vigil_rollup_views ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("reading the rollup views: %w", err)
+	}
+	defer func() { _ = rows.Close() }() // a result set: nothing to flush
+	now := time.Now().UnixNano()
+	for rows.Next() {
+		var id int64
+		var spec string
+		if err := rows.Scan(&id, &spec); err != nil {
+			return fmt.Errorf("reading the rollup views: %w", err)
+		}
+		v := &rollView{id: id}
+		if err := json.Unmarshal([]byte(spec), &v.spec); err != nil {
+			return fmt.Errorf("reading rollup view %d %q: %w", id, spec, err)
+		}
+		v.used.Store(now - int64(maxRollupViews) + int64(len(r.views))) // older views first out
+		r.views[v.spec.key()] = v
+		r.nextID = max(r.nextID, id+1)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading the rollup views: %w", err)
+	}
+	var seq sql.NullInt64
+	if err := d.db.QueryRowContext(ctx, `SELECT greatest((SELECT max(seq) FROM vigil_rollup_dirty), (SELECT max(seq) FROM vigil_rollup_state))`).Scan(&seq); err != nil {
+		return fmt.Errorf("reading the rollup marks: %w", err)
+	}
+	r.seq.Store(seq.Int64)
+	return nil
+}
+
+// turnOff stops using rollups in this process after an error that may
+// have left them stale, and forgets the built buckets so that a later
+// process rebuilds them.
+func (r *rollups) turnOff(ctx context.Context, d *DB, err error) {
+	r.initMu.Lock()
+	r.off = err
+	r.initMu.Unlock()
+	d.logger.Warn("dashboard rollups are off; aggregations read the documents", "store", d.dir, "err", err)
+	if _, err := d.db.ExecContext(ctx, `DELETE FROM vigil_rollup_state`); err != nil {
+		d.logger.Warn("forgetting the built rollups failed", "store", d.dir, "err", err)
+	}
+}
+
+// floorTo rounds ms down to a multiple of unit.
+func floorTo(ms, unit int64) int64 {
+	q := ms / unit
+	if ms%unit != 0 && ms < 0 {
+		q--
+	}
+	return q * unit
+}
+
+// ceilTo rounds ms up to a multiple of unit.
+func ceilTo(ms, unit int64) int64 {
+	f := floorTo(ms, unit)
+	if f == ms {
+		return f
+	}
+	return f + unit
+}
+
+// rollupWritten marks the hours and days the written documents fall in as
+// changed, so the rollups rebuild them before using them. Write calls it
+// with the write lock held, after writing, whether or not the write (or a
+// part of it) failed.
+func (d *DB) rollupWritten(ctx context.Context, docs []store.Doc) {
+	r := &d.roll
+	r.gen.Add(1)
+	ctx = context.WithoutCancel(ctx) // a write that was cancelled may still have stored some documents
+	if err := r.ensure(ctx, d); err != nil {
+		return
+	}
+	type mark struct{ unit, b int64 }
+	seen := make(map[mark]struct{}, 8)
+	last := int64(-1 << 62)
+	for i := range docs {
+		h := floorTo(docs[i].TimestampMs, hourMs)
+		if h == last {
+			continue // documents come in time order: most share the previous one's hour
+		}
+		last = h
+		seen[mark{hourMs, h}] = struct{}{}
+		seen[mark{dayMs, floorTo(h, dayMs)}] = struct{}{}
+	}
+	seq := r.seq.Add(1)
+	var q strings.Builder
+	q.WriteString(`INSERT INTO vigil_rollup_dirty VALUES `)
+	args := make([]any, 0, 3*len(seen))
+	for m := range seen {
+		if len(args) > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?)")
+		args = append(args, m.unit, m.b, seq)
+	}
+	q.WriteString(` ON CONFLICT (unit, b) DO UPDATE SET seq = excluded.seq`)
+	if _, err := d.db.ExecContext(ctx, q.String(), args...); err != nil {
+		r.turnOff(ctx, d, fmt.Errorf("marking the hours of %d written documents: %w", len(docs), err))
+	}
+}
+
+// rollupDeleted drops the rollup rows of the buckets a retention delete
+// emptied (documents of logType, every type when empty, before t). The
+// buckets it left partly filled fail the count check and are rebuilt.
+// DeleteBefore calls it with the write lock held.
+func (d *DB) rollupDeleted(ctx context.Context, logType string, t int64) {
+	r := &d.roll
+	r.gen.Add(1)
+	ctx = context.WithoutCancel(ctx)
+	if err := r.ensure(ctx, d); err != nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.vmu.RLock()
+	var ids []int64
+	for _, v := range r.views {
+		if logType == "" || (len(v.spec.LogTypes) == 1 && v.spec.LogTypes[0] == logType) {
+			ids = append(ids, v.id)
+		}
+	}
+	units := map[int64]int64{}
+	for _, v := range r.views {
+		units[v.id] = v.spec.Unit
+	}
+	r.vmu.RUnlock()
+	fail := func(err error) {
+		r.turnOff(ctx, d, fmt.Errorf("dropping the rollups of deleted documents: %w", err))
+	}
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer func() { _ = tx.Rollback() }() // after Commit: a no-op
+	for _, id := range ids {
+		end := floorTo(t, units[id]) // buckets before it are empty now
+		for _, q := range []string{`DELETE FROM vigil_rollup WHERE view = ? AND b < ?`, `DELETE FROM vigil_rollup_state WHERE view = ? AND b < ?`} {
+			if _, err := tx.ExecContext(ctx, q, id, end); err != nil {
+				fail(err)
+				return
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		fail(err)
+	}
+}
+
+// totals returns the number of documents per hour (every log type), as of
+// the last write or delete, and the first and last hour holding documents
+// (ok false when the store is empty).
+func (d *DB) totals(ctx context.Context) (hours map[int64]int64, minH, maxH int64, ok bool, err error) {
+	r := &d.roll
+	r.totMu.Lock()
+	defer r.totMu.Unlock()
+	g := r.gen.Load()
+	if r.hours != nil && r.totGen == g {
+		return r.hours, r.minH, r.maxH, r.totOK, nil
+	}
+	rows, err := d.db.QueryContext(ctx, `SELECT ts // 3600000, count(*) FROM docs GROUP BY 1`)
+	if err != nil {
+		return nil, 0, 0, false, fmt.Errorf("counting documents per hour: %w", err)
+	}
+	defer func() { _ = rows.Close() }() // a result set: nothing to flush
+	m := make(map[int64]int64, 1024)
+	first := true
+	for rows.Next() {
+		var h, n int64
+		if err := rows.Scan(&h, &n); err != nil {
+			return nil, 0, 0, false, fmt.Errorf("counting documents per hour: %w", err)
+		}
+		h *= hourMs // DuckDB's // truncates like Go's /: ts >= 0 here
+		m[h] = n
+		if first || h < minH {
+			minH = h
+		}
+		if first || h > maxH {
+			maxH = h
+		}
+		first = false
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, 0, false, fmt.Errorf("counting documents per hour: %w", err)
+	}
+	r.hours, r.minH, r.maxH, r.totOK, r.totGen = m, minH, maxH, !first, g
+	return m, minH, maxH, !first, nil
+}
+
+// bucketTotal is the number of documents in the bucket [b, b+unit).
+func bucketTotal(hours map[int64]int64, b, unit int64) int64 {
+	if unit == hourMs {
+		return hours[b]
+	}
+	var n int64
+	for h := b; h < b+unit; h += hourMs {
+		n += hours[h]
+	}
+	return n
+}
+
+// span is a time range [lo, hi), epoch ms.
+type span struct{ lo, hi int64 }
+
+// validRuns splits the whole buckets [first, last) of view v into the runs
+// it can answer from and the runs that need the documents. q is a query
+// runner (the pool or a transaction) so that the check can share the
+// snapshot of the query that follows.
+func (d *DB) validRuns(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, v *rollView, first, last int64, hours map[int64]int64) (valid, stale []span, err error) {
+	u := v.spec.Unit
+	rows, err := q.QueryContext(ctx, `SELECT s.b, s.n, s.seq, coalesce(m.seq, 0) FROM vigil_rollup_state s LEFT JOIN vigil_rollup_dirty m ON m.unit = ? AND m.b = s.b WHERE s.view = ? AND s.b >= ? AND s.b < ?`, u, v.id, first, last)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the state of rollup view %d: %w", v.id, err)
+	}
+	defer func() { _ = rows.Close() }() // a result set: nothing to flush
+	ok := make(map[int64]bool, (last-first)/u)
+	for rows.Next() {
+		var b, n, seq, mark int64
+		if err := rows.Scan(&b, &n, &seq, &mark); err != nil {
+			return nil, nil, fmt.Errorf("reading the state of rollup view %d: %w", v.id, err)
+		}
+		ok[b] = mark <= seq && n == bucketTotal(hours, b, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("reading the state of rollup view %d: %w", v.id, err)
+	}
+	add := func(runs []span, b int64) []span {
+		if n := len(runs); n > 0 && runs[n-1].hi == b {
+			runs[n-1].hi = b + u
+			return runs
+		}
+		return append(runs, span{b, b + u})
+	}
+	for b := first; b < last; b += u {
+		if ok[b] {
+			valid = add(valid, b)
+		} else {
+			stale = add(stale, b)
+		}
+	}
+	return valid, stale, nil
+}
+
+// refresh rebuilds view v's buckets in runs from the documents. The caller
+// holds r.mu.
+func (d *DB) refresh(ctx context.Context, v *rollView, runs []span) error {
+	u := v.spec.Unit
+	for _, run := range runs {
+		for lo := run.lo; lo < run.hi; lo += refreshChunk {
+			hi := min(lo+refreshChunk, run.hi)
+			if err := d.refreshChunk(ctx, v, lo, hi, u); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (d *DB) refreshChunk(ctx context.Context, v *rollView, lo, hi, u int64) error {
+	sel, args, err := d.viewRows(v, lo, hi)
+	if err != nil {
+		return err
+	}
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("building rollup view %d: %w", v.id, err)
+	}
+	defer func() { _ = tx.Rollback() }() // after Commit: a no-op
+	stmts := []struct {
+		q    string
+		args []any
+	}{
+		{`DELETE FROM vigil_rollup WHERE view = ? AND b >= ? AND b < ?`, []any{v.id, lo, hi}},
+		{`DELETE FROM vigil_rollup_state WHERE view = ? AND b >= ? AND b < ?`, []any{v.id, lo, hi}},
+		{`INSERT INTO vigil_rollup ` + sel, args},
+		{`INSERT INTO vigil_rollup_state SELECT ?, r.b, coalesce(c.n, 0), coalesce(m.seq, 0) FROM range(?, ?, ?) r(b) ` +
+			`LEFT JOIN (SELECT ts // ? * ? AS b, count(*) AS n FROM docs WHERE ts >= ? AND ts < ? GROUP BY 1) c ON c.b = r.b ` +
+			`LEFT JOIN vigil_rollup_dirty m ON m.unit = ? AND m.b = r.b`, []any{v.id, lo, hi, u, u, u, lo, hi, u}},
+	}
+	for _, s := range stmts {
+		if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {
+			return fmt.Errorf("building rollup view %d: %w", v.id, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("building rollup view %d: %w", v.id, err)
+	}
+	return nil
+}
+
+// viewRows returns the SELECT that computes view v's rows for [lo, hi)
+// (whole buckets) from the documents: view id, bucket, keys, count, sum.
+func (d *DB) viewRows(v *rollView, lo, hi int64) (string, []any, error) {
+	s := v.spec
+	where, wargs, err := d.where(store.Filter{Query: s.Query, LogTypes: s.LogTypes, From: lo, To: hi})
+	if err != nil {
+		return "", nil, err
+	}
+	if s.Field == "" {
+		return "SELECT ?, ts // ? * ?, NULL, NULL, count(*), NULL FROM docs WHERE " + where + " GROUP BY 2",
+			append([]any{v.id, s.Unit, s.Unit}, wargs...), nil
+	}
+	kr, err := d.keyRowsFor(s.Field, s.Field2, s.Metric)
+	if err != nil {
+		return "", nil, err
+	}
+	inner, iargs := kr.sql(where, wargs)
+	m := "NULL"
+	if s.Metric != "" {
+		m = "sum(m)"
+	}
+	q := "SELECT ?, ts // ? * ? AS b, CAST(k1 AS VARCHAR), " + kr.k2Cast() + ", count(*), " + m +
+		" FROM (" + inner + ") WHERE " + kr.notNull() + " GROUP BY b, k1" + kr.k2Group()
+	return q, append([]any{v.id, s.Unit, s.Unit}, iargs...), nil
+}
+
+// view finds or registers the view that answers spec's aggregations:
+// match says whether a registered view will do. It returns nil when the
+// shape is not worth a view.
+func (d *DB) view(ctx context.Context, want rollupSpec, match func(rollupSpec) bool, probe func() (int64, bool)) (*rollView, error) {
+	r := &d.roll
+	r.vmu.RLock()
+	v := findView(r.views, match)
+	none := r.none[want.key()]
+	r.vmu.RUnlock()
+	if v != nil || none || d.w == nil {
+		return v, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.vmu.RLock()
+	v = findView(r.views, match)
+	r.vmu.RUnlock()
+	if v != nil {
+		return v, nil
+	}
+	unit, ok := probe()
+	if !ok {
+		r.vmu.Lock()
+		r.none[want.key()] = true
+		r.vmu.Unlock()
+		return nil, nil
+	}
+	want.Unit = unit
+	if err := d.dropOldViews(ctx); err != nil {
+		return nil, err
+	}
+	r.vmu.Lock()
+	id := r.nextID
+	r.nextID++
+	r.vmu.Unlock()
+	if _, err := d.db.ExecContext(ctx, `INSERT INTO vigil_rollup_views VALUES (?, ?)`, id, want.key()); err != nil {
+		return nil, fmt.Errorf("registering a rollup view: %w", err)
+	}
+	v = &rollView{id: id, spec: want}
+	v.used.Store(time.Now().UnixNano())
+	r.vmu.Lock()
+	r.views[want.key()] = v
+	r.vmu.Unlock()
+	return v, nil
+}
+
+// findView returns the most recently used view that matches.
+func findView(views map[string]*rollView, match func(rollupSpec) bool) *rollView {
+	var best *rollView
+	for _, v := range views {
+		if match(v.spec) && (best == nil || v.spec.Unit < best.spec.Unit || (v.spec.Unit == best.spec.Unit && v.id < best.id)) {
+			best = v
+		}
+	}
+	return best
+}
+
+// dropOldViews drops the least recently used views until there is room
+// for one more. The caller holds r.mu.
+func (d *DB) dropOldViews(ctx context.Context) error {
+	r := &d.roll
+	for {
+		r.vmu.RLock()
+		var old *rollView
+		if len(r.views) >= maxRollupViews {
+			for _, v := range r.views {
+				if old == nil || v.used.Load() < old.used.Load() {
+					old = v
+				}
+			}
+		}
+		r.vmu.RUnlock()
+		if old == nil {
+			return nil
+		}
+		tx, err := d.db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("dropping rollup view %d: %w", old.id, err)
+		}
+		for _, q := range []string{`DELETE FROM vigil_rollup_views WHERE id = ?`, `DELETE FROM vigil_rollup WHERE view = ?`, `DELETE FROM vigil_rollup_state WHERE view = ?`} {
+			if _, err := tx.ExecContext(ctx, q, old.id); err != nil {
+				_ = tx.Rollback() // the delete error is the one to report
+				return fmt.Errorf("dropping rollup view %d: %w", old.id, err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("dropping rollup view %d: %w", old.id, err)
+		}
+		r.vmu.Lock()
+		delete(r.views, old.spec.key())
+		r.vmu.Unlock()
+	}
+}
