@@ -316,8 +316,10 @@ type Normalizer struct {
 	plan    *typePlan
 	plans   map[*logtype.Type]*typePlan
 	tsBuf   []byte
-	// flatBuf holds the JSON text of a record given as Header and Values.
-	flatBuf []byte
+	// flatBuf holds the JSON text of a record given as Header and Values,
+	// flatEnds where each of its fields ends.
+	flatBuf  []byte
+	flatEnds []int32
 	// membersOK says the scanner's members describe the last document.
 	membersOK bool
 	// clockAt is the last reading of the clock, for clockLeft more
@@ -716,12 +718,13 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 	raw := in.RawJSON
 	var err error
 	var end int
-	flat := false
+	flat, plainLine := false, false
 	if in.Header != nil {
 		if len(in.Values) != in.Header.Len() {
 			return dst, Meta{}, fmt.Errorf("record has %d fields, the header %d", len(in.Values), in.Header.Len())
 		}
-		raw, flat = n.flat(in.Header, in.Values, plan)
+		plainLine = plainValues(in.Message, in.Values)
+		raw, flat = n.flat(in.Header, in.Values, plan, plainLine)
 		end = len(raw)
 		pyOn = false
 	}
@@ -750,9 +753,12 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 		return dst, Meta{}, describeSyntax(raw, err)
 	}
 	n.raw = raw
-	if pyOn {
+	switch {
+	case pyOn:
 		ov.setVal(plan.message, 0)
-	} else {
+	case plainLine:
+		putPlain(ov, plan.message, in.Message)
+	default:
 		putString(ov, plan.message, in.Message)
 	}
 

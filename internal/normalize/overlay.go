@@ -218,23 +218,19 @@ func (o *Overlay) markPresent(n int32) {
 
 // lookup returns the present node at the dotted path, or noNode.
 func (o *Overlay) lookup(path string) int32 {
-	if e, hit := o.cached(path); hit {
-		// Present nodes have present ancestors: the node stands for the
-		// whole way.
-		if o.nodes[e.node].present {
-			return e.node
+	// A present node has present ancestors, so the node the names lead to
+	// (found whether present or not) answers for the whole way.
+	e, hit := o.cached(path)
+	n := e.node
+	if !hit {
+		if n = o.findPath(path); n != noNode && !o.reshaped {
+			*e = ovPathEntry{path: path, node: n, epoch: o.epoch}
 		}
+	}
+	if n == noNode || !o.nodes[n].present {
 		return noNode
 	}
-	n := o.root()
-	for {
-		seg, rest, more := strings.Cut(path, ".")
-		n = o.child(n, seg)
-		if n == noNode || !more {
-			return n
-		}
-		path = rest
-	}
+	return n
 }
 
 // at returns the present, live node at the dotted path (noNode if none),
@@ -288,6 +284,15 @@ func (o *Overlay) putRaw(n int32, encoded []byte) {
 func putString[T ~string | ~[]byte](o *Overlay, n int32, s T) {
 	start := int32(len(o.buf))
 	o.buf = appendQuoted(o.buf, s)
+	o.setVal(n, start)
+}
+
+// putPlain is putString for a string known to need no escapes.
+func putPlain(o *Overlay, n int32, s []byte) {
+	start := int32(len(o.buf))
+	o.buf = append(o.buf, '"')
+	o.buf = append(o.buf, s...)
+	o.buf = append(o.buf, '"')
 	o.setVal(n, start)
 }
 

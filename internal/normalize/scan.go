@@ -43,8 +43,11 @@ type span struct {
 //
 // A scanner is reused across records and is not safe for concurrent use.
 type scanner struct {
-	raw   []byte
-	doc   []byte
+	raw []byte
+	// doc is the document; docBuf is the scanner's own memory for it (doc
+	// may instead be the record itself, see Normalizer.flat).
+	doc    []byte
+	docBuf []byte
 	py    []byte
 	pyOn  bool
 	plan  *typePlan
@@ -88,7 +91,7 @@ func (s *scanner) scanPrefix(raw []byte, plan *typePlan, py []byte, pyOn, prefix
 	s.raw, s.plan, s.py, s.pyOn = raw, plan, py, pyOn
 	s.strict, s.ctl, s.depth = prefix, false, 0
 	s.members = s.members[:0]
-	s.doc = s.doc[:0]
+	s.doc = s.docBuf[:0]
 	s.top = s.top[:0]
 	s.topMask = 0
 	s.topEsc = false
@@ -107,6 +110,7 @@ func (s *scanner) scanPrefix(raw []byte, plan *typePlan, py []byte, pyOn, prefix
 		s.py = append(s.py, '"') // @message is one JSON string
 	}
 	end, _, err := s.object(i, 0, true, true, false)
+	s.docBuf = s.doc
 	if err != nil {
 		return s.py, 0, err
 	}
