@@ -1248,24 +1248,37 @@ func validIP(s []byte) bool {
 // isIPv4 is a fast check for dotted-quad IPv4 text (no leading zeros), the
 // common case; anything else goes to netip.
 func isIPv4(s []byte) bool {
-	parts, val, digits := 0, 0, 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == '.' {
-			if digits == 0 || val > 255 || (digits > 1 && s[i-digits] == '0') {
+	if len(s) < 7 || len(s) > 15 {
+		return false
+	}
+	i := 0
+	for part := range 4 {
+		if part > 0 {
+			if i >= len(s) || s[i] != '.' {
 				return false
 			}
-			parts++
-			val, digits = 0, 0
-			continue
+			i++
 		}
-		c := s[i]
-		if c < '0' || c > '9' || digits == 3 {
+		if i >= len(s) || s[i]-'0' > 9 {
 			return false
 		}
-		val = val*10 + int(c-'0')
-		digits++
+		d0 := uint(s[i] - '0')
+		i++
+		if i < len(s) && s[i]-'0' <= 9 {
+			if d0 == 0 {
+				return false // a leading zero
+			}
+			v := d0*10 + uint(s[i]-'0')
+			i++
+			if i < len(s) && s[i]-'0' <= 9 {
+				if v = v*10 + uint(s[i]-'0'); v > 255 {
+					return false
+				}
+				i++
+			}
+		}
 	}
-	return parts == 4
+	return i == len(s)
 }
 
 // indexName forms the index name with its rotation suffix.
