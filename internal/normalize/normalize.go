@@ -592,7 +592,7 @@ type pathCacheEntry struct {
 // small cache keyed by the string's address.
 func (p *typePlan) pathIndex(path string) (int32, bool) {
 	data := unsafe.StringData(path)
-	e := &p.pathCache[(uintptr(unsafe.Pointer(data))>>3)%pathCacheSize]
+	e := &p.pathCache[addrSlot(data, len(path), pathCacheSize)]
 	if unsafe.StringData(e.path) == data && len(e.path) == len(path) && data != nil {
 		return e.idx, e.ok
 	}

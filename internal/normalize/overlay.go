@@ -49,8 +49,15 @@ type ovPathEntry struct {
 // cached returns the entry for path: a hit when it is of this epoch.
 func (o *Overlay) cached(path string) (*ovPathEntry, bool) {
 	data := unsafe.StringData(path)
-	e := &o.paths[(uintptr(unsafe.Pointer(data))>>3)%ovPathCacheSize]
+	e := &o.paths[addrSlot(data, len(path), ovPathCacheSize)]
 	return e, !o.reshaped && e.epoch == o.epoch && unsafe.StringData(e.path) == data && len(e.path) == len(path) && data != nil
+}
+
+// addrSlot spreads string addresses over a cache of size entries (a
+// power of two): literals lie close together, often within a few bytes.
+func addrSlot(data *byte, n, size int) uint {
+	h := (uint64(uintptr(unsafe.Pointer(data))) ^ uint64(n)<<48) * 0x9e3779b97f4a7c15
+	return uint(h>>40) & uint(size-1)
 }
 
 // reshape notes that names may now lead to other nodes than in the

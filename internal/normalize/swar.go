@@ -29,12 +29,15 @@ func specialMask(x uint64, stopHigh bool) uint64 {
 // '\\', a control character, or (when stopHigh) a non-ASCII byte; len(s)
 // when there is none.
 func plainRun[T ~string | ~[]byte](s T, i int, stopHigh bool) int {
-	if b, ok := any(s).([]byte); ok {
-		return plainRunBytes(b, i, stopHigh)
-	}
-	// A read-only view of the string's bytes, without copying them.
-	str := string(s)
-	return plainRunBytes(unsafe.Slice(unsafe.StringData(str), len(str)), i, stopHigh)
+	return plainRunBytes(bytesOf(&s), i, stopHigh)
+}
+
+// bytesOf returns a read-only view of the bytes of a string or byte
+// slice, without copying them or boxing s in an interface: a string's
+// header is the first two words of a slice's.
+func bytesOf[T ~string | ~[]byte](s *T) []byte {
+	str := *(*string)(unsafe.Pointer(s))
+	return unsafe.Slice(unsafe.StringData(str), len(str))
 }
 
 // plainRunBytes is plainRun for byte slices, eight bytes at a time (past

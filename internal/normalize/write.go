@@ -58,6 +58,11 @@ var jsonSafe = func() (t [256]bool) {
 
 // appendQuoted appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
 func appendQuoted[T ~string | ~[]byte](dst []byte, s T) []byte {
+	if b := bytesOf(&s); plainRunBytes(b, 0, true) == len(b) {
+		dst = append(dst, '"')
+		dst = append(dst, b...)
+		return append(dst, '"')
+	}
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
