@@ -146,6 +146,16 @@ func (d *Doc) Str(path string) string {
 	return ValueString(d.Get(path))
 }
 
+// View is Str without a copy: the string shares the record's memory, so
+// it is valid only while the transform runs. Keep a copy
+// (strings.Clone) of anything that must outlive it.
+func (d *Doc) View(path string) string {
+	if sp, ok := d.n.spanOf(path); ok {
+		return d.n.spanView(sp)
+	}
+	return ValueString(d.Get(path))
+}
+
 // Has reports whether the path exists in the record, even with null.
 func (d *Doc) Has(path string) bool { return d.Kind(path) != KindMissing }
 
@@ -652,6 +662,21 @@ func (n *Normalizer) spanText(sp span) string {
 		return string(n.spanString(sp))
 	}
 	return string(n.raw[sp.start:sp.end])
+}
+
+// spanView is spanText sharing the record's memory where it can: valid
+// until the next record.
+func (n *Normalizer) spanView(sp span) string {
+	var b []byte
+	switch n.spanKind(sp) {
+	case KindMissing, KindNull:
+		return ""
+	case KindString:
+		b = n.spanString(sp)
+	default:
+		b = n.raw[sp.start:sp.end]
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // present is es-loader's "found": not missing, not null and not "".

@@ -227,15 +227,21 @@ func (o *Overlay) markPresent(n int32) {
 func (o *Overlay) lookup(path string) int32 {
 	// A present node has present ancestors, so the node the names lead to
 	// (found whether present or not) answers for the whole way.
-	e, hit := o.cached(path)
-	n := e.node
-	if !hit {
-		if n = o.findPath(path); n != noNode && !o.reshaped {
-			*e = ovPathEntry{path: path, node: n, epoch: o.epoch}
-		}
+	if n := o.resolve(path); n != noNode && o.nodes[n].present {
+		return n
 	}
-	if n == noNode || !o.nodes[n].present {
-		return noNode
+	return noNode
+}
+
+// resolve is findPath answered from the path cache when it can.
+func (o *Overlay) resolve(path string) int32 {
+	e, hit := o.cached(path)
+	if hit {
+		return e.node
+	}
+	n := o.findPath(path)
+	if n != noNode && !o.reshaped {
+		*e = ovPathEntry{path: path, node: n, epoch: o.epoch}
 	}
 	return n
 }
@@ -408,6 +414,18 @@ func (o *Overlay) String(path string) string {
 	return unquoteLoose(o.Raw(path))
 }
 
+// View is String without a copy when the value has no escapes: the
+// string shares the overlay's memory, so it is valid only until the
+// overlay changes or the record ends.
+func (o *Overlay) View(path string) string {
+	raw := o.Raw(path)
+	if len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 {
+		raw = raw[1 : len(raw)-1]
+		return unsafe.String(unsafe.SliceData(raw), len(raw))
+	}
+	return unquoteLoose(raw)
+}
+
 // unquoteLoose decodes an encoded JSON scalar to its string form.
 func unquoteLoose(raw []byte) string {
 	if len(raw) == 0 {
@@ -432,8 +450,8 @@ const hexDigits = "0123456789abcdef"
 // other side move.
 func (o *Overlay) Swap(a, b string) {
 	// Absent template nodes move too, so that neither name is found twice.
+	na, nb := o.resolve(a), o.resolve(b)
 	o.reshape()
-	na, nb := o.findPath(a), o.findPath(b)
 	ka, kb := lastSegment(a), lastSegment(b)
 	if na != noNode && nb != noNode {
 		o.nodes[na].key, o.nodes[nb].key = o.nodes[nb].key, o.nodes[na].key

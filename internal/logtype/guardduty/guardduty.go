@@ -87,16 +87,16 @@ func (Script) Transform(d *normalize.Doc) error {
 		return nil
 	}
 	// Most titles need no trimming: leave them as mapped.
-	name := ov.String("rule.name")
+	name := ov.View("rule.name")
 	if trimmed := strings.TrimRight(strings.TrimSpace(name), "."); name == "" || trimmed != name {
 		ov.SetString("rule.name", trimmed)
 	}
 	if d.Kind("severity") == normalize.KindNumber {
-		if f, err := strconv.ParseFloat(d.Str("severity"), 64); err == nil {
+		if f, err := strconv.ParseFloat(d.View("severity"), 64); err == nil {
 			ov.SetString("severitylabel", Label(f))
 		}
 	}
-	ft, ok := ParseType(d.Str("type"))
+	ft, ok := ParseType(d.View("type"))
 	if !ok {
 		return nil
 	}
@@ -113,9 +113,9 @@ func (Script) Transform(d *normalize.Doc) error {
 	fileFinding := ft.ThreatFamilyName == "SuspiciousFile" || ft.ThreatFamilyName == "MaliciousFile"
 
 	var direction string
-	switch d.Str("service.action.actionType") {
+	switch d.View("service.action.actionType") {
 	case "NETWORK_CONNECTION":
-		direction = d.Str("service.action.networkConnectionAction.connectionDirection")
+		direction = d.View("service.action.networkConnectionAction.connectionDirection")
 	case "DNS_REQUEST":
 		direction = "OUTBOUND"
 	default:
@@ -123,17 +123,23 @@ func (Script) Transform(d *normalize.Doc) error {
 			direction = "INBOUND"
 		}
 	}
-	if direction != "" {
+	switch direction {
+	case "":
+	case "INBOUND":
+		ov.SetString("network.direction", "inbound")
+	case "OUTBOUND":
+		ov.SetString("network.direction", "outbound")
+	default:
 		ov.SetString("network.direction", strings.ToLower(direction))
+	}
+	switch {
+	case purpose == "Backdoor" || purpose == "CryptoCurrency" || purpose == "Trojan" || fileFinding:
+		ov.SetString("event.category", "malware")
 	}
 	if direction == "OUTBOUND" {
 		// The finding's remote side was mapped to source: for outbound
 		// traffic the instance is the source.
 		ov.Swap("source", "destination")
-	}
-	switch {
-	case purpose == "Backdoor" || purpose == "CryptoCurrency" || purpose == "Trojan" || fileFinding:
-		ov.SetString("event.category", "malware")
 	}
 	return nil
 }

@@ -24,11 +24,11 @@ func (Script) Paths() []string { return []string{"resource_type", "protocol"} }
 
 // Transform sets event.outcome, network.transport and network.type.
 func (Script) Transform(d *normalize.Doc) error {
-	if rt := d.Str("resource_type"); rt != "" {
+	if rt := d.View("resource_type"); rt != "" {
 		// Transit Gateway flow logs share the format.
 		d.ECS.SetString("@log_type", "transit-gateway")
 	} else {
-		action := d.ECS.String("event.action")
+		action := d.ECS.View("event.action")
 		switch {
 		case strings.Contains(action, "ACCEPT"):
 			d.ECS.SetString("event.outcome", "success")
@@ -38,10 +38,10 @@ func (Script) Transform(d *normalize.Doc) error {
 			d.ECS.SetString("event.outcome", "unknown")
 		}
 	}
-	if t, ok := transports[d.Str("protocol")]; ok {
+	if t, ok := transports[d.View("protocol")]; ok {
 		d.ECS.SetString("network.transport", t)
 	}
-	if typ := d.ECS.String("network.type"); typ != "" {
+	if typ := d.ECS.View("network.type"); typ != "" {
 		d.ECS.SetString("network.type", strings.ToLower(typ))
 	}
 	return nil
