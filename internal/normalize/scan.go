@@ -48,10 +48,10 @@ type scanner struct {
 	// may instead be the record itself, see Normalizer.flat).
 	doc    []byte
 	docBuf []byte
-	py    []byte
-	pyOn  bool
-	plan  *typePlan
-	spans []span
+	py     []byte
+	pyOn   bool
+	plan   *typePlan
+	spans  []span
 	// top holds the spans of the top-level keys (without quotes) and
 	// topMask their keyBits.
 	top     []span
