@@ -700,8 +700,18 @@ func (n *Normalizer) truthy(sp span) bool {
 	case KindString:
 		return sp.end-sp.start > 2
 	case KindNumber:
-		f, err := strconv.ParseFloat(string(n.raw[sp.start:sp.end]), 64)
-		return err != nil || f != 0
+		// Without an exponent, zero only when every digit is 0; with one,
+		// a value may round to zero (1e-400), as Python reads it.
+		text := n.raw[sp.start:sp.end]
+		nonzero := false
+		for _, c := range text {
+			if c == 'e' || c == 'E' {
+				f, err := strconv.ParseFloat(string(text), 64)
+				return err != nil || f != 0
+			}
+			nonzero = nonzero || c >= '1' && c <= '9'
+		}
+		return nonzero
 	}
 	// An object or list is true unless empty.
 	return n.raw[skipWS(n.raw, int(sp.start)+1)] != n.raw[sp.end-1]

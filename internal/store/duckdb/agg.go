@@ -39,6 +39,17 @@ func (d *DB) Aggregate(ctx context.Context, r store.AggRequest) (*store.AggResul
 		}
 		d.logger.Warn("answering an aggregation from the rollups failed; reading the documents", "store", d.dir, "kind", r.Kind, "field", r.Field, "err", err)
 	}
+	res, err := d.aggregateSQL(ctx, r, size, where, args)
+	if err != nil {
+		return nil, err
+	}
+	res.Took = time.Since(t0)
+	return res, nil
+}
+
+// aggregateSQL answers r from the documents.
+func (d *DB) aggregateSQL(ctx context.Context, r store.AggRequest, size int, where string, args []any) (*store.AggResult, error) {
+	var err error
 	var res *store.AggResult
 	switch r.Kind {
 	case store.AggCount:
@@ -72,7 +83,6 @@ func (d *DB) Aggregate(ctx context.Context, r store.AggRequest) (*store.AggResul
 	if err != nil {
 		return nil, err
 	}
-	res.Took = time.Since(t0)
 	return res, nil
 }
 

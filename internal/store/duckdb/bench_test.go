@@ -10,11 +10,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vigil-siem/vigil/internal/store"
+	"github.com/vigil-siem/vigil/internal/web"
 )
 
 // genDocs returns n generated documents with their own copies of Source.
@@ -121,6 +123,7 @@ var benchEnd = time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 // openBenchStore returns a store holding VIGIL_BENCH_DOCS generated
 // documents (default 100,000) spread over the 30 days before benchEnd. With
 // VIGIL_BENCH_DIR set, the store is kept there and reused by later runs.
+// With VIGIL_BENCH_NO_ROLLUPS set, aggregations read the documents only.
 func openBenchStore(b *testing.B) (*DB, int) {
 	n := envInt("VIGIL_BENCH_DOCS", 100000)
 	dir := os.Getenv("VIGIL_BENCH_DIR")
@@ -160,6 +163,10 @@ func openBenchStore(b *testing.B) (*DB, int) {
 		}
 		fmt.Fprintf(os.Stderr, "generated and stored %d documents in %v\n", n, time.Since(t0))
 	}
+	if os.Getenv("VIGIL_BENCH_NO_ROLLUPS") != "" {
+		// Measure the plain SQL: as if the rollup tables could not be made.
+		db.roll.inited, db.roll.off = true, errRollupsOff
+	}
 	size, _ := db.dataBytes(ctx)
 	have = int(count(b, db, store.Filter{}))
 	fmt.Fprintf(os.Stderr, "store: %d documents, %d MB\n", have, size>>20)
@@ -168,8 +175,10 @@ func openBenchStore(b *testing.B) (*DB, int) {
 
 // BenchmarkQueries measures the console's typical requests on a month of
 // documents (VIGIL_BENCH_DOCS of them, default 100,000; the performance
-// figures in docs/store.md use 10,000,000) and reports the median latency
-// of each.
+// figures in docs/store.md use 10,000,000), and every dashboard panel over
+// the last 30 days, and reports the median latency of each and the latency
+// of the first run (which builds the rollups a panel needs, when the store
+// has none yet).
 func BenchmarkQueries(b *testing.B) {
 	db, _ := openBenchStore(b)
 	defer db.Close()
@@ -215,12 +224,29 @@ func BenchmarkQueries(b *testing.B) {
 		{name: "get_by_id", get: true},
 		{name: "search_newest_30d", search: &store.SearchRequest{Limit: 100, Filter: all}},
 	}
+	// Every panel of the console's dashboards over the last 30 days, the
+	// range ending 37 minutes before the end of the data as "now" would:
+	// neither end falls on an hour.
+	now := benchEnd.Add(-37 * time.Minute)
+	for _, dash := range web.Dashboards() {
+		for _, p := range dash.Panels {
+			a := p.Agg
+			a.From, a.To = now.Add(-30*24*time.Hour).UnixMilli(), now.UnixMilli()
+			queries = append(queries, q{name: "panel_" + dash.ID + "_" + p.ID + "_30d", agg: &a})
+		}
+	}
 	for _, qq := range queries {
 		b.Run(qq.name, func(b *testing.B) {
 			var times []time.Duration
 			for b.Loop() {
 				t0 := time.Now()
-				if qq.get {
+				if qq.agg != nil && strings.HasPrefix(qq.name, "panel_") {
+					if _, err := db.Aggregate(ctx, *qq.agg); err != nil {
+						// A panel over a field the generated documents lack.
+						b.Logf("%s: %v", qq.name, err)
+						return
+					}
+				} else if qq.get {
 					if _, err := db.Get(ctx, "missing-id"); !errors.Is(err, store.ErrNotFound) {
 						b.Fatal(err)
 					}
@@ -233,8 +259,46 @@ func BenchmarkQueries(b *testing.B) {
 				}
 				times = append(times, time.Since(t0))
 			}
+			b.ReportMetric(float64(times[0].Microseconds())/1000, "ms_first")
 			slices.Sort(times)
 			b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "ms_median")
 		})
 	}
+	// A panel right after a write into an hour its rollup holds, as while
+	// the pipeline streams late documents: the write marks the hour, the
+	// panel recounts the documents per hour and rebuilds that hour.
+	b.Run("panel_vpcflow_talkers-src_30d_after_write", func(b *testing.B) {
+		now := benchEnd.Add(-37 * time.Minute)
+		a := store.AggRequest{Kind: store.AggTerms, Field: "source.ip", Metric: "network.bytes", Size: 10,
+			Filter: store.Filter{LogTypes: []string{"vpcflowlogs"}, From: now.Add(-30 * 24 * time.Hour).UnixMilli(), To: now.UnixMilli()}}
+		g := newDocGen(uint64(time.Now().UnixNano()), now.Add(-3*time.Hour), 3*time.Second)
+		var times []time.Duration
+		for b.Loop() {
+			b.StopTimer()
+			batch := make([]store.Doc, 1000)
+			for i := range batch {
+				d := g.Next()
+				d.Source = append([]byte(nil), d.Source...)
+				batch[i] = d
+			}
+			if err := db.Write(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			t0 := time.Now()
+			if _, err := db.Aggregate(ctx, a); err != nil {
+				b.Fatal(err)
+			}
+			times = append(times, time.Since(t0))
+		}
+		slices.Sort(times)
+		b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "ms_median")
+	})
+	if _, err := db.w.conn().ExecContext(ctx, "CHECKPOINT"); err != nil {
+		b.Fatal(err)
+	}
+	var rows, views int64
+	_ = db.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM vigil_rollup), (SELECT count(*) FROM vigil_rollup_views)`).Scan(&rows, &views)
+	size, _ := db.dataBytes(ctx)
+	fmt.Fprintf(os.Stderr, "store after the queries: %d MB; rollups: %d views, %d rows\n", size>>20, views, rows)
 }

@@ -73,6 +73,7 @@ type DB struct {
 	w      *writer    // nil when read-only
 	fields *fieldSet
 	closed bool
+	roll   rollups // per-hour and per-day aggregates for the dashboards (rollup.go)
 }
 
 var _ store.Store = (*DB)(nil)

@@ -47,7 +47,7 @@ import (
 // Tables of the rollups.
 const (
 	rollupViewsDDL = `CREATE TABLE IF NOT EXISTS vigil_rollup_views (id BIGINT NOT NULL, spec VARCHAR NOT NULL)`
-	rollupDDL      = `CREATE TABLE IF NOT EXISTS vigil_rollup (view BIGINT NOT NULL, b BIGINT NOT NULL, k1 VARCHAR, k2 VARCHAR, n BIGINT NOT NULL, s HUGEINT)`
+	rollupDDL      = `CREATE TABLE IF NOT EXISTS vigil_rollup (view BIGINT NOT NULL, b BIGINT NOT NULL, k1 VARCHAR, k2 VARCHAR, n BIGINT NOT NULL, s BIGINT)`
 	rollupStateDDL = `CREATE TABLE IF NOT EXISTS vigil_rollup_state (view BIGINT NOT NULL, b BIGINT NOT NULL, n BIGINT NOT NULL, seq BIGINT NOT NULL)`
 	rollupDirtyDDL = `CREATE TABLE IF NOT EXISTS vigil_rollup_dirty (unit BIGINT NOT NULL, b BIGINT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (unit, b))`
 )

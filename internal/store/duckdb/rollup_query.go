@@ -189,9 +189,6 @@ func (d *DB) rollupAggregate(ctx context.Context, r store.AggRequest, size int) 
 	if err != nil || v == nil {
 		return nil, false, err
 	}
-	if swap {
-		kr.f1, kr.f2 = kr.f2, kr.f1
-	}
 	u := v.spec.Unit
 	if r.Kind == store.AggDateHistogram {
 		dur := r.Interval
@@ -263,10 +260,11 @@ func (d *DB) rollupAggregate(ctx context.Context, r store.AggRequest, size int) 
 }
 
 // probeUnit decides a new view's bucket width from the last whole hour
-// (and day) of the requested range: an hour when the keys of an hour are
-// few or much fewer than its documents, a day when a day's keys are at
-// most half its documents, no view otherwise (the rollup would be about
-// as large as the documents it replaces). Histograms need hours.
+// (and day) of the requested range: an hour when an hour's distinct keys
+// are at most a quarter of its documents, else a day when a day's keys are
+// at most half of its documents, else an hour when that halves them, else
+// no view (it would be about as large as the documents it replaces).
+// Histograms need hours.
 func (d *DB) probeUnit(ctx context.Context, kr keyRows, s rollupSpec, lo, hi int64, hourOnly bool) (int64, bool) {
 	count := func(from, to int64) (keys, docs int64, err error) {
 		where, wargs, err := d.where(store.Filter{Query: s.Query, LogTypes: s.LogTypes, From: from, To: to})
@@ -285,19 +283,20 @@ func (d *DB) probeUnit(ctx context.Context, kr keyRows, s rollupSpec, lo, hi int
 	if err != nil {
 		return 0, false
 	}
-	if keys <= 500 || keys*8 <= docs {
+	if keys*4 <= docs {
 		return hourMs, true
 	}
+	hourOK := keys*2 <= docs
 	if hourOnly {
-		return 0, false
+		return hourMs, hourOK
 	}
 	dd := floorTo(hi, dayMs)
 	if dd-dayMs < lo {
-		return 0, false
+		return hourMs, hourOK
 	}
-	keys, docs, err = count(dd-dayMs, dd)
-	if err != nil || keys*2 > docs {
-		return 0, false
+	dkeys, ddocs, err := count(dd-dayMs, dd)
+	if err != nil || dkeys*2 > ddocs {
+		return hourMs, hourOK
 	}
 	return dayMs, true
 }

@@ -202,6 +202,7 @@ func (d *DB) Write(ctx context.Context, docs []store.Doc) error {
 	if d.w == nil {
 		return fmt.Errorf("writing to store %s: opened read-only", d.dir)
 	}
+	defer d.rollupWritten(ctx, docs) // mark the hours written for the rollups, whatever the outcome
 	if err := d.w.write(ctx, docs); err != nil {
 		var rej *RejectedError
 		if errors.As(err, &rej) {
