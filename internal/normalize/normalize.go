@@ -1248,8 +1248,19 @@ func (n *Normalizer) mapList(plan *typePlan, f *fieldPlan) {
 	if len(vals) == 0 {
 		return
 	}
-	slices.SortFunc(vals, bytes.Compare)
-	vals = slices.CompactFunc(vals, bytes.Equal)
+	switch len(vals) {
+	case 1:
+	case 2: // the common pair (source and destination) without sorting
+		switch c := bytes.Compare(vals[0], vals[1]); {
+		case c > 0:
+			vals[0], vals[1] = vals[1], vals[0]
+		case c == 0:
+			vals = vals[:1]
+		}
+	default:
+		slices.SortFunc(vals, bytes.Compare)
+		vals = slices.CompactFunc(vals, bytes.Equal)
+	}
 	putStrings(&n.ov, f.slot, vals)
 }
 
