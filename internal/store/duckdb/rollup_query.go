@@ -127,7 +127,7 @@ func (d *DB) rollupAggregate(ctx context.Context, r store.AggRequest, size int) 
 	}
 	// The grouped fields must resolve as the plain SQL resolves them.
 	var kr keyRows
-	if r.Kind != store.AggCount && !(r.Kind == store.AggDateHistogram && r.Field == "") {
+	if r.Kind != store.AggCount && (r.Kind != store.AggDateHistogram || r.Field != "") {
 		metric := ""
 		if r.Kind == store.AggTerms {
 			metric = r.Metric
