@@ -10,3 +10,10 @@ const haveRun16 = true
 //
 //go:noescape
 func plainRun16(p *byte, n int) int
+
+// specialBits writes, for each of the blocks of 64 bytes at p, a word to
+// out with bit k set when byte k is '"', '\\', a control character or
+// >= 0x80 (SSE2).
+//
+//go:noescape
+func specialBits(p *byte, blocks int, out *uint64)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strconv"
 	"unicode/utf16"
@@ -63,6 +64,9 @@ type scanner struct {
 	// its value's start and end.
 	members    []int32
 	recMembers bool
+	// bits has a bit per byte of raw, from its start, set for the bytes
+	// that end a plain run (see special); it grows as the scan moves on.
+	bits []uint64
 	// strict (prefix mode) rejects what a JSON framer would: raw control
 	// characters in strings (ctl records one) and nesting deeper than
 	// maxPrefixDepth (depth counts the open containers; a failed scan
@@ -91,6 +95,7 @@ func (s *scanner) scanPrefix(raw []byte, plan *typePlan, py []byte, pyOn, prefix
 	s.raw, s.plan, s.py, s.pyOn = raw, plan, py, pyOn
 	s.strict, s.ctl, s.depth = prefix, false, 0
 	s.members = s.members[:0]
+	s.bits = s.bits[:0]
 	s.doc = s.docBuf[:0]
 	s.top = s.top[:0]
 	s.topMask = 0
@@ -126,6 +131,65 @@ func (s *scanner) scanPrefix(raw []byte, plan *typePlan, py []byte, pyOn, prefix
 	}
 	s.spans[0] = span{start: int32(i), end: int32(end)}
 	return s.py, end, nil
+}
+
+// special returns the index of the first byte of raw at or after i that
+// is '"', '\\', a control character or >= 0x80, or len(raw): what
+// plainRunBytes(raw, i, true) returns, read from bits.
+func (s *scanner) special(i int) int {
+	if w := i >> 6; w < len(s.bits) {
+		if m := s.bits[w] >> (uint(i) & 63); m != 0 {
+			return i + bits.TrailingZeros64(m)
+		}
+	}
+	return s.specialSlow(i)
+}
+
+// specialBlock is how many bytes of bits moreBits adds at a time: a
+// record's scan reads only as far as the record goes.
+const specialBlock = 512
+
+func (s *scanner) specialSlow(i int) int {
+	for {
+		if i >= len(s.raw) {
+			return len(s.raw)
+		}
+		w := i >> 6
+		for w >= len(s.bits) {
+			s.moreBits()
+		}
+		if m := s.bits[w] >> (uint(i) & 63); m != 0 {
+			return min(i+bits.TrailingZeros64(m), len(s.raw))
+		}
+		i = (w + 1) << 6
+	}
+}
+
+// moreBits adds the words of bits for the next specialBlock bytes of raw
+// (or what is left of it); bits past the end of raw are set.
+func (s *scanner) moreBits() {
+	raw := s.raw
+	w := len(s.bits)
+	start := w << 6
+	n := min(len(raw)-start, specialBlock)
+	full := n / 64
+	words := full
+	if n%64 != 0 {
+		words++
+	}
+	s.bits = slices.Grow(s.bits, words)[:w+words]
+	if full > 0 {
+		specialBits(&raw[start], full, &s.bits[w])
+	}
+	if tail := raw[start+full*64 : start+n]; len(tail) > 0 {
+		m := ^uint64(0) << len(tail)
+		for k, c := range tail {
+			if c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
+				m |= 1 << k
+			}
+		}
+		s.bits[w+full] = m
+	}
 }
 
 // child returns the trie node under t for an object key, or -1.
@@ -421,7 +485,7 @@ func (s *scanner) object(i int, t int32, docOn, top, verbatim bool) (int, bool, 
 // any other member (the general path then takes it, and reports errors).
 func (s *scanner) fastMember(i int, t int32, docOn, top, comma, after bool) (end int, kept, handled bool) {
 	raw := s.raw
-	k := plainRunBytes(raw, i+1, true)
+	k := s.special(i + 1)
 	if k+2 >= len(raw) || raw[k] != '"' || raw[k+1] != ':' {
 		return 0, false, false
 	}
@@ -434,7 +498,7 @@ func (s *scanner) fastMember(i int, t int32, docOn, top, comma, after bool) (end
 	kind, drop, isFloat := kindString, false, false
 	switch c := raw[v]; {
 	case c == '"':
-		e := plainRunBytes(raw, v+1, true)
+		e := s.special(v + 1)
 		if e >= len(raw) || raw[e] != '"' || e-v-1 >= maxTermBytes {
 			return 0, false, false
 		}
@@ -583,7 +647,7 @@ func (s *scanner) array(i int, t int32, docOn bool, mode int) (int, bool, error)
 // index after the string, or 0 when the string needs str.
 func (s *scanner) plainString(i int, docOn bool) int {
 	raw := s.raw
-	k := plainRunBytes(raw, i+1, true)
+	k := s.special(i + 1)
 	if k >= len(raw) || raw[k] != '"' {
 		return 0
 	}
@@ -621,7 +685,7 @@ func (s *scanner) str(i int, docOn, dropEmpty, isKey bool) (int, bool, bool, err
 	esc := false
 	j := i + 1
 	for {
-		k := plainRunBytes(raw, j, true)
+		k := s.special(j)
 		if k > j {
 			if s.pyOn {
 				s.py = append(s.py, raw[j:k]...)

@@ -319,8 +319,8 @@ func (a *chunkAppender) free() {
 func tableTypes(sch *schema) []mapping.Type {
 	fixed := map[string]mapping.Type{
 		"_id": mapping.TypeVarchar, "h": mapping.TypeBigInt, "_index": mapping.TypeVarchar,
-		"log_type": mapping.TypeVarchar, "ts": mapping.TypeBigInt, "doc": mapping.TypeVarchar,
-		"message": mapping.TypeVarchar, "msg_pos": mapping.TypeInteger, "message_lc": mapping.TypeVarchar,
+		"log_type": mapping.TypeVarchar, "ts": mapping.TypeBigInt, "doc_z": mapping.TypeBlob,
+		"msg_case": mapping.TypeBlob, "msg_pos": mapping.TypeInteger, "message_lc": mapping.TypeVarchar,
 	}
 	out := make([]mapping.Type, len(sch.table))
 	for i, t := range sch.table {

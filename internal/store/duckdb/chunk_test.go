@@ -114,7 +114,7 @@ func TestAppendToMigratedStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.db.ExecContext(ctx, `ALTER TABLE docs DROP COLUMN process_name`); err != nil {
+	if _, err := db.db.ExecContext(ctx, `ALTER TABLE vigil.main.docs DROP COLUMN process_name`); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -126,7 +126,7 @@ func TestAppendToMigratedStore(t *testing.T) {
 	}
 	defer db.Close()
 	var last string
-	if err := db.db.QueryRowContext(ctx, `SELECT column_name FROM duckdb_columns() WHERE table_name = 'docs' ORDER BY column_index DESC LIMIT 1`).Scan(&last); err != nil {
+	if err := db.db.QueryRowContext(ctx, `SELECT column_name FROM duckdb_columns() WHERE database_name = 'vigil' AND schema_name = 'main' AND table_name = 'docs' ORDER BY column_index DESC LIMIT 1`).Scan(&last); err != nil {
 		t.Fatal(err)
 	}
 	if last != "process_name" {

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	duck "github.com/duckdb/duckdb-go/v2"
 
@@ -72,6 +73,8 @@ type DB struct {
 	wmu    sync.Mutex // held by Write, DeleteBefore and Close
 	w      *writer    // nil when read-only
 	fields *fieldSet
+	codec  *docCodec   // compresses stored documents (blob.go)
+	view   atomic.Bool // new connections get the docs view (schema.go)
 	closed bool
 	roll   rollups // per-hour and per-day aggregates for the dashboards (rollup.go)
 }
@@ -103,7 +106,7 @@ func Open(ctx context.Context, dir string, opts Options, logger *slog.Logger) (*
 	if opts.Command == "" {
 		opts.Command = currentCommand()
 	}
-	d := &DB{dir: dir, opts: opts, logger: logger, sch: newSchema(), fields: newFieldSet()}
+	d := &DB{dir: dir, opts: opts, logger: logger, sch: newSchema(), fields: newFieldSet(), codec: newDocCodec()}
 	dbPath := filepath.Join(dir, DBFile)
 	lockPath := filepath.Join(dir, LockFile)
 	if opts.ReadOnly {
@@ -156,6 +159,11 @@ func (d *DB) open(ctx context.Context, dbPath string) error {
 				return err
 			}
 		}
+		if d.view.Load() {
+			if _, err := ex.ExecContext(ctx, docsView, nil); err != nil {
+				return fmt.Errorf("creating the docs view: %w", err)
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -177,16 +185,32 @@ func (d *DB) open(ctx context.Context, dbPath string) error {
 		_ = conn.Close()
 		return err
 	}
+	if err := registerFunctions(ctx, d.db, d.codec); err != nil {
+		return fail(err)
+	}
 	if !d.opts.ReadOnly {
 		if err := d.migrate(ctx); err != nil {
-			return fail(err)
-		}
-		if err := d.fillLower(ctx); err != nil {
 			return fail(err)
 		}
 	}
 	if err := d.fields.load(ctx, d.db); err != nil {
 		return fail(err)
+	}
+	have := map[string]bool{}
+	if err := d.columns(ctx, have); err != nil {
+		return fail(fmt.Errorf("reading the store's columns: %w", err))
+	}
+	if have["doc_z"] {
+		// From now on every new connection gets the view; drop the
+		// connections made before.
+		d.view.Store(true)
+		d.db.SetMaxIdleConns(0)
+		d.db.SetMaxIdleConns(4)
+	}
+	if d.hasTable(ctx, "vigil_dicts") {
+		if err := d.codec.load(ctx, d.db); err != nil {
+			return fail(err)
+		}
 	}
 	if !d.opts.ReadOnly {
 		w, err := newWriter(ctx, d, d.opts.Writers)
@@ -222,12 +246,14 @@ func (d *DB) openError(err error) error {
 	return fmt.Errorf("opening store %s: %w", d.dir, err)
 }
 
-// migrate creates the tables, and adds the typed columns an older version
-// of the schema lacks, filling them from the stored documents.
+// migrate creates the tables, adds the typed columns an older version of
+// the schema lacks (filling them from the stored documents), and converts
+// a store whose documents and messages DuckDB stored as text (convertV1).
 func (d *DB) migrate(ctx context.Context) error {
 	stmts := []string{
 		d.sch.createTableSQL("docs", false),
 		`CREATE TABLE IF NOT EXISTS vigil_fields (log_type VARCHAR NOT NULL, name VARCHAR NOT NULL, type VARCHAR NOT NULL, path VARCHAR NOT NULL, PRIMARY KEY (log_type, name))`,
+		`CREATE TABLE IF NOT EXISTS vigil_dicts (id BIGINT PRIMARY KEY, dict BLOB NOT NULL)`,
 	}
 	for _, s := range stmts {
 		if _, err := d.db.ExecContext(ctx, s); err != nil {
@@ -238,16 +264,20 @@ func (d *DB) migrate(ctx context.Context) error {
 	if err := d.columns(ctx, have); err != nil {
 		return fmt.Errorf("reading the store's columns: %w", err)
 	}
+	v1 := !have["doc_z"]
+	if v1 && !have["doc"] {
+		return fmt.Errorf("the store in %s has neither a doc nor a doc_z column: it was not made by Vigil", d.dir)
+	}
+	docExpr := fnDoc + "(doc_z)"
+	if v1 {
+		docExpr = "doc"
+	}
 	for _, c := range d.sch.table {
 		if have[c.name] {
 			continue
 		}
-		if c.name == "message_lc" {
-			// Added after the first stores were made; fillLower fills it.
-			if _, err := d.db.ExecContext(ctx, "ALTER TABLE docs ADD COLUMN "+c.ddl); err != nil {
-				return fmt.Errorf("adding column %s: %w", c.name, err)
-			}
-			continue
+		if v1 && (c.name == "doc_z" || c.name == "msg_case" || c.name == "message_lc") {
+			continue // convertV1 makes them
 		}
 		if c.ecs < 0 {
 			return fmt.Errorf("the store in %s lacks column %s: it was not made by this version of Vigil", d.dir, c.name)
@@ -256,18 +286,18 @@ func (d *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("adding column %s: %w", c.name, err)
 		}
 		col := d.sch.cols[c.ecs]
-		expr := "json_extract_string(doc, ?)"
+		expr := "json_extract_string("+docExpr+", ?)"
 		switch {
 		case c.num:
-			expr = "vigil_ip2num(json_extract_string(doc, ?))"
+			expr = "vigil_ip2num(json_extract_string("+docExpr+", ?))"
 		case col.list:
-			expr = "json_extract_string(doc, ?)::VARCHAR[]"
+			expr = "json_extract_string("+docExpr+", ?)::VARCHAR[]"
 		case col.kind == kindLong:
-			expr = "try_cast(json_extract_string(doc, ?) AS BIGINT)"
+			expr = "try_cast(json_extract_string("+docExpr+", ?) AS BIGINT)"
 		case col.kind == kindDouble:
-			expr = "try_cast(json_extract_string(doc, ?) AS DOUBLE)"
+			expr = "try_cast(json_extract_string("+docExpr+", ?) AS DOUBLE)"
 		case col.kind == kindBool:
-			expr = "try_cast(json_extract_string(doc, ?) AS BOOLEAN)"
+			expr = "try_cast(json_extract_string("+docExpr+", ?) AS BOOLEAN)"
 		}
 		path := plainJSONPath(col.field)
 		if col.list {
@@ -278,37 +308,25 @@ func (d *DB) migrate(ctx context.Context) error {
 		}
 		d.logger.Info("added a typed column to the store", "store", d.dir, "column", c.name)
 	}
+	if v1 {
+		if err := d.columns(ctx, have); err != nil {
+			return fmt.Errorf("reading the store's columns: %w", err)
+		}
+		return d.convertV1(ctx, have)
+	}
 	return nil
 }
 
-// fillLower fills message_lc where it is missing (in a store made before
-// the column existed, or whose filling was interrupted), a range of rows at
-// a time so that memory stays bounded.
-func (d *DB) fillLower(ctx context.Context) error {
-	var missing int64
-	if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM docs WHERE message_lc IS NULL AND message IS NOT NULL`).Scan(&missing); err != nil {
-		return fmt.Errorf("checking the lower-case messages: %w", err)
-	}
-	if missing == 0 {
-		return nil
-	}
-	var last int64
-	if err := d.db.QueryRowContext(ctx, `SELECT max(rowid) FROM docs`).Scan(&last); err != nil {
-		return fmt.Errorf("filling the lower-case messages: %w", err)
-	}
-	d.logger.Info("filling the lower-case messages", "store", d.dir, "rows", missing)
-	const step = 200000
-	for lo := int64(0); lo <= last; lo += step {
-		if _, err := d.db.ExecContext(ctx, `UPDATE docs SET message_lc = lower(message) WHERE rowid >= ? AND rowid < ? AND message_lc IS NULL AND message IS NOT NULL`, lo, lo+step); err != nil {
-			return fmt.Errorf("filling the lower-case messages: %w", err)
-		}
-	}
-	return nil
+// hasTable says whether the store has a table of that name.
+func (d *DB) hasTable(ctx context.Context, name string) bool {
+	var n int
+	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = ?`, name).Scan(&n)
+	return err == nil && n > 0
 }
 
 // columns adds the names of the docs table's columns to have.
 func (d *DB) columns(ctx context.Context, have map[string]bool) error {
-	rows, err := d.db.QueryContext(ctx, `SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'docs'`)
+	rows, err := d.db.QueryContext(ctx, `SELECT column_name FROM duckdb_columns() WHERE database_name = 'vigil' AND schema_name = 'main' AND table_name = 'docs'`)
 	if err != nil {
 		return err
 	}

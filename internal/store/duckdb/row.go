@@ -22,7 +22,9 @@ import (
 // into the appender's current chunk and the caller ends the row.
 type rowBuilder struct {
 	sch   *schema
+	codec *docCodec
 	sc    *scanner
+	cs    []byte // the current row's msg_case
 	vals  []driver.Value
 	ck    *chunkAppender
 	arena []byte
@@ -30,8 +32,8 @@ type rowBuilder struct {
 	items [][]byte
 }
 
-func newRowBuilder(sch *schema) *rowBuilder {
-	return &rowBuilder{sch: sch, sc: newScanner(sch), vals: make([]driver.Value, len(sch.table)), lists: make([][]any, len(sch.cols))}
+func newRowBuilder(sch *schema, codec *docCodec) *rowBuilder {
+	return &rowBuilder{sch: sch, codec: codec, sc: newScanner(sch), vals: make([]driver.Value, len(sch.table)), lists: make([][]any, len(sch.cols))}
 }
 
 // msgPos encodes where @message goes back into the stored document: the
@@ -99,10 +101,12 @@ func (b *rowBuilder) fill(d *store.Doc) error {
 		start := len(b.arena)
 		b.arena = append(b.arena, src[:sc.cutStart]...)
 		b.arena = append(b.arena, src[sc.cutEnd:]...)
-		b.putBytes(colDoc, b.arena[start:len(b.arena):len(b.arena)])
+		b.putDoc(b.arena[start:len(b.arena):len(b.arena)])
 		msg := b.str(sc.msg)
-		b.putBytes(colMessage, msg)
-		b.putBytes(colLower, b.lower(msg))
+		ls := len(b.arena)
+		b.arena, b.cs = appendLowerCase(b.arena, b.cs[:0], msg)
+		b.putBytes(colLower, b.arena[ls:len(b.arena):len(b.arena)])
+		b.putBytes(colCase, b.cs)
 		mode := spliceBefore
 		if !sc.msgFirst {
 			mode = spliceOnly
@@ -112,8 +116,8 @@ func (b *rowBuilder) fill(d *store.Doc) error {
 		}
 		b.putInt32(colMsgPos, int32(sc.cutStart*4+mode))
 	} else {
-		b.putBytes(colDoc, src)
-		b.putNull(colMessage)
+		b.putDoc(src)
+		b.putNull(colCase)
 		b.putNull(colMsgPos)
 		b.putNull(colLower)
 	}
@@ -167,6 +171,13 @@ func (b *rowBuilder) fill(d *store.Doc) error {
 		}
 	}
 	return nil
+}
+
+// putDoc stores the document (without @message) compressed.
+func (b *rowBuilder) putDoc(doc []byte) {
+	start := len(b.arena)
+	b.arena = b.codec.appendEncoded(b.arena, doc)
+	b.putBytes(colDocZ, b.arena[start:len(b.arena):len(b.arena)])
 }
 
 // putList stores the string and number elements of list column i (table
@@ -266,14 +277,6 @@ func (b *rowBuilder) putUint128(p int, hi, lo uint64) {
 	} else {
 		b.vals[p] = bigUint128(hi, lo)
 	}
-}
-
-// lower returns s in lower case (Unicode simple case mapping, as
-// strings.ToLower), in the arena.
-func (b *rowBuilder) lower(s []byte) []byte {
-	start := len(b.arena)
-	b.arena = appendLower(b.arena, s)
-	return b.arena[start:len(b.arena):len(b.arena)]
 }
 
 // appendLower appends s in lower case: ASCII through a table, the rest

@@ -20,7 +20,7 @@ import (
 
 func TestRowBuilderExtractsTypedColumns(t *testing.T) {
 	sch := newSchema()
-	rb := newRowBuilder(sch)
+	rb := newRowBuilder(sch, newDocCodec())
 	val := func(field string) any {
 		i, ok := sch.byField[field]
 		if !ok {
@@ -138,13 +138,21 @@ func checkRoundTrip(t *testing.T, rb *rowBuilder, src []byte, exact bool) {
 	if err := rb.build(&d); err != nil {
 		t.Fatalf("build(%q): %v", src, err)
 	}
-	doc := string(rb.vals[colDoc].([]byte))
+	docb, err := rb.codec.decode(nil, rb.vals[colDocZ].([]byte))
+	if err != nil {
+		t.Fatalf("decoding the stored document of %q: %v", src, err)
+	}
+	doc := string(docb)
 	if !json.Valid([]byte(doc)) {
 		t.Fatalf("stored document is not JSON: %q (from %q)", doc, src)
 	}
 	var msg sql.NullString
 	var pos sql.NullInt32
-	if m, ok := rb.vals[colMessage].([]byte); ok {
+	if lc, ok := rb.vals[colLower].([]byte); ok {
+		m, err := appendRecased(nil, lc, rb.vals[colCase].([]byte))
+		if err != nil {
+			t.Fatalf("restoring the message of %q: %v", src, err)
+		}
 		msg = sql.NullString{String: string(m), Valid: true}
 		pos = sql.NullInt32{Int32: rb.vals[colMsgPos].(int32), Valid: true}
 	}
@@ -165,7 +173,7 @@ func checkRoundTrip(t *testing.T, rb *rowBuilder, src []byte, exact bool) {
 }
 
 func TestMessageRoundTrip(t *testing.T) {
-	rb := newRowBuilder(newSchema())
+	rb := newRowBuilder(newSchema(), newDocCodec())
 	for _, src := range []string{
 		`{"@message":"first","a":1}`,
 		`{"a":1,"@message":"middle","b":2}`,
@@ -175,6 +183,9 @@ func TestMessageRoundTrip(t *testing.T) {
 		`{"a":1 , "@message":"spaced last" }`,
 		`{"@message":"esc \" \\ \n \t \u0001 \u00e9 </script>"}`,
 		`{"@message":""}`,
+		`{"@message":"MiXeD CASE, ABC at the END","a":1}`,
+		`{"@message":"Été in ÉVIAN","a":1}`,
+		`{"@message":"KELVIN \u212a and İstanbul","a":1}`,
 		`{"@message":123,"a":"not a string: stays in the document"}`,
 	} {
 		checkRoundTrip(t, rb, []byte(src), false)
@@ -196,7 +207,7 @@ func TestCorpusRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb := newRowBuilder(newSchema())
+	rb := newRowBuilder(newSchema(), newDocCodec())
 	n := 0
 	for line := range bytes.Lines(b) {
 		var env struct {
@@ -230,7 +241,7 @@ func FuzzScan(f *testing.F) {
 		}
 	}
 	sch := newSchema()
-	rb := newRowBuilder(sch)
+	rb := newRowBuilder(sch, newDocCodec())
 	fields := newFieldLane(newFieldSet())
 	rb.sc.fields = fields
 	f.Fuzz(func(t *testing.T, src []byte) {

@@ -125,25 +125,35 @@ const (
 	colIndex   = 2 // _index
 	colLogType = 3 // @log_type
 	colTS      = 4 // @timestamp, epoch ms
-	colDoc     = 5 // the document without @message
-	colMessage = 6 // @message
+	colDocZ    = 5 // the document without @message, compressed (blob.go)
+	colCase    = 6 // what restores @message's capitals (blob.go)
 	colMsgPos  = 7 // where @message was cut from the document
 	colLower   = 8 // @message in lower case, for free text
 	nFixed     = 9
 )
 
-// fixedDDL declares the fixed columns.
+// fixedDDL declares the fixed columns. DuckDB does not compress doc_z (it
+// is compressed already) nor msg_case (small and varied): analysing them
+// would only cost time.
 var fixedDDL = []string{
 	`"_id" VARCHAR NOT NULL`,
 	`"h" BIGINT NOT NULL`,
 	`"_index" VARCHAR NOT NULL`,
 	`"log_type" VARCHAR NOT NULL`,
 	`"ts" BIGINT NOT NULL`,
-	`"doc" VARCHAR NOT NULL`,
-	`"message" VARCHAR`,
+	`"doc_z" BLOB NOT NULL USING COMPRESSION uncompressed`,
+	`"msg_case" BLOB USING COMPRESSION uncompressed`,
 	`"msg_pos" INTEGER`,
 	`"message_lc" VARCHAR`,
 }
+
+// docsView is what queries read as docs: a temporary view, on every
+// connection but the writer's, that adds the document's JSON and @message,
+// computed from the stored columns when a query reads them. (Computed
+// columns of the table itself would be computed by DuckDB on every append
+// too, to check that they can be.) The writer's connections see the table.
+const docsView = `CREATE OR REPLACE TEMP VIEW docs AS SELECT *, ` + fnDoc + `(doc_z) AS doc, ` +
+	fnMessage + `(message_lc, msg_case) AS message FROM vigil.main.docs`
 
 // tableColumn is one column of the docs table in order: a fixed column, an
 // ECS column or an IP's numeric companion.

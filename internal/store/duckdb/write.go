@@ -93,10 +93,12 @@ func newWriter(ctx context.Context, d *DB, lanes int) (*writer, error) {
 			_ = w.closeConns() // the open error is the one to report
 			return nil, fmt.Errorf("opening a write connection: %w", err)
 		}
-		l := &lane{conn: conn, rb: newRowBuilder(d.sch), fields: newFieldLane(d.fields)}
+		l := &lane{conn: conn, rb: newRowBuilder(d.sch, d.codec), fields: newFieldLane(d.fields)}
 		l.rb.sc.fields = l.fields
 		w.lanes = append(w.lanes, l)
-		if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS cand (h BIGINT)`); err != nil {
+		// The writer works on the table itself, not on the view that
+		// adds the computed columns.
+		if _, err := conn.ExecContext(ctx, `DROP VIEW IF EXISTS temp.docs; CREATE TEMP TABLE IF NOT EXISTS cand (h BIGINT)`); err != nil {
 			_ = w.closeConns() // the open error is the one to report
 			return nil, fmt.Errorf("preparing a write connection: %w", err)
 		}
@@ -240,6 +242,13 @@ func (w *writer) write(ctx context.Context, docs []store.Doc) error {
 	}
 	for i, h := range w.hs {
 		w.cands = append(w.cands, w.keep[i] && w.bloom.has(h))
+	}
+
+	if !w.d.codec.hasDict() && n >= dictMinDocs {
+		if err := w.makeDict(ctx, docs); err != nil {
+			// Documents are compressed without a dictionary meanwhile.
+			w.d.logger.Warn("could not make a document dictionary", "err", err)
+		}
 	}
 
 	// Split into contiguous shares, one per lane, so that each lane's rows

@@ -1,0 +1,81 @@
+#include "textflag.h"
+
+// func specialBits(p *byte, blocks int, out *uint64)
+//
+// For each block of 64 bytes at p, one word at out with bit k set when
+// byte k ends a plain run: a quote or a backslash (PCMPEQB), or a byte
+// that 0x20 is greater than as signed bytes (PCMPGTB: control characters
+// and bytes >= 0x80). The PMOVMSKB masks of the four groups of sixteen
+// bytes make the word.
+TEXT ·specialBits(SB), NOSPLIT, $0-24
+	MOVQ p+0(FP), SI
+	MOVQ blocks+8(FP), CX
+	MOVQ out+16(FP), DI
+	MOVQ $0x2222222222222222, AX
+	MOVQ AX, X0
+	PUNPCKLQDQ X0, X0
+	MOVQ $0x5c5c5c5c5c5c5c5c, AX
+	MOVQ AX, X1
+	PUNPCKLQDQ X1, X1
+	MOVQ $0x2020202020202020, AX
+	MOVQ AX, X2
+	PUNPCKLQDQ X2, X2
+
+block:
+	TESTQ CX, CX
+	JZ done
+	MOVOU 0(SI), X3
+	MOVOU X3, X4
+	MOVOU X3, X5
+	MOVOU X2, X6
+	PCMPEQB X0, X4
+	PCMPEQB X1, X5
+	PCMPGTB X3, X6
+	POR X5, X4
+	POR X6, X4
+	PMOVMSKB X4, AX
+	MOVQ AX, R8
+	MOVOU 16(SI), X3
+	MOVOU X3, X4
+	MOVOU X3, X5
+	MOVOU X2, X6
+	PCMPEQB X0, X4
+	PCMPEQB X1, X5
+	PCMPGTB X3, X6
+	POR X5, X4
+	POR X6, X4
+	PMOVMSKB X4, AX
+	SHLQ $16, AX
+	ORQ AX, R8
+	MOVOU 32(SI), X3
+	MOVOU X3, X4
+	MOVOU X3, X5
+	MOVOU X2, X6
+	PCMPEQB X0, X4
+	PCMPEQB X1, X5
+	PCMPGTB X3, X6
+	POR X5, X4
+	POR X6, X4
+	PMOVMSKB X4, AX
+	SHLQ $32, AX
+	ORQ AX, R8
+	MOVOU 48(SI), X3
+	MOVOU X3, X4
+	MOVOU X3, X5
+	MOVOU X2, X6
+	PCMPEQB X0, X4
+	PCMPEQB X1, X5
+	PCMPGTB X3, X6
+	POR X5, X4
+	POR X6, X4
+	PMOVMSKB X4, AX
+	SHLQ $48, AX
+	ORQ AX, R8
+	MOVQ R8, (DI)
+	ADDQ $64, SI
+	ADDQ $8, DI
+	DECQ CX
+	JMP block
+
+done:
+	RET
