@@ -137,12 +137,21 @@ func (s *scanner) scanPrefix(raw []byte, plan *typePlan, py []byte, pyOn, prefix
 // is '"', '\\', a control character or >= 0x80, or len(raw): what
 // plainRunBytes(raw, i, true) returns, read from bits.
 func (s *scanner) special(i int) int {
-	if w := i >> 6; w < len(s.bits) {
-		if m := s.bits[w] >> (uint(i) & 63); m != 0 {
-			return i + bits.TrailingZeros64(m)
-		}
+	if k, ok := s.specialFast(i); ok {
+		return k
 	}
 	return s.specialSlow(i)
+}
+
+// specialFast is special when bits already has the answer in the word of
+// i (ok); small enough to be inlined where strings are scanned.
+func (s *scanner) specialFast(i int) (int, bool) {
+	if w := i >> 6; w < len(s.bits) {
+		if m := s.bits[w] >> (uint(i) & 63); m != 0 {
+			return i + bits.TrailingZeros64(m), true
+		}
+	}
+	return 0, false
 }
 
 // specialBlock is how many bytes of bits moreBits adds at a time: a
@@ -485,7 +494,10 @@ func (s *scanner) object(i int, t int32, docOn, top, verbatim bool) (int, bool, 
 // any other member (the general path then takes it, and reports errors).
 func (s *scanner) fastMember(i int, t int32, docOn, top, comma, after bool) (end int, kept, handled bool) {
 	raw := s.raw
-	k := s.special(i + 1)
+	k, ok := s.specialFast(i + 1)
+	if !ok {
+		k = s.specialSlow(i + 1)
+	}
 	if k+2 >= len(raw) || raw[k] != '"' || raw[k+1] != ':' {
 		return 0, false, false
 	}
@@ -498,7 +510,10 @@ func (s *scanner) fastMember(i int, t int32, docOn, top, comma, after bool) (end
 	kind, drop, isFloat := kindString, false, false
 	switch c := raw[v]; {
 	case c == '"':
-		e := s.special(v + 1)
+		e, ok := s.specialFast(v + 1)
+		if !ok {
+			e = s.specialSlow(v + 1)
+		}
 		if e >= len(raw) || raw[e] != '"' || e-v-1 >= maxTermBytes {
 			return 0, false, false
 		}
