@@ -74,7 +74,7 @@ type DB struct {
 	w      *writer    // nil when read-only
 	fields *fieldSet
 	codec  *docCodec   // compresses stored documents (blob.go)
-	view   atomic.Bool // new connections get the docs view (schema.go)
+	viewOn atomic.Bool // new connections get the docs view (schema.go)
 	closed bool
 	roll   rollups // per-hour and per-day aggregates for the dashboards (rollup.go)
 }
@@ -159,7 +159,7 @@ func (d *DB) open(ctx context.Context, dbPath string) error {
 				return err
 			}
 		}
-		if d.view.Load() {
+		if d.viewOn.Load() {
 			if _, err := ex.ExecContext(ctx, docsView, nil); err != nil {
 				return fmt.Errorf("creating the docs view: %w", err)
 			}
@@ -203,7 +203,7 @@ func (d *DB) open(ctx context.Context, dbPath string) error {
 	if have["doc_z"] {
 		// From now on every new connection gets the view; drop the
 		// connections made before.
-		d.view.Store(true)
+		d.viewOn.Store(true)
 		d.db.SetMaxIdleConns(0)
 		d.db.SetMaxIdleConns(4)
 	}
@@ -286,18 +286,18 @@ func (d *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("adding column %s: %w", c.name, err)
 		}
 		col := d.sch.cols[c.ecs]
-		expr := "json_extract_string("+docExpr+", ?)"
+		expr := "json_extract_string(" + docExpr + ", ?)"
 		switch {
 		case c.num:
-			expr = "vigil_ip2num(json_extract_string("+docExpr+", ?))"
+			expr = "vigil_ip2num(json_extract_string(" + docExpr + ", ?))"
 		case col.list:
-			expr = "json_extract_string("+docExpr+", ?)::VARCHAR[]"
+			expr = "json_extract_string(" + docExpr + ", ?)::VARCHAR[]"
 		case col.kind == kindLong:
-			expr = "try_cast(json_extract_string("+docExpr+", ?) AS BIGINT)"
+			expr = "try_cast(json_extract_string(" + docExpr + ", ?) AS BIGINT)"
 		case col.kind == kindDouble:
-			expr = "try_cast(json_extract_string("+docExpr+", ?) AS DOUBLE)"
+			expr = "try_cast(json_extract_string(" + docExpr + ", ?) AS DOUBLE)"
 		case col.kind == kindBool:
-			expr = "try_cast(json_extract_string("+docExpr+", ?) AS BOOLEAN)"
+			expr = "try_cast(json_extract_string(" + docExpr + ", ?) AS BOOLEAN)"
 		}
 		path := plainJSONPath(col.field)
 		if col.list {
