@@ -45,7 +45,8 @@ func envInt(name string, def int) int {
 // default 20,000, the store sink's write size) into a fresh store and
 // reports documents per second, including the final checkpoint that
 // compresses them into the file ("fresh"); "replay" then writes the same
-// documents again, each replacing its stored copy.
+// documents again, each replacing its stored copy. VIGIL_BENCH_NO_ROLLUPS
+// leaves out the marks each write leaves for the rollups.
 func BenchmarkIngest(b *testing.B) {
 	batch := envInt("VIGIL_BENCH_BATCH", 20000)
 	n := envInt("VIGIL_BENCH_INGEST", 200000)
@@ -62,6 +63,10 @@ func BenchmarkIngest(b *testing.B) {
 		db, err := Open(ctx, b.TempDir(), Options{Threads: envInt("VIGIL_BENCH_THREADS", 2), Writers: envInt("VIGIL_BENCH_WRITERS", 0), CheckpointWAL: os.Getenv("VIGIL_BENCH_WAL")}, nil)
 		if err != nil {
 			b.Fatal(err)
+		}
+		if os.Getenv("VIGIL_BENCH_NO_ROLLUPS") != "" {
+			// Leave out the rollups' write marks, to measure their cost.
+			db.roll.inited, db.roll.off = true, errRollupsOff
 		}
 		return db
 	}

@@ -112,6 +112,13 @@ type rollups struct {
 
 	seq atomic.Int64  // the last write mark's sequence number
 	gen atomic.Uint64 // bumped by every write and delete
+	// builds counts the builds started; marked holds, for each bucket the
+	// writes marked, the value of builds then. A bucket marked since the
+	// last build started needs no new mark: no build has read the old one,
+	// and any build that starts later sees the documents. Used under the
+	// write lock.
+	builds atomic.Uint64
+	marked map[[2]int64]uint64
 
 	totMu  sync.Mutex
 	totGen uint64
@@ -231,8 +238,11 @@ func (d *DB) rollupWritten(ctx context.Context, docs []store.Doc) {
 	if err := r.ensure(ctx, d); err != nil {
 		return
 	}
-	type mark struct{ unit, b int64 }
-	seen := make(map[mark]struct{}, 8)
+	builds := r.builds.Load()
+	if r.marked == nil || len(r.marked) > 100000 {
+		r.marked = map[[2]int64]uint64{}
+	}
+	var todo [][2]int64
 	last := int64(-1 << 62)
 	for i := range docs {
 		h := floorTo(docs[i].TimestampMs, hourMs)
@@ -240,22 +250,30 @@ func (d *DB) rollupWritten(ctx context.Context, docs []store.Doc) {
 			continue // documents come in time order: most share the previous one's hour
 		}
 		last = h
-		seen[mark{hourMs, h}] = struct{}{}
-		seen[mark{dayMs, floorTo(h, dayMs)}] = struct{}{}
+		for _, m := range [][2]int64{{hourMs, h}, {dayMs, floorTo(h, dayMs)}} {
+			if at, ok := r.marked[m]; !ok || at != builds {
+				r.marked[m] = builds
+				todo = append(todo, m)
+			}
+		}
+	}
+	if len(todo) == 0 {
+		return
 	}
 	seq := r.seq.Add(1)
 	var q strings.Builder
 	q.WriteString(`INSERT INTO vigil_rollup_dirty VALUES `)
-	args := make([]any, 0, 3*len(seen))
-	for m := range seen {
+	args := make([]any, 0, 3*len(todo))
+	for _, m := range todo {
 		if len(args) > 0 {
 			q.WriteString(", ")
 		}
 		q.WriteString("(?, ?, ?)")
-		args = append(args, m.unit, m.b, seq)
+		args = append(args, m[0], m[1], seq)
 	}
 	q.WriteString(` ON CONFLICT (unit, b) DO UPDATE SET seq = excluded.seq`)
 	if _, err := d.db.ExecContext(ctx, q.String(), args...); err != nil {
+		clear(r.marked)
 		r.turnOff(ctx, d, fmt.Errorf("marking the hours of %d written documents: %w", len(docs), err))
 	}
 }
@@ -424,6 +442,7 @@ func (d *DB) refreshChunk(ctx context.Context, v *rollView, lo, hi, u int64) err
 	if err != nil {
 		return err
 	}
+	d.roll.builds.Add(1) // before the snapshot: later writes mark again
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("building rollup view %d: %w", v.id, err)
