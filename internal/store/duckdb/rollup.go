@@ -92,13 +92,19 @@ type rollView struct {
 	id   int64
 	spec rollupSpec
 	used atomic.Int64 // when it last answered a request, unix ns
+
+	// build is held while the view's rows change (building, retention,
+	// dropping), so that two changes never conflict; views build in
+	// parallel.
+	build   sync.Mutex
+	dropped bool // under build: the view is gone
 }
 
 // rollups is the store's rollup state, a field of DB. Its zero value is
 // ready: the tables are made and loaded on first use.
 type rollups struct {
-	// mu serialises the changes to the rollup tables other than the
-	// write marks: building, registering, dropping views, retention.
+	// mu serialises registering and dropping views and retention; the
+	// rows of one view change under its own build lock.
 	mu sync.Mutex
 
 	initMu sync.Mutex
@@ -291,38 +297,42 @@ func (d *DB) rollupDeleted(ctx context.Context, logType string, t int64) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	clear(r.marked)
 	r.vmu.RLock()
-	var ids []int64
+	var views []*rollView
 	for _, v := range r.views {
 		if logType == "" || (len(v.spec.LogTypes) == 1 && v.spec.LogTypes[0] == logType) {
-			ids = append(ids, v.id)
+			views = append(views, v)
 		}
-	}
-	units := map[int64]int64{}
-	for _, v := range r.views {
-		units[v.id] = v.spec.Unit
 	}
 	r.vmu.RUnlock()
-	fail := func(err error) {
-		r.turnOff(ctx, d, fmt.Errorf("dropping the rollups of deleted documents: %w", err))
-	}
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		fail(err)
-		return
-	}
-	defer func() { _ = tx.Rollback() }() // after Commit: a no-op
-	for _, id := range ids {
-		end := floorTo(t, units[id]) // buckets before it are empty now
+	drop := func(v *rollView) error {
+		v.build.Lock()
+		defer v.build.Unlock()
+		end := floorTo(t, v.spec.Unit) // buckets before it are empty now
+		tx, err := d.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = tx.Rollback() }() // after Commit: a no-op
 		for _, q := range []string{`DELETE FROM vigil_rollup WHERE view = ? AND b < ?`, `DELETE FROM vigil_rollup_state WHERE view = ? AND b < ?`} {
-			if _, err := tx.ExecContext(ctx, q, id, end); err != nil {
-				fail(err)
-				return
+			if _, err := tx.ExecContext(ctx, q, v.id, end); err != nil {
+				return err
 			}
 		}
+		return tx.Commit()
 	}
-	if err := tx.Commit(); err != nil {
-		fail(err)
+	for _, v := range views {
+		if err := drop(v); err != nil {
+			r.turnOff(ctx, d, fmt.Errorf("dropping the rollups of deleted documents: %w", err))
+			return
+		}
+	}
+	if logType == "" {
+		// No bucket before t holds documents: forget their marks.
+		if _, err := d.db.ExecContext(ctx, `DELETE FROM vigil_rollup_dirty WHERE b + unit <= ?`, t); err != nil {
+			r.turnOff(ctx, d, fmt.Errorf("dropping the rollup marks of deleted documents: %w", err))
+		}
 	}
 }
 
@@ -423,7 +433,7 @@ func (d *DB) validRuns(ctx context.Context, q interface {
 }
 
 // refresh rebuilds view v's buckets in runs from the documents. The caller
-// holds r.mu.
+// holds v.build.
 func (d *DB) refresh(ctx context.Context, v *rollView, runs []span) error {
 	u := v.spec.Unit
 	for _, run := range runs {
@@ -571,21 +581,32 @@ func (d *DB) dropOldViews(ctx context.Context) error {
 		if old == nil {
 			return nil
 		}
-		tx, err := d.db.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("dropping rollup view %d: %w", old.id, err)
-		}
-		for _, q := range []string{`DELETE FROM vigil_rollup_views WHERE id = ?`, `DELETE FROM vigil_rollup WHERE view = ?`, `DELETE FROM vigil_rollup_state WHERE view = ?`} {
-			if _, err := tx.ExecContext(ctx, q, old.id); err != nil {
-				_ = tx.Rollback() // the delete error is the one to report
-				return fmt.Errorf("dropping rollup view %d: %w", old.id, err)
-			}
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("dropping rollup view %d: %w", old.id, err)
+		if err := d.dropView(ctx, old); err != nil {
+			return err
 		}
 		r.vmu.Lock()
 		delete(r.views, old.spec.key())
 		r.vmu.Unlock()
 	}
+}
+
+// dropView deletes a view and its rows.
+func (d *DB) dropView(ctx context.Context, v *rollView) error {
+	v.build.Lock()
+	defer v.build.Unlock()
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("dropping rollup view %d: %w", v.id, err)
+	}
+	defer func() { _ = tx.Rollback() }() // after Commit: a no-op
+	for _, q := range []string{`DELETE FROM vigil_rollup_views WHERE id = ?`, `DELETE FROM vigil_rollup WHERE view = ?`, `DELETE FROM vigil_rollup_state WHERE view = ?`} {
+		if _, err := tx.ExecContext(ctx, q, v.id); err != nil {
+			return fmt.Errorf("dropping rollup view %d: %w", v.id, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("dropping rollup view %d: %w", v.id, err)
+	}
+	v.dropped = true
+	return nil
 }

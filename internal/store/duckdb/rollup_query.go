@@ -218,12 +218,16 @@ func (d *DB) rollupAggregate(ctx context.Context, r store.AggRequest, size int) 
 			return nil, false, err
 		}
 		if len(stale) > 0 {
-			d.roll.mu.Lock()
+			v.build.Lock()
+			if v.dropped {
+				v.build.Unlock()
+				return nil, false, nil
+			}
 			_, stale, err = d.validRuns(ctx, d.db, v, first, last, hours)
 			if err == nil && len(stale) > 0 {
 				err = d.refresh(ctx, v, stale)
 			}
-			d.roll.mu.Unlock()
+			v.build.Unlock()
 			if err != nil {
 				return nil, false, err
 			}

@@ -351,3 +351,38 @@ func BenchmarkRollupWritten(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(docs)), "ns/doc")
 }
+
+// TestRollupViewsAreCapped registers more views than the cap and checks
+// that the least recently used one is dropped with its rows, and that its
+// request is still answered right.
+func TestRollupViewsAreCapped(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, Options{})
+	start := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	docs, _ := genDocs(14, start, 2*time.Minute, 3000)
+	writeAll(t, db, docs, 3000)
+	first := store.AggRequest{Kind: store.AggTerms, Field: "event.action", Filter: store.Filter{From: start.UnixMilli(), To: docs[len(docs)-1].TimestampMs, LogTypes: []string{"cloudtrail"}}}
+	if n := rollupCheck(t, db, []store.AggRequest{first}); n != 1 {
+		t.Fatalf("the first request was not answered from a rollup")
+	}
+	var id int64 = -1
+	for _, v := range db.roll.views {
+		id = v.id
+	}
+	for i := range maxRollupViews {
+		forceView(t, db, rollupSpec{Query: fmt.Sprintf("event.action:x%d", i), Unit: hourMs})
+	}
+	if len(db.roll.views) != maxRollupViews {
+		t.Errorf("%d views, want %d", len(db.roll.views), maxRollupViews)
+	}
+	var rows int64
+	if err := db.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM vigil_rollup WHERE view = ?) + (SELECT count(*) FROM vigil_rollup_state WHERE view = ?) + (SELECT count(*) FROM vigil_rollup_views WHERE id = ?)`, id, id, id).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 0 {
+		t.Errorf("view %d, dropped, still has %d rows", id, rows)
+	}
+	if n := rollupCheck(t, db, []store.AggRequest{first}); n != 1 {
+		t.Errorf("the first request was not answered from a rollup after its view was dropped")
+	}
+}
