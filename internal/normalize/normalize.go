@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -377,12 +378,18 @@ type typePlan struct {
 // prefixNode is one path prefix: its parent prefix (-1 for the record
 // itself, node 0), its last segment and its children.
 type prefixNode struct {
-	parent  int32
-	seg     string
+	parent int32
+	seg    string
+	// kids are ordered by the keyBit of their segment; the kids whose
+	// bit is the r-th set bit of kidMask are kids[starts[r]:starts[r+1]].
 	kids    []int32
+	starts  []int32
 	kidMask uint64
 	indexed bool // some child is a list index
 }
+
+// bitIndex is the position of a segment's keyBit.
+func bitIndex(seg string) int { return bits.TrailingZeros64(keyBit(seg)) }
 
 // fieldPlan is one ECS field with its sources as prefix indexes. A non-list
 // field has one group of alternatives; a list field has a group per source.
@@ -409,6 +416,16 @@ func (p *typePlan) prefixIndex(path string) int32 {
 	pp := &p.prefixes[parent]
 	pp.kids = append(pp.kids, idx)
 	pp.kidMask |= keyBit(seg)
+	slices.SortStableFunc(pp.kids, func(a, b int32) int {
+		return bitIndex(p.prefixes[a].seg) - bitIndex(p.prefixes[b].seg)
+	})
+	pp.starts = pp.starts[:0]
+	for k, kid := range pp.kids {
+		if k == 0 || bitIndex(p.prefixes[kid].seg) != bitIndex(p.prefixes[pp.kids[k-1]].seg) {
+			pp.starts = append(pp.starts, int32(k))
+		}
+	}
+	pp.starts = append(pp.starts, int32(len(pp.kids)))
 	if seg != "" && isDigits(seg) {
 		pp.indexed = true
 	}

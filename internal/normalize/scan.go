@@ -159,6 +159,10 @@ func (s *scanner) specialFast(i int) (int, bool) {
 const specialBlock = 512
 
 func (s *scanner) specialSlow(i int) int {
+	// Most strings that leave their word end in the next one.
+	if w := i>>6 + 1; w < len(s.bits) && s.bits[w] != 0 && i < len(s.raw) && s.bits[w-1]>>(uint(i)&63) == 0 {
+		return min(w<<6+bits.TrailingZeros64(s.bits[w]), len(s.raw))
+	}
 	for {
 		if i >= len(s.raw) {
 			return len(s.raw)
@@ -207,10 +211,12 @@ func (s *scanner) child(t int32, key []byte) int32 {
 		return -1
 	}
 	p := &s.plan.prefixes[t]
-	if p.kidMask&keyBit(key) == 0 {
+	bit := keyBit(key)
+	if p.kidMask&bit == 0 {
 		return -1
 	}
-	for _, k := range p.kids {
+	r := bits.OnesCount64(p.kidMask & (bit - 1))
+	for _, k := range p.kids[p.starts[r]:p.starts[r+1]] {
 		if s.plan.prefixes[k].seg == string(key) {
 			return k
 		}
@@ -544,8 +550,10 @@ func (s *scanner) fastMember(i int, t int32, docOn, top, comma, after bool) (end
 		s.top = append(s.top, span{start: int32(i + 1), end: int32(k)})
 		s.topMask |= keyBit(key)
 	}
-	if ct := s.child(t, key); ct >= 0 {
-		s.spans[ct] = span{start: int32(v), end: int32(end), plain: kind == kindString}
+	if t >= 0 {
+		if ct := s.child(t, key); ct >= 0 {
+			s.spans[ct] = span{start: int32(v), end: int32(end), plain: kind == kindString}
+		}
 	}
 	if s.pyOn {
 		py := s.py
