@@ -1041,6 +1041,7 @@ func TestMembers(t *testing.T) {
 	names := []string{"version", "account_id", "interface_id", "srcaddr", "dstaddr", "srcport", "dstport",
 		"protocol", "packets", "bytes", "start", "end", "action", "log_status"}
 	line := "2 123456789012 eni-1 10.0.0.1 198.51.100.7 443 51000 6 10 840 1704067200 1704067260 ACCEPT -"
+	fullLine := []byte("2 123456789012 eni-1 10.0.0.1 198.51.100.7 443 51000 6 10 840 1704067200 1704067260 ACCEPT OK")
 	var vals [][]byte
 	for _, v := range strings.Fields(line) {
 		vals = append(vals, []byte(v))
@@ -1054,6 +1055,9 @@ func TestMembers(t *testing.T) {
 		{name: "guardduty", in: normalize.Input{Type: typ(t, reg, "guardduty"), RawJSON: []byte(gdRecord),
 			Origin: &event.Origin{Key: "AWSLogs/123456789012/GuardDuty/us-east-1/2024/01/02/f.jsonl.gz"}}},
 		{name: "flow log fields", in: normalize.Input{Type: typ(t, reg, "vpcflowlogs"), Header: normalize.NewHeader(names), Values: vals, Message: []byte(line),
+			Origin: &event.Origin{Key: "AWSLogs/123456789012/vpcflowlogs/us-east-1/2024/01/02/f.log.gz"}}},
+		{name: "flow log fields, none empty, parts of the line", in: normalize.Input{Type: typ(t, reg, "vpcflowlogs"), Header: normalize.NewHeader(names),
+			Values: bytes.Fields(fullLine), Message: fullLine,
 			Origin: &event.Origin{Key: "AWSLogs/123456789012/vpcflowlogs/us-east-1/2024/01/02/f.log.gz"}}},
 	}
 	for _, tt := range tests {

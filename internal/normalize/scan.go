@@ -64,6 +64,9 @@ type scanner struct {
 	// its value's start and end.
 	members    []int32
 	recMembers bool
+	// pend and pendEnd delimit raw text that belongs to doc next and is
+	// not copied yet (pend < 0: none); see fastMember.
+	pend, pendEnd int
 	// bits has a bit per byte of raw, from its start, set for the bytes
 	// that end a plain run (see special); it grows as the scan moves on.
 	bits []uint64
@@ -96,6 +99,7 @@ func (s *scanner) scanPrefix(raw []byte, plan *typePlan, py []byte, pyOn, prefix
 	s.strict, s.ctl, s.depth = prefix, false, 0
 	s.members = s.members[:0]
 	s.bits = s.bits[:0]
+	s.pend = -1
 	s.doc = s.docBuf[:0]
 	s.top = s.top[:0]
 	s.topMask = 0
@@ -415,6 +419,7 @@ func (s *scanner) object(i int, t int32, docOn, top, verbatim bool) (int, bool, 
 				continue
 			}
 		}
+		s.flushDoc()
 		if m > 0 {
 			s.pyAppend(',', ' ')
 		}
@@ -476,6 +481,7 @@ func (s *scanner) object(i int, t int32, docOn, top, verbatim bool) (int, bool, 
 			break
 		}
 	}
+	s.flushDoc()
 	s.pyAppend('}')
 	if !docOn {
 		s.depth--
@@ -578,15 +584,31 @@ func (s *scanner) fastMember(i int, t int32, docOn, top, comma, after bool) (end
 	if !docOn || drop {
 		return end, false, true
 	}
-	if after {
-		s.doc = append(s.doc, ',')
+	// The member's doc text is its raw text: members that follow each
+	// other in raw are copied together (flushDoc).
+	if s.pend >= 0 && s.pendEnd+1 == i && raw[s.pendEnd] == ',' {
+		s.pendEnd = end
+	} else {
+		s.flushDoc()
+		if after {
+			s.doc = append(s.doc, ',')
+		}
+		s.pend, s.pendEnd = i, end
 	}
-	at := int32(len(s.doc))
-	s.doc = append(s.doc, raw[i:end]...)
 	if top && s.recMembers {
-		s.members = append(s.members, at+1, at+int32(k-i), at+int32(k-i)+2, int32(len(s.doc)))
+		at := int32(len(s.doc) + i - s.pend)
+		s.members = append(s.members, at+1, at+int32(k-i), at+int32(k-i)+2, at+int32(end-i))
 	}
 	return end, true, true
+}
+
+// flushDoc appends to doc the raw text of the members fastMember left
+// pending.
+func (s *scanner) flushDoc() {
+	if s.pend >= 0 {
+		s.doc = append(s.doc, s.raw[s.pend:s.pendEnd]...)
+		s.pend = -1
+	}
 }
 
 // afterValue moves past the white space after a value and then past a ','
