@@ -207,7 +207,11 @@ func (d *DB) rollupAggregate(ctx context.Context, r store.AggRequest, size int) 
 			return nil, false, nil
 		}
 	}
-	first, last := ceilTo(lo, u), floorTo(hi, u)
+	// Whole buckets inside the range, and only where documents are: the
+	// rest of the range (nothing, or what was written since the count) is
+	// read from the documents.
+	first := max(ceilTo(lo, u), floorTo(minH, u))
+	last := min(floorTo(hi, u), ceilTo(maxH+hourMs, u))
 	if last-first < u {
 		return nil, false, nil
 	}
