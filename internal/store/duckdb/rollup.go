@@ -27,9 +27,10 @@ import (
 // metric. Its rows hold, per bucket (an hour or a day, epoch ms) and per
 // distinct key (or pair of keys), the document count and the metric's sum:
 // full value counts, not a per-bucket top-N, so that a top-N over many
-// buckets is exact. Views are made on demand: the first request of a shape
-// over at least rollupMinSpan registers it, and each request builds the
-// buckets it needs that are missing or stale. A request is answered from
+// buckets is exact. Views are made on demand: the second request of a
+// shape over at least rollupMinSpan registers it (a query typed once is not
+// worth one), and each request builds the buckets it needs that are
+// missing or stale. A request is answered from
 // the view's whole buckets plus the documents of the partial buckets at
 // the edges of its time range (and of any stale bucket), read from the
 // docs table: the answer is the one the plain SQL gives.
@@ -64,6 +65,8 @@ const (
 	// refreshChunk is how many milliseconds of documents one refresh
 	// transaction reads.
 	refreshChunk = 8 * dayMs
+	// rollupAsks is how many requests of one shape make it a view.
+	rollupAsks = 2
 )
 
 // rollupSpec is the shape of the aggregations a view answers.
@@ -115,6 +118,7 @@ type rollups struct {
 	views  map[string]*rollView // by spec key
 	nextID int64
 	none   map[string]bool // specs found not worth a view (keys change little per bucket)
+	asked  map[string]int  // specs without a view: how often asked
 
 	seq atomic.Int64  // the last write mark's sequence number
 	gen atomic.Uint64 // bumped by every write and delete
@@ -171,6 +175,7 @@ func (r *rollups) load(ctx context.Context, d *DB) error {
 	}
 	r.views = map[string]*rollView{}
 	r.none = map[string]bool{}
+	r.asked = map[string]int{}
 	rows, err := d.db.QueryContext(ctx, `SELECT id, spec FROM vigil_rollup_views ORDER BY id`)
 	if err != nil {
 		return fmt.Errorf("reading the rollup views: %w", err)
@@ -517,6 +522,19 @@ func (d *DB) view(ctx context.Context, want rollupSpec, match func(rollupSpec) b
 	r.vmu.RUnlock()
 	if v != nil || none || d.w == nil {
 		return v, nil
+	}
+	// A shape asked once (a query typed once, a value clicked once) is
+	// not worth building; one asked again (a dashboard reloaded, a panel
+	// refreshed) is.
+	r.vmu.Lock()
+	if len(r.asked) > 10000 {
+		clear(r.asked)
+	}
+	r.asked[want.key()]++
+	again := r.asked[want.key()] >= rollupAsks
+	r.vmu.Unlock()
+	if !again {
+		return nil, nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

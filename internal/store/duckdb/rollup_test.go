@@ -94,6 +94,11 @@ func rollupCheck(t *testing.T, db *DB, reqs []store.AggRequest) int {
 		}
 		want, wantErr := db.aggregateSQL(ctx, r, size, where, args)
 		got, ok, err := db.rollupAggregate(ctx, r, size)
+		if err == nil && !ok {
+			// The first request of a shape reads the documents; the
+			// second makes a view.
+			got, ok, err = db.rollupAggregate(ctx, r, size)
+		}
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -162,8 +167,10 @@ func forceView(t *testing.T, db *DB, s rollupSpec) {
 	if err := db.roll.ensure(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.view(context.Background(), s, func(o rollupSpec) bool { return o.key() == s.key() }, func() (int64, bool) { return s.Unit, true }); err != nil {
-		t.Fatal(err)
+	for range rollupAsks {
+		if _, err := db.view(context.Background(), s, func(o rollupSpec) bool { return o.key() == s.key() }, func() (int64, bool) { return s.Unit, true }); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
