@@ -602,7 +602,7 @@ func (n *Normalizer) spanOf(path string) (span, bool) {
 }
 
 // pathCacheSize is the number of entries of a plan's path cache.
-const pathCacheSize = 64
+const pathCacheSize = 256
 
 // pathCacheEntry remembers the trie node of a path string by the address
 // and length of its bytes: transforms ask for the same literal strings for
@@ -994,17 +994,13 @@ func (n *Normalizer) assemble(dst []byte) ([]byte, bool) {
 	} else {
 		dst = append(dst, '{')
 	}
-	n.w.prepare()
 	if sc.recMembers {
 		n.w.members, n.w.base, n.w.membersOK = &sc.members, base, true
 	}
-	dst, kept = n.w.overlayRest(dst, 0, kept)
+	dst, _ = n.w.overlayAll(dst, 0, kept, sc.recMembers)
 	if sc.recMembers {
 		n.w.members = nil
 		n.membersOK = n.w.membersOK
-	}
-	if kept == 0 {
-		return append(dst, '}'), true
 	}
 	return append(dst, '}'), true
 }

@@ -35,7 +35,7 @@ type Overlay struct {
 }
 
 // ovPathCacheSize is the number of entries of an overlay's path cache.
-const ovPathCacheSize = 64
+const ovPathCacheSize = 256
 
 // ovPathEntry is a path and the node it led to in an epoch. Holding the
 // string keeps its bytes in place, so the same address and length mean

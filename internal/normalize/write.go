@@ -39,6 +39,50 @@ func (w *docWriter) overlayValue(dst []byte, c int32) ([]byte, bool) {
 	return append(dst, v...), true
 }
 
+// overlayAll writes every present child of overlay node p, as overlayRest
+// does when no raw member was merged (assemble): in one loop over the
+// nodes, without the merge bookkeeping. rec records the members (p is
+// the root).
+func (w *docWriter) overlayAll(dst []byte, p int32, n int, rec bool) ([]byte, int) {
+	nodes, buf := w.ov.nodes, w.ov.buf
+	for c := nodes[p].first; c != noNode; c = nodes[c].next {
+		nd := &nodes[c]
+		if !nd.present || nd.deleted {
+			continue
+		}
+		mark := len(dst)
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		keyAt := len(dst)
+		dst = append(dst, nd.qkey...)
+		if nd.val == noNode {
+			dst = append(dst, '{')
+			var k int
+			if dst, k = w.overlayAll(dst, c, 0, false); k == 0 {
+				dst = dst[:mark]
+				continue
+			}
+			dst = append(dst, '}')
+		} else {
+			v := buf[nd.val:nd.end]
+			if len(v) <= 6 && isEmptyEncoded(v) {
+				dst = dst[:mark]
+				continue
+			}
+			dst = append(dst, v...)
+		}
+		n++
+		if rec {
+			// A key written with escapes cannot be given as it is.
+			w.membersOK = w.membersOK && len(nd.qkey) == len(nd.key)+3
+			at := int32(keyAt - w.base)
+			*w.members = append(*w.members, at+1, at+int32(len(nd.qkey))-2, at+int32(len(nd.qkey)), int32(len(dst)-w.base))
+		}
+	}
+	return dst, n
+}
+
 // isEmptyEncoded reports whether an encoded overlay value is one del_none drops.
 func isEmptyEncoded(v []byte) bool {
 	switch string(v) {
