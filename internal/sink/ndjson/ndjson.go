@@ -23,6 +23,7 @@ import (
 // documents are acknowledged, so an acknowledged document is in the file.
 type Sink struct {
 	w       *bufio.Writer
+	dst     io.Writer // what w writes to: a batch of whole lines goes there directly
 	c       io.Closer
 	line    []byte
 	written atomic.Int64
@@ -42,7 +43,7 @@ func Open(path string) (*Sink, error) {
 
 // New returns a sink writing to w; c (may be nil) is closed by Close.
 func New(w io.Writer, c io.Closer) *Sink {
-	return &Sink{w: bufio.NewWriterSize(w, 1<<20), c: c}
+	return &Sink{w: bufio.NewWriterSize(w, 1<<20), dst: w, c: c}
 }
 
 // BytesWritten returns how many bytes the sink has written.
@@ -52,8 +53,12 @@ func (s *Sink) BytesWritten() int64 { return s.written.Load() }
 func (s *Sink) Write(_ context.Context, b *pipeline.Batch) error {
 	var n int64
 	if b.Lines {
-		// The batch already holds the lines.
-		if _, err := s.w.Write(b.Buf); err != nil {
+		// The batch already holds the lines: written as they are, without
+		// a copy into the buffer.
+		if err := s.w.Flush(); err != nil {
+			return fmt.Errorf("writing NDJSON: %w", err)
+		}
+		if _, err := s.dst.Write(b.Buf); err != nil {
 			return fmt.Errorf("writing NDJSON: %w", err)
 		}
 		n = int64(len(b.Buf))
