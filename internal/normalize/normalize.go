@@ -827,11 +827,11 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 
 	n.tsBuf = AppendISOFormat(n.tsBuf[:0], ts)
 	putString(ov, plan.timestamp, n.tsBuf)
-	putString(ov, plan.logType, t.Name)
-	putString(ov, plan.bucket, in.Origin.Bucket)
-	putString(ov, plan.key, in.Origin.Key)
-	putString(ov, plan.module, t.Name)
-	putString(ov, plan.ingest, n.ingestedText(ingested))
+	ov.putConst(plan.logType, t.Name)
+	ov.putConst(plan.bucket, in.Origin.Bucket)
+	ov.putConst(plan.key, in.Origin.Key)
+	ov.putConst(plan.module, t.Name)
+	ov.putConst(plan.ingest, n.ingestedText(ingested))
 	var id string
 	if plan.docID >= 0 {
 		id = n.spanText(n.sp(plan.docID))
@@ -1110,10 +1110,10 @@ func (n *Normalizer) mapECS(d *Doc, plan *typePlan) {
 	t := d.Type
 	ov := &n.ov
 	if t.ECSVersion != "" {
-		putString(ov, plan.ecsVersion, t.ECSVersion)
+		ov.putConst(plan.ecsVersion, t.ECSVersion)
 	}
 	if !n.present(n.sp(plan.cloudProvider)) && t.CloudProvider != "" {
-		putString(ov, plan.provider, t.CloudProvider)
+		ov.putConst(plan.provider, t.CloudProvider)
 	}
 	for i := range plan.ecs {
 		f := &plan.ecs[i]
@@ -1168,7 +1168,7 @@ func (n *Normalizer) mapECS(d *Doc, plan *typePlan) {
 		if s.List {
 			putStrings(ov, plan.static[i], s.Values)
 		} else {
-			putString(ov, plan.static[i], s.Value)
+			ov.putConst(plan.static[i], s.Value)
 		}
 	}
 }

@@ -32,6 +32,34 @@ type Overlay struct {
 	// tmplAt and tmplLen identify the template last reset from.
 	tmplAt  *onode
 	tmplLen int
+	// consts remembers the quoted form of strings that recur from record
+	// to record (see putConst).
+	consts [16]constEntry
+}
+
+// constEntry is a string and its quoted form. Holding the string keeps its
+// bytes in place, so the same address and length mean the same string.
+type constEntry struct {
+	s string
+	q []byte
+}
+
+// putConst is putString for strings that recur from record to record
+// (configuration values, the object's key and bucket): their quoted form
+// is remembered by the string's address instead of being made again.
+func (o *Overlay) putConst(n int32, s string) {
+	if len(s) == 0 {
+		putString(o, n, s)
+		return
+	}
+	data := unsafe.StringData(s)
+	e := &o.consts[addrSlot(data, len(s), len(o.consts))]
+	if unsafe.StringData(e.s) != data || len(e.s) != len(s) {
+		e.s, e.q = s, appendQuoted(e.q[:0], s)
+	}
+	start := int32(len(o.buf))
+	o.buf = append(o.buf, e.q...)
+	o.setVal(n, start)
 }
 
 // ovPathCacheSize is the number of entries of an overlay's path cache.
@@ -387,7 +415,7 @@ func (o *Overlay) slotRaw(clean bool, n int32, path string) []byte {
 
 func (o *Overlay) slotSetString(clean bool, n int32, path, s string) {
 	if clean {
-		putString(o, n, s)
+		o.putConst(n, s)
 	} else {
 		o.SetString(path, s)
 	}
