@@ -25,21 +25,32 @@ import (
 // chunk of 2,048 rows. The driver's appender instead calls into C for every
 // value (NULLs included) and boxes each value in an interface.
 //
-// Strings longer than 12 bytes are copied into a C buffer the chunk's
-// string headers point to; DuckDB copies them into its own storage when the
-// chunk is appended, after which the buffer is reused. A chunkAppender is
-// used by one goroutine and must be closed.
+// The chunks are chunkBufs, which several goroutines may fill at once (one
+// each); the appender appends them one at a time. A chunkAppender must be
+// closed.
 type chunkAppender struct {
 	app   mapping.Appender
 	types []mapping.LogicalType
+	typ   []mapping.Type // each column's type (TypeList: VARCHAR[])
+	size  int            // rows per chunk
+}
+
+// chunkBuf is one data chunk being filled. Strings longer than 12 bytes
+// are copied into a C buffer the chunk's string headers point to; DuckDB
+// copies them into its own storage when the chunk is appended, after which
+// the buffer is reused. A chunkBuf is filled by one goroutine at a time and
+// must be freed.
+type chunkBuf struct {
 	chunk mapping.DataChunk
 	cols  []ckCol
 	size  int // rows per chunk
-	n     int // rows in the current chunk
+	n     int // rows in the chunk
 
 	arena    unsafe.Pointer // C memory for long strings
 	arenaCap int
 	arenaN   int
+
+	owner int // which builder fills it (write.go)
 }
 
 // ckCol is one column of the chunk being filled.
@@ -118,24 +129,33 @@ func newChunkAppender(dc driver.Conn, table string, columns []string, want []map
 		if got != want[i] {
 			return fail(fmt.Errorf("creating an appender for %s: column %s has type %d, want %d", table, name, got, want[i]))
 		}
-		a.cols = append(a.cols, ckCol{typ: got})
+		a.typ = append(a.typ, got)
 	}
-	a.chunk = mapping.CreateDataChunk(a.types)
-	a.arenaCap = ckArenaSize
-	a.arena = C.malloc(C.size_t(a.arenaCap))
-	if a.arena == nil {
-		return fail(fmt.Errorf("creating an appender for %s: out of memory", table))
-	}
-	a.reset()
 	return a, nil
 }
 
+// newBuf returns an empty chunk for the appender's columns.
+func (a *chunkAppender) newBuf() (*chunkBuf, error) {
+	b := &chunkBuf{size: a.size, chunk: mapping.CreateDataChunk(a.types)}
+	for _, t := range a.typ {
+		b.cols = append(b.cols, ckCol{typ: t})
+	}
+	b.arenaCap = ckArenaSize
+	b.arena = C.malloc(C.size_t(b.arenaCap))
+	if b.arena == nil {
+		b.free()
+		return nil, errors.New("appending documents: out of memory")
+	}
+	b.reset()
+	return b, nil
+}
+
 // reset empties the chunk and looks up its buffers.
-func (a *chunkAppender) reset() {
-	mapping.DataChunkReset(a.chunk)
-	for i := range a.cols {
-		c := &a.cols[i]
-		c.vec = mapping.DataChunkGetVector(a.chunk, mapping.IdxT(i))
+func (b *chunkBuf) reset() {
+	mapping.DataChunkReset(b.chunk)
+	for i := range b.cols {
+		c := &b.cols[i]
+		c.vec = mapping.DataChunkGetVector(b.chunk, mapping.IdxT(i))
 		mapping.VectorEnsureValidityWritable(c.vec)
 		c.valid = mapping.VectorGetValidity(c.vec)
 		c.data = mapping.VectorGetData(c.vec)
@@ -143,11 +163,11 @@ func (a *chunkAppender) reset() {
 			// Resetting the chunk gives the child vector a new buffer.
 			c.child = mapping.ListVectorGetChild(c.vec)
 			c.childN, c.childCap, c.childData = 0, 0, nil
-			c.reserve(a.size * 2)
+			c.reserve(b.size * 2)
 		}
 	}
-	a.n = 0
-	a.arenaN = 0
+	b.n = 0
+	b.arenaN = 0
 }
 
 // reserve makes room for n list elements in a list column's child vector.
@@ -160,84 +180,78 @@ func (c *ckCol) reserve(n int) {
 	c.childData = mapping.VectorGetData(c.child)
 }
 
-// room makes sure the long strings of a row of up to n bytes fit the
-// buffer, appending the rows so far when they do not. It returns an error
-// only from appending.
-func (a *chunkAppender) room(n int) error {
-	if a.arenaN+n <= a.arenaCap {
+// fits says whether the long strings of a row of up to n bytes fit the
+// chunk's buffer.
+func (b *chunkBuf) fits(n int) bool { return b.arenaN+n <= b.arenaCap }
+
+// growArena makes the buffer of an empty chunk hold at least n bytes.
+func (b *chunkBuf) growArena(n int) error {
+	if n <= b.arenaCap {
 		return nil
 	}
-	if err := a.flush(); err != nil {
-		return err
-	}
-	if n > a.arenaCap {
-		C.free(a.arena)
-		a.arenaCap = n + n/4
-		a.arena = C.malloc(C.size_t(a.arenaCap))
-		if a.arena == nil {
-			a.arenaCap = 0
-			return errors.New("appending documents: out of memory")
-		}
+	C.free(b.arena)
+	b.arenaCap = n + n/4
+	b.arena = C.malloc(C.size_t(b.arenaCap))
+	if b.arena == nil {
+		b.arenaCap = 0
+		return errors.New("appending documents: out of memory")
 	}
 	return nil
 }
 
-// endRow finishes the current row, appending the chunk when it is full.
-func (a *chunkAppender) endRow() error {
-	a.n++
-	if a.n == a.size {
-		return a.flush()
-	}
-	return nil
+// endRow finishes the current row and says whether the chunk is full.
+func (b *chunkBuf) endRow() bool {
+	b.n++
+	return b.n == b.size
 }
 
 // setNull makes column p of the current row NULL.
-func (a *chunkAppender) setNull(p int) {
-	w := (*uint64)(unsafe.Add(a.cols[p].valid, (a.n/64)*8))
-	*w &^= 1 << (a.n % 64)
+func (b *chunkBuf) setNull(p int) {
+	w := (*uint64)(unsafe.Add(b.cols[p].valid, (b.n/64)*8))
+	*w &^= 1 << (b.n % 64)
 }
 
-func (a *chunkAppender) setInt64(p int, v int64) {
-	*(*int64)(unsafe.Add(a.cols[p].data, a.n*8)) = v
+func (b *chunkBuf) setInt64(p int, v int64) {
+	*(*int64)(unsafe.Add(b.cols[p].data, b.n*8)) = v
 }
 
-func (a *chunkAppender) setInt32(p int, v int32) {
-	*(*int32)(unsafe.Add(a.cols[p].data, a.n*4)) = v
+func (b *chunkBuf) setInt32(p int, v int32) {
+	*(*int32)(unsafe.Add(b.cols[p].data, b.n*4)) = v
 }
 
-func (a *chunkAppender) setFloat64(p int, v float64) {
-	*(*float64)(unsafe.Add(a.cols[p].data, a.n*8)) = v
+func (b *chunkBuf) setFloat64(p int, v float64) {
+	*(*float64)(unsafe.Add(b.cols[p].data, b.n*8)) = v
 }
 
-func (a *chunkAppender) setBool(p int, v bool) {
-	*(*bool)(unsafe.Add(a.cols[p].data, a.n)) = v
+func (b *chunkBuf) setBool(p int, v bool) {
+	*(*bool)(unsafe.Add(b.cols[p].data, b.n)) = v
 }
 
 // setUint128 stores a UHUGEINT (DuckDB's layout: the low 64 bits first).
-func (a *chunkAppender) setUint128(p int, hi, lo uint64) {
-	u := (*[2]uint64)(unsafe.Add(a.cols[p].data, a.n*16))
+func (b *chunkBuf) setUint128(p int, hi, lo uint64) {
+	u := (*[2]uint64)(unsafe.Add(b.cols[p].data, b.n*16))
 	u[0], u[1] = lo, hi
 }
 
-func (a *chunkAppender) setString(p int, s []byte) {
-	c := &a.cols[p]
-	a.putString(c.vec, c.data, a.n, s)
+func (b *chunkBuf) setString(p int, s []byte) {
+	c := &b.cols[p]
+	b.putString(c.vec, c.data, b.n, s)
 }
 
 // setList stores a LIST(VARCHAR); an empty list is stored as NULL.
-func (a *chunkAppender) setList(p int, items [][]byte) {
+func (b *chunkBuf) setList(p int, items [][]byte) {
 	if len(items) == 0 {
-		a.setNull(p)
+		b.setNull(p)
 		return
 	}
-	c := &a.cols[p]
+	c := &b.cols[p]
 	if c.childN+len(items) > c.childCap {
 		c.reserve(max(2*c.childCap, c.childN+len(items)))
 	}
-	e := (*[2]uint64)(unsafe.Add(c.data, a.n*16)) // list_entry_t: offset, length
+	e := (*[2]uint64)(unsafe.Add(c.data, b.n*16)) // list_entry_t: offset, length
 	e[0], e[1] = uint64(c.childN), uint64(len(items))
 	for _, it := range items {
-		a.putString(c.child, c.childData, c.childN, it)
+		b.putString(c.child, c.childData, c.childN, it)
 		c.childN++
 	}
 }
@@ -245,7 +259,7 @@ func (a *chunkAppender) setList(p int, items [][]byte) {
 // putString writes the string header of row i of a VARCHAR vector: short
 // strings inline, longer ones pointing into the arena (or, should the
 // arena be full, copied by DuckDB).
-func (a *chunkAppender) putString(vec mapping.Vector, data unsafe.Pointer, i int, s []byte) {
+func (b *chunkBuf) putString(vec mapping.Vector, data unsafe.Pointer, i int, s []byte) {
 	h := (*[16]byte)(unsafe.Add(data, i*16))
 	binary.LittleEndian.PutUint32(h[:4], uint32(len(s)))
 	if len(s) <= 12 {
@@ -253,51 +267,47 @@ func (a *chunkAppender) putString(vec mapping.Vector, data unsafe.Pointer, i int
 		clear(h[4+n:])
 		return
 	}
-	if a.arenaN+len(s) > a.arenaCap {
+	if b.arenaN+len(s) > b.arenaCap {
 		mapping.VectorAssignStringElementLen(vec, mapping.IdxT(i), s)
 		return
 	}
 	copy(h[4:8], s)
-	dst := unsafe.Add(a.arena, a.arenaN)
+	dst := unsafe.Add(b.arena, b.arenaN)
 	copy(unsafe.Slice((*byte)(dst), len(s)), s)
 	*(*uintptr)(unsafe.Pointer(&h[8])) = uintptr(dst)
-	a.arenaN += len(s)
+	b.arenaN += len(s)
 }
 
-// flush appends the rows of the current chunk.
-func (a *chunkAppender) flush() error {
-	if a.n == 0 {
+// append appends the rows of b; the caller then resets b for reuse.
+func (a *chunkAppender) append(b *chunkBuf) error {
+	if b.n == 0 {
 		return nil
 	}
-	for i := range a.cols {
-		c := &a.cols[i]
+	for i := range b.cols {
+		c := &b.cols[i]
 		if c.typ == mapping.TypeList {
 			mapping.ListVectorSetSize(c.vec, mapping.IdxT(c.childN))
 		}
 	}
-	mapping.DataChunkSetSize(a.chunk, mapping.IdxT(a.n))
-	if mapping.AppendDataChunk(a.app, a.chunk) == mapping.StateError {
+	mapping.DataChunkSetSize(b.chunk, mapping.IdxT(b.n))
+	if mapping.AppendDataChunk(a.app, b.chunk) == mapping.StateError {
 		return fmt.Errorf("appending documents: %s", mapping.AppenderError(a.app))
 	}
-	a.reset()
 	return nil
 }
 
-// close appends what is left and releases the appender.
+// close flushes the appender and releases it.
 func (a *chunkAppender) close() error {
-	err := a.flush()
-	if err == nil && mapping.AppenderFlush(a.app) == mapping.StateError {
+	var err error
+	if mapping.AppenderFlush(a.app) == mapping.StateError {
 		err = fmt.Errorf("appending documents: %s", mapping.AppenderError(a.app))
 	}
 	a.free()
 	return err
 }
 
-// free releases the appender's memory without appending.
+// free releases the appender without appending what it still holds.
 func (a *chunkAppender) free() {
-	if a.chunk.Ptr != nil {
-		mapping.DestroyDataChunk(&a.chunk)
-	}
 	for i := range a.types {
 		mapping.DestroyLogicalType(&a.types[i])
 	}
@@ -308,9 +318,16 @@ func (a *chunkAppender) free() {
 		mapping.AppenderClear(a.app)
 		mapping.AppenderDestroy(&a.app)
 	}
-	if a.arena != nil {
-		C.free(a.arena)
-		a.arena = nil
+}
+
+// free releases the chunk's memory.
+func (b *chunkBuf) free() {
+	if b.chunk.Ptr != nil {
+		mapping.DestroyDataChunk(&b.chunk)
+	}
+	if b.arena != nil {
+		C.free(b.arena)
+		b.arena = nil
 	}
 }
 

@@ -41,6 +41,10 @@ type Options struct {
 	// machine the figures in docs/store.md come from, two were slower than
 	// one.
 	Writers int
+	// Builders is the number of goroutines that turn the documents of a
+	// write into rows for one write connection, while it appends them;
+	// 0 means 2 when there are two CPUs or more.
+	Builders int
 	// ServeAddr is the HTTP address this process serves the store on
 	// (e.g. http://127.0.0.1:8080), written into the lock file so that
 	// another process can send its requests there.
@@ -102,6 +106,9 @@ func Open(ctx context.Context, dir string, opts Options, logger *slog.Logger) (*
 	}
 	if opts.Writers <= 0 {
 		opts.Writers = 1
+	}
+	if opts.Builders <= 0 {
+		opts.Builders = min(2, runtime.GOMAXPROCS(0))
 	}
 	if opts.Command == "" {
 		opts.Command = currentCommand()

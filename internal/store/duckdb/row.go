@@ -17,16 +17,16 @@ import (
 )
 
 // rowBuilder turns documents into rows of the docs table. It is used by
-// one goroutine. Without a chunk appender it fills vals, whose values are
-// valid until the next call; with one (ck), it writes each row straight
-// into the appender's current chunk and the caller ends the row.
+// one goroutine. Without a chunk (ck) it fills vals, whose values are
+// valid until the next call; with one, it writes each row straight into
+// the chunk and the caller ends the row.
 type rowBuilder struct {
 	sch   *schema
 	codec *docCodec
 	sc    *scanner
 	cs    []byte // the current row's msg_case
 	vals  []driver.Value
-	ck    *chunkAppender
+	ck    *chunkBuf
 	arena []byte
 	lists [][]any
 	items [][]byte
@@ -78,18 +78,18 @@ func (b *rowBuilder) build(d *store.Doc) error {
 	return b.fill(d)
 }
 
-// fill builds the row of d, which validate has just accepted. With an
-// appender, its errors are the appender's; without, it never fails.
+// rowBytes bounds the bytes the long strings of d's row take in a chunk's
+// buffer: the compressed document, @message's lower-case copy (which may
+// be half as long again) and its case information, and the typed values
+// are each at most the source.
+func rowBytes(d *store.Doc) int {
+	return 5*len(d.Source) + len(d.ID) + len(d.Index) + len(d.LogType) + 64
+}
+
+// fill builds the row of d, which validate has just accepted; with a
+// chunk, its buffer must have rowBytes(d) free. It never fails.
 func (b *rowBuilder) fill(d *store.Doc) error {
 	src := d.Source
-	if b.ck != nil {
-		// Room for every string of the row in the appender's buffer: the
-		// document, @message, its lower-case copy (which may be half as
-		// long again) and the typed values are each at most the source.
-		if err := b.ck.room(5*len(src) + len(d.ID) + len(d.Index) + len(d.LogType)); err != nil {
-			return err
-		}
-	}
 	b.arena = b.arena[:0]
 	b.putString(colID, d.ID)
 	b.putInt64(colH, int64(idHash(d.ID)))

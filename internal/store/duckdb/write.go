@@ -8,9 +8,11 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	duck "github.com/duckdb/duckdb-go/v2"
@@ -75,9 +77,17 @@ type writer struct {
 }
 
 // lane is one write connection and what it needs to turn documents into
-// rows.
+// rows: one builder per goroutine that fills chunks for it (rb and fields
+// are the first builder's).
 type lane struct {
 	conn   *sql.Conn
+	rb     *rowBuilder
+	fields *fieldLane
+	bs     []builder
+}
+
+// builder turns documents into rows in one goroutine.
+type builder struct {
 	rb     *rowBuilder
 	fields *fieldLane
 }
@@ -93,8 +103,13 @@ func newWriter(ctx context.Context, d *DB, lanes int) (*writer, error) {
 			_ = w.closeConns() // the open error is the one to report
 			return nil, fmt.Errorf("opening a write connection: %w", err)
 		}
-		l := &lane{conn: conn, rb: newRowBuilder(d.sch, d.codec), fields: newFieldLane(d.fields)}
-		l.rb.sc.fields = l.fields
+		l := &lane{conn: conn}
+		for range max(d.opts.Builders, 1) {
+			b := builder{rb: newRowBuilder(d.sch, d.codec), fields: newFieldLane(d.fields)}
+			b.rb.sc.fields = b.fields
+			l.bs = append(l.bs, b)
+		}
+		l.rb, l.fields = l.bs[0].rb, l.bs[0].fields
 		w.lanes = append(w.lanes, l)
 		// The writer works on the table itself, not on the view that
 		// adds the computed columns.
@@ -311,22 +326,11 @@ func (w *writer) write(ctx context.Context, docs []store.Doc) error {
 // write stores docs[lo:hi] (those w.keep marks) in one transaction. It
 // only reads the writer's per-document slices.
 func (l *lane) write(ctx context.Context, docs []store.Doc, lo, hi int, w *writer) (res laneResult) {
-	// The documents that may replace stored ones must be well-formed
-	// before the stored ones are deleted: check them first.
 	var cands []int
-	skip := map[int]bool{}
 	for i := lo; i < hi; i++ {
-		if !w.cands[i] {
-			continue
+		if w.cands[i] {
+			cands = append(cands, i)
 		}
-		d := &docs[i]
-		l.fields.setLogType(d.LogType)
-		if err := l.rb.validate(d); err != nil {
-			res.rejected = append(res.rejected, Rejected{Pos: i, ID: d.ID, Index: d.Index, Err: err})
-			skip[i] = true
-			continue
-		}
-		cands = append(cands, i)
 	}
 	if err := l.exec(ctx, "BEGIN TRANSACTION"); err != nil {
 		res.err = err
@@ -336,17 +340,41 @@ func (l *lane) write(ctx context.Context, docs []store.Doc, lo, hi int, w *write
 		if !res.committed {
 			// The context may be done; roll back regardless.
 			_, _ = l.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-			l.fields.rollback()
+			for _, b := range l.bs {
+				b.fields.rollback()
+			}
 			res.fields, res.fieldH = nil, nil
 		}
 	}()
+	// The stored copies of the documents that may replace one are found
+	// before the new rows are appended, and deleted after, only for the
+	// documents that were well-formed and appended: a broken replacement
+	// never deletes the stored copy, and no document is scanned twice.
+	var stored map[string][]int64
 	if len(cands) > 0 {
-		if res.err = l.deleteStored(ctx, docs, cands, w.hs); res.err != nil {
+		if stored, res.err = l.findStored(ctx, docs, cands, w.hs); res.err != nil {
 			return res
 		}
 	}
-	if res.err = l.appendRows(docs, lo, hi, w, skip, &res); res.err != nil {
+	if res.err = l.appendRows(docs, lo, hi, w, &res); res.err != nil {
 		return res
+	}
+	if len(stored) > 0 {
+		rejected := make(map[int]bool, len(res.rejected))
+		for _, r := range res.rejected {
+			rejected[r.Pos] = true
+		}
+		var del []int64
+		for _, i := range cands {
+			if !rejected[i] {
+				del = append(del, stored[docs[i].ID]...)
+			}
+		}
+		if len(del) > 0 {
+			if res.err = l.exec(ctx, `DELETE FROM docs WHERE rowid = ANY(`+int64List(del)+`)`); res.err != nil {
+				return res
+			}
+		}
 	}
 	if res.err = ctx.Err(); res.err != nil {
 		return res
@@ -355,7 +383,11 @@ func (l *lane) write(ctx context.Context, docs []store.Doc, lo, hi int, w *write
 		return res
 	}
 	res.committed = true
-	res.fields, res.fieldH = l.fields.take()
+	for _, b := range l.bs {
+		f, h := b.fields.take()
+		res.fields = append(res.fields, f...)
+		res.fieldH = append(res.fieldH, h...)
+	}
 	// Rejected documents are not stored: keep them out of the id filter.
 	for _, r := range res.rejected {
 		w.keep[r.Pos] = false
@@ -363,13 +395,13 @@ func (l *lane) write(ctx context.Context, docs []store.Doc, lo, hi int, w *write
 	return res
 }
 
-// appendRows appends the rows of docs[lo:hi] that w.keep marks and skip
-// does not, adding the malformed ones to res.rejected. It writes the rows
+// appendRows appends the rows of docs[lo:hi] that w.keep marks, adding
+// the malformed ones to res.rejected. It writes the rows
 // straight into DuckDB's data chunks, or through the driver's appender
 // when the driver's connection handle is not accessible.
-func (l *lane) appendRows(docs []store.Doc, lo, hi int, w *writer, skip map[int]bool, res *laneResult) error {
+func (l *lane) appendRows(docs []store.Doc, lo, hi int, w *writer, res *laneResult) error {
 	if w.driverAppend {
-		return l.appendRowsDriver(docs, lo, hi, w, skip, res)
+		return l.appendRowsDriver(docs, lo, hi, w, res)
 	}
 	var ck *chunkAppender
 	err := l.conn.Raw(func(dc any) error {
@@ -382,43 +414,145 @@ func (l *lane) appendRows(docs []store.Doc, lo, hi int, w *writer, skip map[int]
 		return err
 	})
 	if errors.Is(err, errNoChunkAppender) {
-		return l.appendRowsDriver(docs, lo, hi, w, skip, res)
+		return l.appendRowsDriver(docs, lo, hi, w, res)
 	}
 	if err != nil {
 		return err
 	}
-	l.rb.ck = ck
-	defer func() { l.rb.ck = nil }()
+	var idx []int
 	for i := lo; i < hi; i++ {
-		if !w.keep[i] || skip[i] {
-			continue
+		if w.keep[i] {
+			idx = append(idx, i)
 		}
-		d := &docs[i]
-		l.fields.setLogType(d.LogType)
-		if err := l.rb.validate(d); err != nil {
-			res.rejected = append(res.rejected, Rejected{Pos: i, ID: d.ID, Index: d.Index, Err: err})
-			continue
-		}
-		if err := l.rb.fill(d); err != nil {
-			ck.free()
-			return err
-		}
-		if err := ck.endRow(); err != nil {
-			ck.free()
-			return err
-		}
+	}
+	if err := l.appendChunks(ck, docs, idx, res); err != nil {
+		ck.free()
+		return err
 	}
 	return ck.close()
 }
 
+// piece is a filled chunk of one range of rows; the last piece of a range
+// may be empty.
+type piece struct {
+	buf  *chunkBuf
+	last bool
+}
+
+// chunkBufs is how many chunks each builder fills ahead of the appender.
+const chunkBufs = 2
+
+// appendChunks builds the rows of docs[i] for i in idx and appends them
+// through ck, in that order. The rows are cut into ranges of one chunk
+// each; the lane's builders (when there are two ranges or more) take the
+// ranges in turn and fill chunks in parallel, while this goroutine appends
+// them in order. A range whose long strings overflow the chunk's buffer
+// is appended in several pieces.
+func (l *lane) appendChunks(ck *chunkAppender, docs []store.Doc, idx []int, res *laneResult) error {
+	size := ck.size
+	nr := (len(idx) + size - 1) / size
+	nb := min(len(l.bs), max(1, nr))
+	pools := make([]chan *chunkBuf, nb)
+	defer func() {
+		for _, p := range pools {
+			for len(p) > 0 {
+				(<-p).free()
+			}
+		}
+	}()
+	for k := range pools {
+		pools[k] = make(chan *chunkBuf, chunkBufs)
+		for range chunkBufs {
+			b, err := ck.newBuf()
+			if err != nil {
+				return err
+			}
+			b.owner = k
+			pools[k] <- b
+		}
+	}
+	ranges := make([]chan piece, nr)
+	for r := range ranges {
+		ranges[r] = make(chan piece, chunkBufs)
+	}
+	var stop atomic.Bool
+	rejected := make([][]Rejected, nb)
+	errs := make([]error, nb)
+	var wg sync.WaitGroup
+	for k := range nb {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := l.bs[k]
+			defer func() { b.rb.ck = nil }()
+			for r := k; r < nr; r += nb {
+				buf := <-pools[k]
+				for _, i := range idx[r*size : min((r+1)*size, len(idx))] {
+					if stop.Load() {
+						break
+					}
+					d := &docs[i]
+					b.fields.setLogType(d.LogType)
+					if err := b.rb.validate(d); err != nil {
+						rejected[k] = append(rejected[k], Rejected{Pos: i, ID: d.ID, Index: d.Index, Err: err})
+						continue
+					}
+					need := rowBytes(d)
+					if !buf.fits(need) {
+						if buf.n > 0 {
+							ranges[r] <- piece{buf: buf}
+							buf = <-pools[k]
+						}
+						if err := buf.growArena(need); err != nil {
+							errs[k] = err
+							stop.Store(true)
+							break
+						}
+					}
+					b.rb.ck = buf
+					_ = b.rb.fill(d) // with a chunk with room, fill never fails
+					buf.endRow()     // a range is at most one chunk
+				}
+				ranges[r] <- piece{buf: buf, last: true}
+			}
+		}()
+	}
+	var aerr error
+	for r := range ranges {
+		for {
+			p := <-ranges[r]
+			if aerr == nil && !stop.Load() {
+				if err := ck.append(p.buf); err != nil {
+					aerr = err
+					stop.Store(true)
+				}
+			}
+			p.buf.reset()
+			pools[p.buf.owner] <- p.buf
+			if p.last {
+				break
+			}
+		}
+	}
+	wg.Wait()
+	if err := errors.Join(append(errs, aerr)...); err != nil {
+		return err
+	}
+	for _, rs := range rejected {
+		res.rejected = append(res.rejected, rs...)
+	}
+	slices.SortFunc(res.rejected, func(a, b Rejected) int { return a.Pos - b.Pos })
+	return nil
+}
+
 // appendRowsDriver is appendRows through the driver's appender.
-func (l *lane) appendRowsDriver(docs []store.Doc, lo, hi int, w *writer, skip map[int]bool, res *laneResult) error {
+func (l *lane) appendRowsDriver(docs []store.Doc, lo, hi int, w *writer, res *laneResult) error {
 	app, err := l.appender("", "docs", w.d.sch.names)
 	if err != nil {
 		return err
 	}
 	for i := lo; i < hi; i++ {
-		if !w.keep[i] || skip[i] {
+		if !w.keep[i] {
 			continue
 		}
 		d := &docs[i]
@@ -438,62 +572,59 @@ func (l *lane) appendRowsDriver(docs []store.Doc, lo, hi int, w *writer, skip ma
 	return nil
 }
 
-// deleteStored deletes the stored documents with the candidates' ids,
-// inside the lane's transaction. It reads the h column of the whole table
-// once, then only the rows whose hash matches: joining on _id directly
-// would read every stored id.
-func (l *lane) deleteStored(ctx context.Context, docs []store.Doc, cands []int, hs []uint64) error {
+// findStored returns the row ids of the stored documents with the
+// candidates' ids, by id, inside the lane's transaction. It reads the h
+// column of the whole table once, then only the rows whose hash matches:
+// joining on _id directly would read every stored id.
+func (l *lane) findStored(ctx context.Context, docs []store.Doc, cands []int, hs []uint64) (map[string][]int64, error) {
 	app, err := l.appender("temp", "cand", nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ids := make(map[string]bool, len(cands))
 	for _, i := range cands {
 		ids[docs[i].ID] = true
 		if err := app.AppendRow(int64(hs[i])); err != nil {
 			_ = app.Close()
-			return fmt.Errorf("appending candidate ids: %w", err)
+			return nil, fmt.Errorf("appending candidate ids: %w", err)
 		}
 	}
 	if err := app.Close(); err != nil {
-		return fmt.Errorf("appending candidate ids: %w", err)
+		return nil, fmt.Errorf("appending candidate ids: %w", err)
 	}
 	rowids, err := l.int64s(ctx, `SELECT rowid FROM docs WHERE h IN (SELECT h FROM temp.cand)`)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := l.exec(ctx, `DELETE FROM temp.cand`); err != nil {
-		return err
+		return nil, err
 	}
 	if len(rowids) == 0 {
-		return nil
+		return nil, nil
 	}
 	// Of the rows whose hash matches, those whose id matches too (a
 	// 64-bit hash may collide). rowid = ANY(list) fetches rows by id;
 	// rowid IN (...) would scan.
 	rows, err := l.conn.QueryContext(ctx, `SELECT rowid, _id FROM docs WHERE rowid = ANY(`+int64List(rowids)+`)`)
 	if err != nil {
-		return fmt.Errorf("reading stored ids: %w", err)
+		return nil, fmt.Errorf("reading stored ids: %w", err)
 	}
-	del := rowids[:0]
+	stored := map[string][]int64{}
 	for rows.Next() {
 		var r int64
 		var id string
 		if err := rows.Scan(&r, &id); err != nil {
 			_ = rows.Close() // the scan error is the one to report
-			return fmt.Errorf("reading stored ids: %w", err)
+			return nil, fmt.Errorf("reading stored ids: %w", err)
 		}
 		if ids[id] {
-			del = append(del, r)
+			stored[id] = append(stored[id], r)
 		}
 	}
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return fmt.Errorf("reading stored ids: %w", err)
+		return nil, fmt.Errorf("reading stored ids: %w", err)
 	}
-	if len(del) == 0 {
-		return nil
-	}
-	return l.exec(ctx, `DELETE FROM docs WHERE rowid = ANY(`+int64List(del)+`)`)
+	return stored, nil
 }
 
 // int64s runs a query returning one BIGINT column.
