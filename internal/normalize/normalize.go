@@ -383,6 +383,7 @@ type prefixNode struct {
 	// kids are ordered by the keyBit of their segment; the kids whose
 	// bit is the r-th set bit of kidMask are kids[starts[r]:starts[r+1]].
 	kids    []int32
+	kidSegs []string // the kids' segments, in the same order
 	starts  []int32
 	kidMask uint64
 	indexed bool // some child is a list index
@@ -419,6 +420,10 @@ func (p *typePlan) prefixIndex(path string) int32 {
 	slices.SortStableFunc(pp.kids, func(a, b int32) int {
 		return bitIndex(p.prefixes[a].seg) - bitIndex(p.prefixes[b].seg)
 	})
+	pp.kidSegs = pp.kidSegs[:0]
+	for _, kid := range pp.kids {
+		pp.kidSegs = append(pp.kidSegs, p.prefixes[kid].seg)
+	}
 	pp.starts = pp.starts[:0]
 	for k, kid := range pp.kids {
 		if k == 0 || bitIndex(p.prefixes[kid].seg) != bitIndex(p.prefixes[pp.kids[k-1]].seg) {

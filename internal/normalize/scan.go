@@ -220,9 +220,9 @@ func (s *scanner) child(t int32, key []byte) int32 {
 		return -1
 	}
 	r := bits.OnesCount64(p.kidMask & (bit - 1))
-	for _, k := range p.kids[p.starts[r]:p.starts[r+1]] {
-		if s.plan.prefixes[k].seg == string(key) {
-			return k
+	for j := p.starts[r]; j < p.starts[r+1]; j++ {
+		if p.kidSegs[j] == string(key) {
+			return p.kids[j]
 		}
 	}
 	return -1
