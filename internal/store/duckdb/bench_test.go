@@ -246,10 +246,10 @@ func BenchmarkQueries(b *testing.B) {
 			for b.Loop() {
 				t0 := time.Now()
 				if qq.agg != nil && strings.HasPrefix(qq.name, "panel_") {
-					if _, err := db.Aggregate(ctx, *qq.agg); err != nil {
-						// A panel over a field the generated documents lack.
+					if _, err := db.Aggregate(ctx, *qq.agg); err != nil && len(times) == 0 {
+						// A panel over a field the generated documents
+						// lack: the time it takes to say so.
 						b.Logf("%s: %v", qq.name, err)
-						return
 					}
 				} else if qq.get {
 					if _, err := db.Get(ctx, "missing-id"); !errors.Is(err, store.ErrNotFound) {

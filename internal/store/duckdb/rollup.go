@@ -39,7 +39,7 @@ import (
 // (vigil_rollup_dirty, one row per bucket with the sequence number of the
 // last write that touched it); a bucket of a view is valid when the marks
 // it was built under are the newest, and when the bucket still holds the
-// number of documents (of every log type) it held then. The count check
+// number of documents of its log types it held then. The count check
 // catches what the marks cannot see: a replacement whose stored copy was
 // in another hour, a retention delete, a write committed by a process that
 // ended before it could mark. DeleteBefore also drops the rollup rows of
@@ -133,8 +133,8 @@ type rollups struct {
 	totMu  sync.Mutex
 	totGen uint64
 	totOK  bool
-	hours  map[int64]int64 // documents per hour, as of totGen
-	minH   int64           // first and last hour holding documents
+	hours  hourCounts // documents per log type and hour, as of totGen
+	minH   int64      // first and last hour holding documents
 	maxH   int64
 }
 
@@ -341,10 +341,13 @@ func (d *DB) rollupDeleted(ctx context.Context, logType string, t int64) {
 	}
 }
 
-// totals returns the number of documents per hour (every log type), as of
-// the last write or delete, and the first and last hour holding documents
-// (ok false when the store is empty).
-func (d *DB) totals(ctx context.Context) (hours map[int64]int64, minH, maxH int64, ok bool, err error) {
+// hourCounts is the number of documents per log type and hour.
+type hourCounts map[string]map[int64]int64
+
+// totals returns the number of documents per log type and hour, as of the
+// last write or delete, and the first and last hour holding documents (ok
+// false when the store is empty).
+func (d *DB) totals(ctx context.Context) (hours hourCounts, minH, maxH int64, ok bool, err error) {
 	r := &d.roll
 	r.totMu.Lock()
 	defer r.totMu.Unlock()
@@ -352,20 +355,24 @@ func (d *DB) totals(ctx context.Context) (hours map[int64]int64, minH, maxH int6
 	if r.hours != nil && r.totGen == g {
 		return r.hours, r.minH, r.maxH, r.totOK, nil
 	}
-	rows, err := d.db.QueryContext(ctx, `SELECT ts // 3600000, count(*) FROM docs GROUP BY 1`)
+	rows, err := d.db.QueryContext(ctx, `SELECT log_type, ts // 3600000, count(*) FROM docs GROUP BY 1, 2`)
 	if err != nil {
 		return nil, 0, 0, false, fmt.Errorf("counting documents per hour: %w", err)
 	}
 	defer func() { _ = rows.Close() }() // a result set: nothing to flush
-	m := make(map[int64]int64, 1024)
+	m := hourCounts{}
 	first := true
 	for rows.Next() {
+		var lt string
 		var h, n int64
-		if err := rows.Scan(&h, &n); err != nil {
+		if err := rows.Scan(&lt, &h, &n); err != nil {
 			return nil, 0, 0, false, fmt.Errorf("counting documents per hour: %w", err)
 		}
 		h *= hourMs // DuckDB's // truncates like Go's /: ts >= 0 here
-		m[h] = n
+		if m[lt] == nil {
+			m[lt] = map[int64]int64{}
+		}
+		m[lt][h] = n
 		if first || h < minH {
 			minH = h
 		}
@@ -381,14 +388,23 @@ func (d *DB) totals(ctx context.Context) (hours map[int64]int64, minH, maxH int6
 	return m, minH, maxH, !first, nil
 }
 
-// bucketTotal is the number of documents in the bucket [b, b+unit).
-func bucketTotal(hours map[int64]int64, b, unit int64) int64 {
-	if unit == hourMs {
-		return hours[b]
-	}
+// bucketTotal is the number of documents of the log types (all when
+// empty) in the bucket [b, b+unit).
+func (hc hourCounts) bucketTotal(lts []string, b, unit int64) int64 {
 	var n int64
-	for h := b; h < b+unit; h += hourMs {
-		n += hours[h]
+	add := func(m map[int64]int64) {
+		for h := b; h < b+unit; h += hourMs {
+			n += m[h]
+		}
+	}
+	if len(lts) == 0 {
+		for _, m := range hc {
+			add(m)
+		}
+		return n
+	}
+	for _, lt := range lts {
+		add(hc[lt])
 	}
 	return n
 }
@@ -402,7 +418,7 @@ type span struct{ lo, hi int64 }
 // snapshot of the query that follows.
 func (d *DB) validRuns(ctx context.Context, q interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, v *rollView, first, last int64, hours map[int64]int64) (valid, stale []span, err error) {
+}, v *rollView, first, last int64, hours hourCounts) (valid, stale []span, err error) {
 	u := v.spec.Unit
 	rows, err := q.QueryContext(ctx, `SELECT s.b, s.n, s.seq, coalesce(m.seq, 0) FROM vigil_rollup_state s LEFT JOIN vigil_rollup_dirty m ON m.unit = ? AND m.b = s.b WHERE s.view = ? AND s.b >= ? AND s.b < ?`, u, v.id, first, last)
 	if err != nil {
@@ -415,7 +431,7 @@ func (d *DB) validRuns(ctx context.Context, q interface {
 		if err := rows.Scan(&b, &n, &seq, &mark); err != nil {
 			return nil, nil, fmt.Errorf("reading the state of rollup view %d: %w", v.id, err)
 		}
-		ok[b] = mark <= seq && n == bucketTotal(hours, b, u)
+		ok[b] = mark <= seq && n == hours.bucketTotal(v.spec.LogTypes, b, u)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("reading the state of rollup view %d: %w", v.id, err)
@@ -457,6 +473,11 @@ func (d *DB) refreshChunk(ctx context.Context, v *rollView, lo, hi, u int64) err
 	if err != nil {
 		return err
 	}
+	// The documents of the view's log types per bucket, for the count check.
+	cwhere, cargs, err := d.where(store.Filter{LogTypes: v.spec.LogTypes, From: lo, To: hi})
+	if err != nil {
+		return err
+	}
 	d.roll.builds.Add(1) // before the snapshot: later writes mark again
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -471,8 +492,8 @@ func (d *DB) refreshChunk(ctx context.Context, v *rollView, lo, hi, u int64) err
 		{`DELETE FROM vigil_rollup_state WHERE view = ? AND b >= ? AND b < ?`, []any{v.id, lo, hi}},
 		{`INSERT INTO vigil_rollup ` + sel, args},
 		{`INSERT INTO vigil_rollup_state SELECT ?, r.b, coalesce(c.n, 0), coalesce(m.seq, 0) FROM range(?, ?, ?) r(b) ` +
-			`LEFT JOIN (SELECT ts // ? * ? AS b, count(*) AS n FROM docs WHERE ts >= ? AND ts < ? GROUP BY 1) c ON c.b = r.b ` +
-			`LEFT JOIN vigil_rollup_dirty m ON m.unit = ? AND m.b = r.b`, []any{v.id, lo, hi, u, u, u, lo, hi, u}},
+			`LEFT JOIN (SELECT ts // ? * ? AS b, count(*) AS n FROM docs WHERE ` + cwhere + ` GROUP BY 1) c ON c.b = r.b ` +
+			`LEFT JOIN vigil_rollup_dirty m ON m.unit = ? AND m.b = r.b`, append(append([]any{v.id, lo, hi, u, u, u}, cargs...), u)},
 	}
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {
