@@ -567,12 +567,12 @@ func (s *scanner) fastMember(i int, t int32, docOn, top, comma, after bool) (end
 			py = append(py, ',', ' ')
 		}
 		py = append(py, '\\', '"')
-		py = append(py, key...)
+		py = appendShort(py, raw, i+1, k)
 		py = append(py, '\\', '"', ':', ' ')
 		switch kind {
 		case kindString:
 			py = append(py, '\\', '"')
-			py = append(py, raw[v+1:end-1]...)
+			py = appendShort(py, raw, v+1, end-1)
 			py = append(py, '\\', '"')
 		case kindNumber:
 			py = appendPyNumber(py, raw[v:end], isFloat)
