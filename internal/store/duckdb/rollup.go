@@ -35,10 +35,11 @@ import (
 // the edges of its time range (and of any stale bucket), read from the
 // docs table: the answer is the one the plain SQL gives.
 //
-// Staleness. Every Write marks the hours and days its documents fall in
-// (vigil_rollup_dirty, one row per bucket with the sequence number of the
-// last write that touched it); a bucket of a view is valid when the marks
-// it was built under are the newest, and when the bucket still holds the
+// Staleness. Every Write marks the hours and days its documents fall in,
+// per log type (vigil_rollup_marks, one row per bucket and log type with
+// the sequence number of the last write that touched it); a bucket of a
+// view is valid when the marks of its log types it was built under are the
+// newest, and when the bucket still holds the
 // number of documents of its log types it held then. The count check
 // catches what the marks cannot see: a replacement whose stored copy was
 // in another hour, a retention delete, a write committed by a process that
@@ -50,7 +51,7 @@ const (
 	rollupViewsDDL = `CREATE TABLE IF NOT EXISTS vigil_rollup_views (id BIGINT NOT NULL, spec VARCHAR NOT NULL)`
 	rollupDDL      = `CREATE TABLE IF NOT EXISTS vigil_rollup (view BIGINT NOT NULL, b BIGINT NOT NULL, k1 VARCHAR, k2 VARCHAR, n BIGINT NOT NULL, s BIGINT)`
 	rollupStateDDL = `CREATE TABLE IF NOT EXISTS vigil_rollup_state (view BIGINT NOT NULL, b BIGINT NOT NULL, n BIGINT NOT NULL, seq BIGINT NOT NULL)`
-	rollupDirtyDDL = `CREATE TABLE IF NOT EXISTS vigil_rollup_dirty (unit BIGINT NOT NULL, b BIGINT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (unit, b))`
+	rollupMarksDDL = `CREATE TABLE IF NOT EXISTS vigil_rollup_marks (unit BIGINT NOT NULL, b BIGINT NOT NULL, log_type VARCHAR NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (unit, b, log_type))`
 )
 
 const (
@@ -128,7 +129,7 @@ type rollups struct {
 	// and any build that starts later sees the documents. Used under the
 	// write lock.
 	builds atomic.Uint64
-	marked map[[2]int64]uint64
+	marked map[mark]uint64
 
 	totMu  sync.Mutex
 	totGen uint64
@@ -159,14 +160,26 @@ func (r *rollups) ensure(ctx context.Context, d *DB) error {
 
 func (r *rollups) load(ctx context.Context, d *DB) error {
 	if d.w != nil {
-		for _, q := range []string{rollupViewsDDL, rollupDDL, rollupStateDDL, rollupDirtyDDL} {
+		var old int
+		if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND table_name = 'vigil_rollup_dirty'`).Scan(&old); err != nil {
+			return fmt.Errorf("looking for the rollup tables: %w", err)
+		}
+		if old > 0 {
+			// Marks of an earlier layout, not per log type: build again.
+			for _, q := range []string{`DROP TABLE vigil_rollup_dirty`, `DROP TABLE IF EXISTS vigil_rollup_state`} {
+				if _, err := d.db.ExecContext(ctx, q); err != nil {
+					return fmt.Errorf("replacing the rollup marks: %w", err)
+				}
+			}
+		}
+		for _, q := range []string{rollupViewsDDL, rollupDDL, rollupStateDDL, rollupMarksDDL} {
 			if _, err := d.db.ExecContext(ctx, q); err != nil {
 				return fmt.Errorf("creating the rollup tables: %w", err)
 			}
 		}
 	} else {
 		var n int
-		if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND table_name IN ('vigil_rollup_views', 'vigil_rollup', 'vigil_rollup_state', 'vigil_rollup_dirty')`).Scan(&n); err != nil {
+		if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND table_name IN ('vigil_rollup_views', 'vigil_rollup', 'vigil_rollup_state', 'vigil_rollup_marks')`).Scan(&n); err != nil {
 			return fmt.Errorf("looking for the rollup tables: %w", err)
 		}
 		if n != 4 {
@@ -200,7 +213,7 @@ func (r *rollups) load(ctx context.Context, d *DB) error {
 		return fmt.Errorf("reading the rollup views: %w", err)
 	}
 	var seq sql.NullInt64
-	if err := d.db.QueryRowContext(ctx, `SELECT greatest((SELECT max(seq) FROM vigil_rollup_dirty), (SELECT max(seq) FROM vigil_rollup_state))`).Scan(&seq); err != nil {
+	if err := d.db.QueryRowContext(ctx, `SELECT greatest((SELECT max(seq) FROM vigil_rollup_marks), (SELECT max(seq) FROM vigil_rollup_state))`).Scan(&seq); err != nil {
 		return fmt.Errorf("reading the rollup marks: %w", err)
 	}
 	r.seq.Store(seq.Int64)
@@ -238,6 +251,12 @@ func ceilTo(ms, unit int64) int64 {
 	return f + unit
 }
 
+// mark is one bucket of one log type that a write changed.
+type mark struct {
+	unit, b int64
+	logType string
+}
+
 // rollupWritten marks the hours and days the written documents fall in as
 // changed, so the rollups rebuild them before using them. Write calls it
 // with the write lock held, after writing, whether or not the write (or a
@@ -251,17 +270,24 @@ func (d *DB) rollupWritten(ctx context.Context, docs []store.Doc) {
 	}
 	builds := r.builds.Load()
 	if r.marked == nil || len(r.marked) > 100000 {
-		r.marked = map[[2]int64]uint64{}
+		r.marked = map[mark]uint64{}
 	}
-	var todo [][2]int64
-	last := int64(-1 << 62)
+	var todo []mark
+	var seen []mark // this write's hours and types: a few, so a list
 	for i := range docs {
-		h := floorTo(docs[i].TimestampMs, hourMs)
-		if h == last {
-			continue // documents come in time order: most share the previous one's hour
+		h, lt := floorTo(docs[i].TimestampMs, hourMs), docs[i].LogType
+		known := false
+		for j := len(seen) - 1; j >= 0 && j >= len(seen)-64; j-- {
+			if seen[j].b == h && seen[j].logType == lt {
+				known = true
+				break
+			}
 		}
-		last = h
-		for _, m := range [][2]int64{{hourMs, h}, {dayMs, floorTo(h, dayMs)}} {
+		if known {
+			continue
+		}
+		seen = append(seen, mark{hourMs, h, lt})
+		for _, m := range []mark{{hourMs, h, lt}, {dayMs, floorTo(h, dayMs), lt}} {
 			if at, ok := r.marked[m]; !ok || at != builds {
 				r.marked[m] = builds
 				todo = append(todo, m)
@@ -273,16 +299,16 @@ func (d *DB) rollupWritten(ctx context.Context, docs []store.Doc) {
 	}
 	seq := r.seq.Add(1)
 	var q strings.Builder
-	q.WriteString(`INSERT INTO vigil_rollup_dirty VALUES `)
-	args := make([]any, 0, 3*len(todo))
+	q.WriteString(`INSERT INTO vigil_rollup_marks VALUES `)
+	args := make([]any, 0, 4*len(todo))
 	for _, m := range todo {
 		if len(args) > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString("(?, ?, ?)")
-		args = append(args, m[0], m[1], seq)
+		q.WriteString("(?, ?, ?, ?)")
+		args = append(args, m.unit, m.b, m.logType, seq)
 	}
-	q.WriteString(` ON CONFLICT (unit, b) DO UPDATE SET seq = excluded.seq`)
+	q.WriteString(` ON CONFLICT (unit, b, log_type) DO UPDATE SET seq = excluded.seq`)
 	if _, err := d.db.ExecContext(ctx, q.String(), args...); err != nil {
 		clear(r.marked)
 		r.turnOff(ctx, d, fmt.Errorf("marking the hours of %d written documents: %w", len(docs), err))
@@ -333,11 +359,14 @@ func (d *DB) rollupDeleted(ctx context.Context, logType string, t int64) {
 			return
 		}
 	}
-	if logType == "" {
-		// No bucket before t holds documents: forget their marks.
-		if _, err := d.db.ExecContext(ctx, `DELETE FROM vigil_rollup_dirty WHERE b + unit <= ?`, t); err != nil {
-			r.turnOff(ctx, d, fmt.Errorf("dropping the rollup marks of deleted documents: %w", err))
-		}
+	// No bucket before t holds documents of the type: forget their marks.
+	q, args := `DELETE FROM vigil_rollup_marks WHERE b + unit <= ?`, []any{t}
+	if logType != "" {
+		q += ` AND log_type = ?`
+		args = append(args, logType)
+	}
+	if _, err := d.db.ExecContext(ctx, q, args...); err != nil {
+		r.turnOff(ctx, d, fmt.Errorf("dropping the rollup marks of deleted documents: %w", err))
 	}
 }
 
@@ -420,7 +449,8 @@ func (d *DB) validRuns(ctx context.Context, q interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }, v *rollView, first, last int64, hours hourCounts) (valid, stale []span, err error) {
 	u := v.spec.Unit
-	rows, err := q.QueryContext(ctx, `SELECT s.b, s.n, s.seq, coalesce(m.seq, 0) FROM vigil_rollup_state s LEFT JOIN vigil_rollup_dirty m ON m.unit = ? AND m.b = s.b WHERE s.view = ? AND s.b >= ? AND s.b < ?`, u, v.id, first, last)
+	marks, margs := marksOf(v, first, last)
+	rows, err := q.QueryContext(ctx, `SELECT s.b, s.n, s.seq, coalesce(m.seq, 0) FROM vigil_rollup_state s LEFT JOIN (`+marks+`) m ON m.b = s.b WHERE s.view = ? AND s.b >= ? AND s.b < ?`, append(margs, v.id, first, last)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the state of rollup view %d: %w", v.id, err)
 	}
@@ -453,22 +483,44 @@ func (d *DB) validRuns(ctx context.Context, q interface {
 	return valid, stale, nil
 }
 
-// refresh rebuilds view v's buckets in runs from the documents. The caller
-// holds v.build.
+// marksOf returns a query of the newest mark of each bucket of v in
+// [first, last), over the view's log types: (b, seq).
+func marksOf(v *rollView, first, last int64) (string, []any) {
+	q := `SELECT b, max(seq) AS seq FROM vigil_rollup_marks WHERE unit = ? AND b >= ? AND b < ?`
+	args := []any{v.spec.Unit, first, last}
+	if lts := v.spec.LogTypes; len(lts) > 0 {
+		q += ` AND log_type IN (?` + strings.Repeat(`, ?`, len(lts)-1) + `)`
+		for _, lt := range lts {
+			args = append(args, lt)
+		}
+	}
+	return q + ` GROUP BY b`, args
+}
+
+// refresh rebuilds view v's buckets in runs from the documents, in one
+// transaction (long runs a chunk at a time). The caller holds v.build.
 func (d *DB) refresh(ctx context.Context, v *rollView, runs []span) error {
-	u := v.spec.Unit
+	d.roll.builds.Add(1) // before the snapshot: later writes mark again
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("building rollup view %d: %w", v.id, err)
+	}
+	defer func() { _ = tx.Rollback() }() // after Commit: a no-op
 	for _, run := range runs {
 		for lo := run.lo; lo < run.hi; lo += refreshChunk {
-			hi := min(lo+refreshChunk, run.hi)
-			if err := d.refreshChunk(ctx, v, lo, hi, u); err != nil {
+			if err := d.refreshChunk(ctx, tx, v, lo, min(lo+refreshChunk, run.hi)); err != nil {
 				return err
 			}
 		}
 	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("building rollup view %d: %w", v.id, err)
+	}
 	return nil
 }
 
-func (d *DB) refreshChunk(ctx context.Context, v *rollView, lo, hi, u int64) error {
+func (d *DB) refreshChunk(ctx context.Context, tx *sql.Tx, v *rollView, lo, hi int64) error {
+	u := v.spec.Unit
 	sel, args, err := d.viewRows(v, lo, hi)
 	if err != nil {
 		return err
@@ -478,12 +530,7 @@ func (d *DB) refreshChunk(ctx context.Context, v *rollView, lo, hi, u int64) err
 	if err != nil {
 		return err
 	}
-	d.roll.builds.Add(1) // before the snapshot: later writes mark again
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("building rollup view %d: %w", v.id, err)
-	}
-	defer func() { _ = tx.Rollback() }() // after Commit: a no-op
+	marks, margs := marksOf(v, lo, hi)
 	stmts := []struct {
 		q    string
 		args []any
@@ -493,15 +540,12 @@ func (d *DB) refreshChunk(ctx context.Context, v *rollView, lo, hi, u int64) err
 		{`INSERT INTO vigil_rollup ` + sel, args},
 		{`INSERT INTO vigil_rollup_state SELECT ?, r.b, coalesce(c.n, 0), coalesce(m.seq, 0) FROM range(?, ?, ?) r(b) ` +
 			`LEFT JOIN (SELECT ts // ? * ? AS b, count(*) AS n FROM docs WHERE ` + cwhere + ` GROUP BY 1) c ON c.b = r.b ` +
-			`LEFT JOIN vigil_rollup_dirty m ON m.unit = ? AND m.b = r.b`, append(append([]any{v.id, lo, hi, u, u, u}, cargs...), u)},
+			`LEFT JOIN (` + marks + `) m ON m.b = r.b`, append(append([]any{v.id, lo, hi, u, u, u}, cargs...), margs...)},
 	}
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {
 			return fmt.Errorf("building rollup view %d: %w", v.id, err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("building rollup view %d: %w", v.id, err)
 	}
 	return nil
 }
