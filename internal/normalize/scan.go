@@ -64,6 +64,8 @@ type scanner struct {
 	// its value's start and end.
 	members    []int32
 	recMembers bool
+	// errAt is the error of a value containerMember scanned.
+	errAt error
 	// pend and pendEnd delimit raw text that belongs to doc next and is
 	// not copied yet (pend < 0: none); see fastMember.
 	pend, pendEnd int
@@ -99,7 +101,7 @@ func (s *scanner) scanPrefix(raw []byte, plan *typePlan, py []byte, pyOn, prefix
 	s.strict, s.ctl, s.depth = prefix, false, 0
 	s.members = s.members[:0]
 	s.bits = s.bits[:0]
-	s.pend = -1
+	s.pend, s.errAt = -1, nil
 	s.doc = s.docBuf[:0]
 	s.top = s.top[:0]
 	s.topMask = 0
@@ -405,6 +407,11 @@ func (s *scanner) object(i int, t int32, docOn, top, verbatim bool) (int, bool, 
 		}
 		if !verbatim {
 			if end, ok, handled := s.fastMember(i, t, docOn, top, m > 0, kept > 0); handled {
+				if s.errAt != nil {
+					err := s.errAt
+					s.errAt = nil
+					return 0, false, err
+				}
 				if ok {
 					kept++
 				}
@@ -548,6 +555,8 @@ func (s *scanner) fastMember(i int, t int32, docOn, top, comma, after bool) (end
 			return 0, false, false
 		}
 		kind, drop = kindLiteral, c == 'n'
+	case c == '{' || c == '[':
+		return s.containerMember(i, k, t, docOn, top, comma, after)
 	default:
 		return 0, false, false
 	}
@@ -598,6 +607,66 @@ func (s *scanner) fastMember(i int, t int32, docOn, top, comma, after bool) (end
 	if top && s.recMembers {
 		at := int32(len(s.doc) + i - s.pend)
 		s.members = append(s.members, at+1, at+int32(k-i), at+int32(k-i)+2, at+int32(end-i))
+	}
+	return end, true, true
+}
+
+// containerMember is fastMember for a member whose value, at raw[k+2], is
+// an object or a list: the key is written here and the value by object or
+// array, as the general path does. An error in the value is left in
+// errAt for the object loop to return.
+func (s *scanner) containerMember(i, k int, t int32, docOn, top, comma, after bool) (end int, kept, handled bool) {
+	raw := s.raw
+	key := raw[i+1 : k]
+	s.flushDoc()
+	if top {
+		s.top = append(s.top, span{start: int32(i + 1), end: int32(k)})
+		s.topMask |= keyBit(key)
+	}
+	ct := int32(-1)
+	if t >= 0 {
+		ct = s.child(t, key)
+	}
+	if s.pyOn {
+		py := s.py
+		if comma {
+			py = append(py, ',', ' ')
+		}
+		py = append(py, '\\', '"')
+		py = append(py, key...)
+		s.py = append(py, '\\', '"', ':', ' ')
+	}
+	mark := len(s.doc)
+	if docOn {
+		if after {
+			s.doc = append(s.doc, ',')
+		}
+		s.doc = append(s.doc, raw[i:k+2]...) // "key":
+	}
+	keyAt, valAt := int32(len(s.doc)-(k+2-i)), int32(len(s.doc))
+	v := k + 2
+	var err error
+	if raw[v] == '{' {
+		end, kept, err = s.object(v, ct, docOn, false, false)
+	} else {
+		end, kept, err = s.array(v, ct, docOn, modeMember)
+	}
+	if err != nil {
+		s.errAt = err
+		return 0, false, true
+	}
+	if ct >= 0 {
+		s.spans[ct] = span{start: int32(v), end: int32(end)}
+	}
+	if !docOn {
+		return end, false, true
+	}
+	if !kept {
+		s.doc = s.doc[:mark]
+		return end, false, true
+	}
+	if top && s.recMembers {
+		s.members = append(s.members, keyAt+1, valAt-2, valAt, int32(len(s.doc)))
 	}
 	return end, true, true
 }
