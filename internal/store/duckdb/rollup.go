@@ -63,9 +63,9 @@ const (
 	// maxRollupViews caps the views kept; the least recently used one is
 	// dropped to make room.
 	maxRollupViews = 128
-	// refreshChunk is how many milliseconds of documents one refresh
-	// transaction reads.
-	refreshChunk = 8 * dayMs
+	// refreshChunk is how many milliseconds of documents one build
+	// transaction reads at most.
+	refreshChunk = 2 * dayMs
 	// rollupAsks is how many requests of one shape make it a view.
 	rollupAsks = 2
 )
@@ -497,26 +497,52 @@ func marksOf(v *rollView, first, last int64) (string, []any) {
 	return q + ` GROUP BY b`, args
 }
 
-// refresh rebuilds view v's buckets in runs from the documents, in one
-// transaction (long runs a chunk at a time). The caller holds v.build.
+// refresh rebuilds view v's buckets in runs from the documents, in
+// transactions of at most refreshChunk of documents each (scattered stale
+// buckets share one), so that a build cut short by its request's deadline
+// keeps what it finished and the next request goes on from there. The
+// caller holds v.build.
 func (d *DB) refresh(ctx context.Context, v *rollView, runs []span) error {
-	d.roll.builds.Add(1) // before the snapshot: later writes mark again
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("building rollup view %d: %w", v.id, err)
+	var tx *sql.Tx
+	var done int64 // milliseconds of documents read in tx
+	commit := func() error {
+		if tx == nil {
+			return nil
+		}
+		err := tx.Commit()
+		tx, done = nil, 0
+		if err != nil {
+			return fmt.Errorf("building rollup view %d: %w", v.id, err)
+		}
+		return nil
 	}
-	defer func() { _ = tx.Rollback() }() // after Commit: a no-op
+	defer func() {
+		if tx != nil {
+			_ = tx.Rollback() // an error is being returned
+		}
+	}()
 	for _, run := range runs {
 		for lo := run.lo; lo < run.hi; lo += refreshChunk {
-			if err := d.refreshChunk(ctx, tx, v, lo, min(lo+refreshChunk, run.hi)); err != nil {
+			hi := min(lo+refreshChunk, run.hi)
+			if done+hi-lo > refreshChunk {
+				if err := commit(); err != nil {
+					return err
+				}
+			}
+			if tx == nil {
+				d.roll.builds.Add(1) // before the snapshot: later writes mark again
+				var err error
+				if tx, err = d.db.BeginTx(ctx, nil); err != nil {
+					return fmt.Errorf("building rollup view %d: %w", v.id, err)
+				}
+			}
+			if err := d.refreshChunk(ctx, tx, v, lo, hi); err != nil {
 				return err
 			}
+			done += hi - lo
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("building rollup view %d: %w", v.id, err)
-	}
-	return nil
+	return commit()
 }
 
 func (d *DB) refreshChunk(ctx context.Context, tx *sql.Tx, v *rollView, lo, hi int64) error {
