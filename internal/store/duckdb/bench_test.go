@@ -46,7 +46,9 @@ func envInt(name string, def int) int {
 // reports documents per second, including the final checkpoint that
 // compresses them into the file ("fresh"); "replay" then writes the same
 // documents again, each replacing its stored copy. VIGIL_BENCH_NO_ROLLUPS
-// leaves out the marks each write leaves for the rollups.
+// leaves out the marks each write leaves for the rollups;
+// VIGIL_BENCH_THREADS, VIGIL_BENCH_WRITERS, VIGIL_BENCH_BUILDERS and
+// VIGIL_BENCH_WAL set the Options of the same names.
 func BenchmarkIngest(b *testing.B) {
 	batch := envInt("VIGIL_BENCH_BATCH", 20000)
 	n := envInt("VIGIL_BENCH_INGEST", 200000)
@@ -60,7 +62,7 @@ func BenchmarkIngest(b *testing.B) {
 		}
 	}
 	open := func(b *testing.B) *DB {
-		db, err := Open(ctx, b.TempDir(), Options{Threads: envInt("VIGIL_BENCH_THREADS", 2), Writers: envInt("VIGIL_BENCH_WRITERS", 0), CheckpointWAL: os.Getenv("VIGIL_BENCH_WAL")}, nil)
+		db, err := Open(ctx, b.TempDir(), Options{Threads: envInt("VIGIL_BENCH_THREADS", 2), Writers: envInt("VIGIL_BENCH_WRITERS", 0), Builders: envInt("VIGIL_BENCH_BUILDERS", 0), CheckpointWAL: os.Getenv("VIGIL_BENCH_WAL")}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
