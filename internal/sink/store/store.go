@@ -29,8 +29,8 @@ const (
 	DefaultMaxWait = time.Second
 )
 
-// bgTimeout bounds a write started by the flush timer, which has no
-// caller's context.
+// bgTimeout bounds a write that runs in the background (started by Write
+// or by the flush timer), which no caller's context bounds.
 const bgTimeout = 5 * time.Minute
 
 // Sink writes batches into a store.Store. Documents are copied and held
@@ -41,6 +41,12 @@ const bgTimeout = 5 * time.Minute
 // dead-lettered; any other write error is returned by the next Write or by
 // Close, and the documents of the failed write are never acknowledged, so
 // their source is replayed.
+//
+// A write runs in a goroutine of its own while the sink gathers the next
+// one, so the pipeline does not wait for the store (which takes most of a
+// second for a full write); at most one write is in flight, the next waits
+// for it, so writes reach the store in order and at most two writes'
+// documents are held. Close waits for it.
 //
 // Write and Close are called from one goroutine, as pipeline.Sink says. A
 // timer goroutine, started by the first Write and stopped by Close, writes
@@ -63,9 +69,22 @@ type Sink struct {
 	stop    chan struct{}
 	done    chan struct{}
 
+	// The write in flight. Its goroutine touches none of the fields
+	// above; it sets werr and spare, read after inflight is closed.
+	inflight chan struct{} // closed when the write returns; nil if none
+	werr     error         // its error
+	spare    held          // its buffers, for the next gathering
+
 	delivered atomic.Int64
 	dead      atomic.Int64
 	written   atomic.Int64
+}
+
+// held is the documents of one write, their acks and their sources.
+type held struct {
+	docs  []store.Doc
+	acks  []*event.Ack
+	arena []byte
 }
 
 // Option configures a Sink.
@@ -118,6 +137,13 @@ func (s *Sink) DeadLettered() int64 { return s.dead.Load() }
 func (s *Sink) Write(ctx context.Context, b *pipeline.Batch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.inflight != nil {
+		select {
+		case <-s.inflight:
+			s.waitLocked() // done: keep its error
+		default:
+		}
+	}
 	if s.err != nil {
 		return s.err
 	}
@@ -137,7 +163,7 @@ func (s *Sink) Write(ctx context.Context, b *pipeline.Batch) error {
 		s.acks = append(s.acks, d.Ack)
 	}
 	if len(s.docs) >= s.maxDocs || len(s.arena) >= s.maxBytes || time.Since(s.first) >= s.maxWait {
-		return s.flushLocked(ctx)
+		return s.flushLocked(ctx, true, bgTimeout)
 	}
 	return nil
 }
@@ -156,11 +182,9 @@ func (s *Sink) timer() {
 		}
 		s.mu.Lock()
 		if s.err == nil && len(s.docs) > 0 && time.Since(s.first) >= s.maxWait {
-			ctx, cancel := context.WithTimeout(context.Background(), bgTimeout)
 			// The error is kept in s.err and returned by the next Write
 			// or Close.
-			_ = s.flushLocked(ctx)
-			cancel()
+			_ = s.flushLocked(context.Background(), true, bgTimeout)
 		}
 		s.mu.Unlock()
 	}
@@ -173,21 +197,72 @@ type rejecter interface {
 	Rejections() map[int]error
 }
 
-// flushLocked writes the held documents and resolves their acks.
-func (s *Sink) flushLocked(ctx context.Context) error {
+// waitLocked waits for the write in flight and keeps its error.
+func (s *Sink) waitLocked() {
+	if s.inflight == nil {
+		return
+	}
+	<-s.inflight
+	s.inflight = nil
+	if s.werr != nil && s.err == nil {
+		s.err = s.werr
+	}
+	s.werr = nil
+}
+
+// flushLocked writes the held documents, after the write in flight, and
+// resolves their acks: in a goroutine of its own when async, else before it
+// returns. A timeout above 0 bounds the write. An async write outlives the
+// cancellation of ctx: the caller's context (the pipeline's) may end as
+// soon as its last Write returns, and the write it started must still
+// finish for Close to acknowledge its documents.
+func (s *Sink) flushLocked(ctx context.Context, async bool, timeout time.Duration) error {
+	s.waitLocked()
+	if s.err != nil {
+		return s.err
+	}
 	if len(s.docs) == 0 {
 		return nil
 	}
-	docs, acks := s.docs, s.acks
-	s.docs, s.acks, s.arena = s.docs[:0], s.acks[:0], s.arena[:0]
+	h := held{docs: s.docs, acks: s.acks, arena: s.arena}
+	s.docs, s.acks, s.arena = s.spare.docs[:0], s.spare.acks[:0], s.spare.arena[:0]
+	s.spare = held{}
+	if !async {
+		err := s.write(ctx, h)
+		s.spare = h
+		if err != nil {
+			s.err = err
+		}
+		return err
+	}
+	done := make(chan struct{})
+	s.inflight = done
+	go func() {
+		defer close(done)
+		wctx := context.WithoutCancel(ctx)
+		if timeout > 0 {
+			var cancel context.CancelFunc
+			wctx, cancel = context.WithTimeout(wctx, timeout)
+			defer cancel()
+		}
+		s.werr = s.write(wctx, h)
+		s.spare = h
+	}()
+	return nil
+}
+
+// write writes one write's documents and resolves their acks. It touches
+// only h, the counters, the dead letter and the logger, so it may run
+// alongside the sink's Write.
+func (s *Sink) write(ctx context.Context, h held) error {
+	docs, acks := h.docs, h.acks
 	defer clear(docs) // drop references to the sources
 	err := s.st.Write(ctx, docs)
 	var rej rejecter
 	if err != nil && !errors.As(err, &rej) {
 		// The documents stay unacknowledged: their objects are not
 		// reported as loaded, and the run fails with this error.
-		s.err = fmt.Errorf("writing %d documents to the store: %w", len(docs), err)
-		return s.err
+		return fmt.Errorf("writing %d documents to the store: %w", len(docs), err)
 	}
 	var reasons map[int]error
 	if rej != nil {
@@ -206,8 +281,7 @@ func (s *Sink) flushLocked(ctx context.Context) error {
 		if s.dl != nil {
 			if err := s.dl.Add(pipeline.Failure{LogType: d.LogType, Reason: msg, Raw: d.Source}); err != nil {
 				// Neither stored nor kept: leave it unacknowledged.
-				s.err = fmt.Errorf("store sink: dead-lettering _id %q: %w", d.ID, err)
-				return s.err
+				return fmt.Errorf("store sink: dead-lettering _id %q: %w", d.ID, err)
 			}
 		} else {
 			s.logger.Error("document not stored", "id", d.ID, "index", d.Index, "log_type", d.LogType, "reason", reason.Error())
@@ -234,8 +308,5 @@ func (s *Sink) Close(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.err != nil {
-		return s.err
-	}
-	return s.flushLocked(ctx)
+	return s.flushLocked(ctx, false, 0)
 }

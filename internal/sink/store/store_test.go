@@ -301,3 +301,111 @@ func (l *lockedStore) count() int {
 	}
 	return n
 }
+
+// gateStore holds each Write until the test releases it.
+type gateStore struct {
+	lockedStore
+	entered chan int // the size of each write, as it starts
+	release chan struct{}
+}
+
+func (g *gateStore) Write(ctx context.Context, docs []store.Doc) error {
+	g.entered <- len(docs)
+	<-g.release
+	return g.lockedStore.Write(ctx, docs)
+}
+
+// TestSinkGathersWhileWriting checks that the pipeline is not held up by
+// a write in flight, that a second full write waits for the first, and
+// that writes reach the store in order.
+func TestSinkGathersWhileWriting(t *testing.T) {
+	gs := &gateStore{entered: make(chan int, 4), release: make(chan struct{})}
+	s := New(gs, nil, WithLimits(10, 0, time.Hour))
+	var sum event.Summary
+	ack := event.NewAck(func(s event.Summary) { sum = s })
+	ctx := context.Background()
+	if err := s.Write(ctx, batch(0, 10, ack)); err != nil {
+		t.Fatal(err)
+	}
+	if n := <-gs.entered; n != 10 {
+		t.Fatalf("first write of %d documents, want 10", n)
+	}
+	// The first write is held by the store: the sink still takes batches.
+	if err := s.Write(ctx, batch(10, 5, ack)); err != nil {
+		t.Fatal(err)
+	}
+	second := make(chan error, 1)
+	go func() { second <- s.Write(ctx, batch(15, 5, ack)) }() // full: waits for the first write
+	select {
+	case err := <-second:
+		t.Fatalf("a second full write did not wait for the first: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	gs.release <- struct{}{}
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+	if n := <-gs.entered; n != 10 {
+		t.Fatalf("second write of %d documents, want 10", n)
+	}
+	if err := s.Write(ctx, batch(20, 3, ack)); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		gs.release <- struct{}{} // the second write
+		<-gs.entered
+		gs.release <- struct{}{} // the rest, written by Close
+	}()
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ack.Close()
+	var ids []string
+	for _, w := range gs.writes {
+		for _, d := range w {
+			ids = append(ids, d.ID)
+		}
+	}
+	for i, id := range ids {
+		if id != fmt.Sprint(i) {
+			t.Fatalf("documents stored in the order %v", ids)
+		}
+	}
+	if len(ids) != 23 || sum.Delivered != 23 || s.Delivered() != 23 {
+		t.Fatalf("%d stored, %d delivered (%d counted), want 23", len(ids), sum.Delivered, s.Delivered())
+	}
+}
+
+// ctxStore fails a write whose context ends while it runs.
+type ctxStore struct {
+	lockedStore
+}
+
+func (c *ctxStore) Write(ctx context.Context, docs []store.Doc) error {
+	time.Sleep(20 * time.Millisecond)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return c.lockedStore.Write(ctx, docs)
+}
+
+// TestSinkWriteOutlivesItsContext checks that a write started by Write
+// finishes when the caller's context ends right after (the pipeline's ends
+// as its last Write returns).
+func TestSinkWriteOutlivesItsContext(t *testing.T) {
+	cs := &ctxStore{}
+	s := New(cs, nil, WithLimits(10, 0, time.Hour))
+	ack := event.NewAck(nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := s.Write(ctx, batch(0, 10, ack)); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ack.Close()
+	if n := cs.count(); n != 10 {
+		t.Fatalf("%d documents stored, want 10", n)
+	}
+}
