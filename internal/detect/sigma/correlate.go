@@ -221,6 +221,11 @@ type CorrelatorConfig struct {
 	RefField string
 	// MaxRefs caps CorrelationMatch.Refs. Default 50.
 	MaxRefs int
+	// KeepBehind keeps groups whose newest event is far behind the newest
+	// event of their correlation (only MaxGroups evicts them). A run that
+	// reads several objects at once sets it: one object's events, hours
+	// ahead of another's, say nothing about how far that other has got.
+	KeepBehind bool
 }
 
 // Correlator evaluates the Engine's rules on a stream of events and keeps
@@ -231,7 +236,8 @@ type CorrelatorConfig struct {
 // holds (plus the lengths of its group-by values, value_count values and
 // refs); a correlation holds at most MaxGroups groups of at most
 // MaxEventsPerGroup events, and a group is dropped once its newest event is
-// two timespans older than the newest event seen by its correlation.
+// two timespans older than the newest event seen by its correlation (unless
+// KeepBehind is set).
 //
 // Windows: a window is [start, start+timespan] where start is the time of
 // an event of the group. Events may arrive out of order: an event up to one
@@ -425,7 +431,7 @@ func (c *Correlator) feed(f corrFeed, ev Event, t int64, out *[]CorrelationMatch
 		st.maxT = t
 	}
 	// Expire groups whose newest event is far behind.
-	for b := st.lru.Back(); b != nil; b = st.lru.Back() {
+	for b := st.lru.Back(); b != nil && !c.cfg.KeepBehind; b = st.lru.Back() {
 		g := b.Value.(*group)
 		if g.MaxT >= st.maxT-2*cc.span || g.Key == key {
 			break

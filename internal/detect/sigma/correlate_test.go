@@ -465,3 +465,38 @@ correlation:
 		t.Fatalf("late events formed a window: %v %v", ids(cms), ids(cms2))
 	}
 }
+
+// TestKeepBehind interleaves a brute force with the events of another
+// source an hour later, as two objects read at once deliver them: by
+// default the brute force's group expires between its events (its newest
+// event is far behind the correlation's), with KeepBehind it fires.
+func TestKeepBehind(t *testing.T) {
+	eng := mustEngine(t, bruteForceRules)
+	var evs []stamped
+	for _, e := range bruteForceEvents()[:10] {
+		evs = append(evs, e, login("192.0.2.99", "carol", "Failure", time.Hour+e.at.Sub(t0)))
+	}
+	evs = append(evs, login("198.51.100.7", "alice", "Success", 2*time.Minute))
+	for _, tt := range []struct {
+		name string
+		keep bool
+		want int
+	}{
+		{name: "expiring", keep: false, want: 0},
+		{name: "keeping groups behind", keep: true, want: 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := eng.NewCorrelator(CorrelatorConfig{KeepBehind: tt.keep})
+			_, cms := run(c, evs)
+			n := 0
+			for _, m := range cms {
+				if m.RuleID == "brute-force-success" {
+					n++
+				}
+			}
+			if n != tt.want {
+				t.Fatalf("got %v, want %d brute-force-success", ids(cms), tt.want)
+			}
+		})
+	}
+}

@@ -214,7 +214,11 @@ func (d *Detector) reload(initial bool) ([]error, error) {
 	sortErrors(problems)
 
 	d.corrMu.Lock()
-	corr := rs.corrEng.NewCorrelator(d.cfg.Correlation)
+	cc := d.cfg.Correlation
+	// A one-shot run reads objects far apart in time at once: a group must
+	// not expire because another object's events are hours ahead.
+	cc.KeepBehind = cc.KeepBehind || d.cfg.DecideAtEnd
+	corr := rs.corrEng.NewCorrelator(cc)
 	if d.corr != nil {
 		// Carry the open windows over: state of correlations that still
 		// exist (by rule id) is kept, the rest dropped.

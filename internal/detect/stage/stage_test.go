@@ -980,3 +980,28 @@ func TestOneShotRunKeepsOlderWindows(t *testing.T) {
 		t.Fatalf("alerts by rule = %v, want exactly one brute force alert", got)
 	}
 }
+
+// TestOneShotRunKeepsGroupsBehind: another object's failed logins from
+// another source, an hour later, arrive between the two halves of a brute
+// force (two workers reading two objects). A one-shot run must not expire
+// the brute force's group because those events are far ahead of it.
+func TestOneShotRunKeepsGroupsBehind(t *testing.T) {
+	d := newDetector(t, stage.Config{RuleDirs: []string{corrRules}, DecideAtEnd: true})
+	rs := bruteForce()[:13] // 12 failures and the success
+	var ahead []map[string]any
+	for i := range 3 {
+		ahead = append(ahead, consoleLogin(fmt.Sprintf("ahead-fail-%d", i), "192.0.2.99", "Failure", at(time.Hour+time.Duration(i)*time.Second)))
+	}
+	objs := []object{
+		{key: ctKeyPrefix + "20250601T1020Z_1.json", records: rs[:6]},
+		{key: ctKeyPrefix + "20250601T1120Z_ahead.json", records: ahead},
+		{key: ctKeyPrefix + "20250601T1021Z_2.json", records: rs[6:]},
+	}
+	sink, _ := runPipeline(t, d, objs, runOpts{workers: 1, batchDocs: 2})
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := byRule(sink.alerts()); !mapsEqual(got, map[string]int{bruteForceID: 1}) {
+		t.Fatalf("alerts by rule = %v, want exactly one brute force alert", got)
+	}
+}
