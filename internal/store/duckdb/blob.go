@@ -295,25 +295,30 @@ type udf struct {
 	in  []duck.Type
 	out duck.Type
 	fn  func(args []driver.Value) (any, error)
+	cfg duck.ScalarFuncConfig // made from in and out by registerFunctions
 }
 
-func (u *udf) Config() duck.ScalarFuncConfig {
-	var cfg duck.ScalarFuncConfig
+// Config implements duck.ScalarFunc.
+func (u *udf) Config() duck.ScalarFuncConfig { return u.cfg }
+
+// config fills u.cfg from u.in and u.out.
+func (u *udf) config() error {
 	for _, t := range u.in {
 		ti, err := duck.NewTypeInfo(t)
 		if err != nil {
-			panic(err) // a programming error: the types are constants
+			return err
 		}
-		cfg.InputTypeInfos = append(cfg.InputTypeInfos, ti)
+		u.cfg.InputTypeInfos = append(u.cfg.InputTypeInfos, ti)
 	}
 	ti, err := duck.NewTypeInfo(u.out)
 	if err != nil {
-		panic(err)
+		return err
 	}
-	cfg.ResultTypeInfo = ti
-	return cfg
+	u.cfg.ResultTypeInfo = ti
+	return nil
 }
 
+// Executor implements duck.ScalarFunc.
 func (u *udf) Executor() duck.ScalarFuncExecutor {
 	return duck.ScalarFuncExecutor{RowExecutor: u.fn}
 }
@@ -364,6 +369,9 @@ func registerFunctions(ctx context.Context, db *sql.DB, codec *docCodec) error {
 		}},
 	}
 	for _, name := range []string{fnDoc, fnMessage, fnPack, fnLower, fnCase} {
+		if err := fns[name].config(); err != nil {
+			return fmt.Errorf("registering SQL function %s: %w", name, err)
+		}
 		if err := duck.RegisterScalarUDF(c, name, fns[name]); err != nil {
 			return fmt.Errorf("registering SQL function %s: %w", name, err)
 		}
