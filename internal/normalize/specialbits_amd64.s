@@ -1,12 +1,26 @@
 #include "textflag.h"
 
+// LANE leaves in AX the 16-bit mask of the sixteen bytes at off(SI): a
+// quote or a backslash (PCMPEQB with X0, X1), or a byte that 0x20 (X2) is
+// greater than as signed bytes (PCMPGTB: control characters and bytes
+// >= 0x80).
+#define LANE(off) \
+	MOVOU off(SI), X3 \
+	MOVOU X3, X4 \
+	MOVOU X3, X5 \
+	MOVOU X2, X6 \
+	PCMPEQB X0, X4 \
+	PCMPEQB X1, X5 \
+	PCMPGTB X3, X6 \
+	POR X5, X4 \
+	POR X6, X4 \
+	PMOVMSKB X4, AX
+
 // func specialBits(p *byte, blocks int, out *uint64)
 //
 // For each block of 64 bytes at p, one word at out with bit k set when
-// byte k ends a plain run: a quote or a backslash (PCMPEQB), or a byte
-// that 0x20 is greater than as signed bytes (PCMPGTB: control characters
-// and bytes >= 0x80). The PMOVMSKB masks of the four groups of sixteen
-// bytes make the word.
+// byte k ends a plain run; the masks of its four groups of sixteen bytes
+// make the word.
 TEXT ·specialBits(SB), NOSPLIT, $0-24
 	MOVQ p+0(FP), SI
 	MOVQ blocks+8(FP), CX
@@ -24,51 +38,15 @@ TEXT ·specialBits(SB), NOSPLIT, $0-24
 block:
 	TESTQ CX, CX
 	JZ done
-	MOVOU 0(SI), X3
-	MOVOU X3, X4
-	MOVOU X3, X5
-	MOVOU X2, X6
-	PCMPEQB X0, X4
-	PCMPEQB X1, X5
-	PCMPGTB X3, X6
-	POR X5, X4
-	POR X6, X4
-	PMOVMSKB X4, AX
+	LANE(0)
 	MOVQ AX, R8
-	MOVOU 16(SI), X3
-	MOVOU X3, X4
-	MOVOU X3, X5
-	MOVOU X2, X6
-	PCMPEQB X0, X4
-	PCMPEQB X1, X5
-	PCMPGTB X3, X6
-	POR X5, X4
-	POR X6, X4
-	PMOVMSKB X4, AX
+	LANE(16)
 	SHLQ $16, AX
 	ORQ AX, R8
-	MOVOU 32(SI), X3
-	MOVOU X3, X4
-	MOVOU X3, X5
-	MOVOU X2, X6
-	PCMPEQB X0, X4
-	PCMPEQB X1, X5
-	PCMPGTB X3, X6
-	POR X5, X4
-	POR X6, X4
-	PMOVMSKB X4, AX
+	LANE(32)
 	SHLQ $32, AX
 	ORQ AX, R8
-	MOVOU 48(SI), X3
-	MOVOU X3, X4
-	MOVOU X3, X5
-	MOVOU X2, X6
-	PCMPEQB X0, X4
-	PCMPEQB X1, X5
-	PCMPGTB X3, X6
-	POR X5, X4
-	POR X6, X4
-	PMOVMSKB X4, AX
+	LANE(48)
 	SHLQ $48, AX
 	ORQ AX, R8
 	MOVQ R8, (DI)
