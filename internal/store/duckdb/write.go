@@ -449,9 +449,12 @@ const chunkBufs = 2
 // them in order. A range whose long strings overflow the chunk's buffer
 // is appended in several pieces.
 func (l *lane) appendChunks(ck *chunkAppender, docs []store.Doc, idx []int, res *laneResult) error {
+	if len(idx) == 0 {
+		return nil
+	}
 	size := ck.size
 	nr := (len(idx) + size - 1) / size
-	nb := min(len(l.bs), max(1, nr))
+	nb := min(len(l.bs), nr)
 	pools := make([]chan *chunkBuf, nb)
 	defer func() {
 		for _, p := range pools {
