@@ -154,11 +154,12 @@ func (c *docCodec) decode(dst, z []byte) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("decompressing a stored document: %w", err)
 		}
-		out, err := s2.Decode(grow(dst, n)[len(dst):], z[1:])
-		if err != nil {
+		start := len(dst)
+		dst = grow(dst, n)
+		if _, err := s2.Decode(dst[start:], z[1:]); err != nil {
 			return nil, fmt.Errorf("decompressing a stored document: %w", err)
 		}
-		return append(dst, out...), nil
+		return dst, nil
 	case codecS2Dict:
 		id, k := binary.Uvarint(z[1:])
 		if k <= 0 {
@@ -168,11 +169,16 @@ func (c *docCodec) decode(dst, z []byte) ([]byte, error) {
 		if d == nil {
 			return nil, fmt.Errorf("stored document uses dictionary %d, which the store lacks", id)
 		}
-		out, err := d.Decode(nil, z[1+k:])
+		n, err := s2.DecodedLen(z[1+k:])
 		if err != nil {
 			return nil, fmt.Errorf("decompressing a stored document: %w", err)
 		}
-		return append(dst, out...), nil
+		start := len(dst)
+		dst = grow(dst, n)
+		if _, err := d.Decode(dst[start:], z[1+k:]); err != nil {
+			return nil, fmt.Errorf("decompressing a stored document: %w", err)
+		}
+		return dst, nil
 	}
 	return nil, fmt.Errorf("stored document has unknown codec %d", z[0])
 }
@@ -343,19 +349,17 @@ func registerFunctions(ctx context.Context, db *sql.DB, codec *docCodec) error {
 	}
 	defer func() { _ = c.Close() }() // nothing to flush
 	fns := map[string]*udf{
+		// The functions return []byte, which the driver copies into the
+		// result as it is (a string would be copied twice more).
 		fnDoc: {in: []duck.Type{duck.TYPE_BLOB}, out: duck.TYPE_VARCHAR, fn: func(a []driver.Value) (any, error) {
-			out, err := codec.decode(nil, argBytes(a[0]))
-			if err != nil {
-				return nil, err
+			z := argBytes(a[0])
+			if len(z) > 0 && z[0] == codecRaw {
+				return z[1:], nil // the driver's copy of the value
 			}
-			return string(out), nil
+			return codec.decode(nil, z)
 		}},
 		fnMessage: {in: []duck.Type{duck.TYPE_VARCHAR, duck.TYPE_BLOB}, out: duck.TYPE_VARCHAR, fn: func(a []driver.Value) (any, error) {
-			out, err := appendRecased(nil, argBytes(a[0]), argBytes(a[1]))
-			if err != nil {
-				return nil, err
-			}
-			return string(out), nil
+			return appendRecased(nil, argBytes(a[0]), argBytes(a[1]))
 		}},
 		fnPack: {in: []duck.Type{duck.TYPE_VARCHAR}, out: duck.TYPE_BLOB, fn: func(a []driver.Value) (any, error) {
 			return codec.appendEncoded(nil, argBytes(a[0])), nil

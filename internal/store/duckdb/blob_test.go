@@ -293,3 +293,33 @@ func TestFunctionsOnEveryConnection(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkComputedColumns measures what reading the computed columns
+// costs: terms over a field without a typed column (every CloudTrail
+// document decompressed and its JSON path read), and a page of 100 hits
+// (documents decompressed, messages' capitals restored).
+func BenchmarkComputedColumns(b *testing.B) {
+	db := openTest(b, Options{})
+	ctx := context.Background()
+	docs, _ := genDocs(9, time.UnixMilli(at), time.Second, 60000)
+	for off := 0; off < len(docs); off += 20000 {
+		if err := db.Write(ctx, docs[off:off+20000]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ct := store.Filter{LogTypes: []string{"cloudtrail"}}
+	b.Run("terms_json_path", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := db.Aggregate(ctx, store.AggRequest{Kind: store.AggTerms, Field: "eventName", Size: 10, Filter: ct}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("page_of_100", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := db.Search(ctx, store.SearchRequest{Limit: 100, Filter: ct}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
