@@ -215,20 +215,36 @@ func (d *DB) rollupAggregate(ctx context.Context, r store.AggRequest, size int) 
 	if last-first < u {
 		return nil, false, nil
 	}
-	// Build what is missing or stale, then answer from one snapshot.
+	// Build what is missing or stale, then answer from one snapshot. The
+	// bucket holding the newest documents is not built while stale: the
+	// stream is still writing into it, and reading it costs no more than
+	// building it again after every write.
+	newest := floorTo(maxH, u)
+	buildable := func(runs []span) []span {
+		out := runs[:0:0]
+		for _, s := range runs {
+			if s.hi > newest {
+				s.hi = newest
+			}
+			if s.lo < s.hi {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
 	if d.w != nil {
 		_, stale, err := d.validRuns(ctx, d.db, v, first, last, hours)
 		if err != nil {
 			return nil, false, err
 		}
-		if len(stale) > 0 {
+		if len(buildable(stale)) > 0 {
 			v.build.Lock()
 			if v.dropped {
 				v.build.Unlock()
 				return nil, false, nil
 			}
 			_, stale, err = d.validRuns(ctx, d.db, v, first, last, hours)
-			if err == nil && len(stale) > 0 {
+			if stale = buildable(stale); err == nil && len(stale) > 0 {
 				err = d.refresh(ctx, v, stale)
 			}
 			v.build.Unlock()
@@ -268,45 +284,54 @@ func (d *DB) rollupAggregate(ctx context.Context, r store.AggRequest, size int) 
 }
 
 // probeUnit decides a new view's bucket width from the last whole hour
-// (and day) of the requested range: an hour when an hour's distinct keys
-// are at most a quarter of its documents, else a day when a day's keys are
-// at most half of its documents, else an hour when that halves them, else
-// no view (it would be about as large as the documents it replaces).
-// Histograms need hours.
+// and day of the requested range, by what a request over the range would
+// read: with hours, the rollup rows of every hour (the distinct keys of an
+// hour, times the hours) plus the documents of up to two partial hours;
+// with days, the same in days. The documents of the edges count whatever
+// their log type, as the plain SQL reads them all. The cheaper width wins,
+// if it reads at most half as many rows as the plain SQL (every document
+// of the range); else there is no view (pairs of addresses: nearly every
+// flow is a pair of its own). Histograms need hours.
 func (d *DB) probeUnit(ctx context.Context, kr keyRows, s rollupSpec, lo, hi int64, hourOnly bool) (int64, bool) {
-	count := func(from, to int64) (keys, docs int64, err error) {
+	// keys counts the distinct keys of the view in [from, to), and every
+	// document there.
+	keys := func(from, to int64) (keys, all int64, err error) {
 		where, wargs, err := d.where(store.Filter{Query: s.Query, LogTypes: s.LogTypes, From: from, To: to})
 		if err != nil {
 			return 0, 0, err
 		}
 		inner, args := kr.sql(where, wargs)
-		err = d.db.QueryRowContext(ctx, "SELECT count(DISTINCT ("+"k1"+kr.k2Group()+")), count(*) FROM ("+inner+") WHERE "+kr.notNull(), args...).Scan(&keys, &docs)
-		return keys, docs, err
+		q := "SELECT (SELECT count(DISTINCT (k1" + kr.k2Group() + ")) FROM (" + inner + ") WHERE " + kr.notNull() + "), (SELECT count(*) FROM docs WHERE ts >= ? AND ts < ?)"
+		err = d.db.QueryRowContext(ctx, q, append(args, from, to)...).Scan(&keys, &all)
+		return keys, all, err
 	}
 	h := floorTo(hi, hourMs)
 	if h-hourMs < lo {
 		return 0, false
 	}
-	keys, docs, err := count(h-hourMs, h)
+	hkeys, hall, err := keys(h-hourMs, h)
 	if err != nil {
 		return 0, false
 	}
-	if keys*4 <= docs {
-		return hourMs, true
-	}
-	hourOK := keys*2 <= docs
+	hours := (hi - lo) / hourMs
+	plain := hours * hall // the documents of the range, roughly
+	costH := hours*hkeys + 2*hall
 	if hourOnly {
-		return hourMs, hourOK
+		return hourMs, 2*costH <= plain
 	}
-	dd := floorTo(hi, dayMs)
-	if dd-dayMs < lo {
-		return hourMs, hourOK
+	costD := int64(-1)
+	if dd := floorTo(hi, dayMs); dd-dayMs >= lo {
+		dkeys, dall, err := keys(dd-dayMs, dd)
+		if err == nil {
+			costD = (hi-lo)/dayMs*dkeys + 2*dall
+		}
 	}
-	dkeys, ddocs, err := count(dd-dayMs, dd)
-	if err != nil || dkeys*2 > ddocs {
-		return hourMs, hourOK
+	switch {
+	case costD >= 0 && costD < costH:
+		return dayMs, 2*costD <= plain
+	default:
+		return hourMs, 2*costH <= plain
 	}
-	return dayMs, true
 }
 
 // combiner merges a view's valid buckets with the documents of the other
