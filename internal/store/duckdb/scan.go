@@ -3,6 +3,7 @@
 package duckdb
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -370,6 +371,14 @@ func (s *scanner) str(i int) (start, end int, esc bool, err error) {
 	doc := s.doc
 	start = i + 1
 	for j := start; j < len(doc); j++ {
+		// Skip eight plain bytes at a time: none a quote, a backslash
+		// or a control character.
+		for j+8 <= len(doc) && plain8(binary.LittleEndian.Uint64(doc[j:])) {
+			j += 8
+		}
+		if j >= len(doc) {
+			break
+		}
 		c := doc[j]
 		switch {
 		case c == '"':
@@ -395,6 +404,16 @@ func (s *scanner) str(i int) (start, end int, esc bool, err error) {
 		}
 	}
 	return start, len(doc), esc, s.fail(i, "unterminated string")
+}
+
+// plain8 says whether none of the eight bytes of x is '"', '\\' or below
+// 0x20. (For each test, a byte's high bit is set in the mask only if the
+// byte matches or a lower byte did; either way x is not plain.)
+func plain8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q := x ^ (ones * '"')
+	b := x ^ (ones * '\\')
+	return ((q-ones)&^q|(b-ones)&^b|(x-ones*0x20)&^x)&highs == 0
 }
 
 func isHex(c byte) bool {

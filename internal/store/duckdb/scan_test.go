@@ -5,8 +5,10 @@ package duckdb
 import (
 	"bytes"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"math/big"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -319,5 +321,36 @@ func hasDuplicateKeys(src []byte) bool {
 				top.key = true
 			}
 		}
+	}
+}
+
+// TestPlain8 compares plain8 with a byte-by-byte test: every byte value at
+// every position of an otherwise plain word, and random words.
+func TestPlain8(t *testing.T) {
+	want := func(b []byte) bool {
+		for _, c := range b {
+			if c == '"' || c == '\\' || c < 0x20 {
+				return false
+			}
+		}
+		return true
+	}
+	check := func(b []byte) {
+		if got := plain8(binary.LittleEndian.Uint64(b)); got != want(b) {
+			t.Fatalf("plain8(%q) = %v", b, got)
+		}
+	}
+	for _, fill := range []byte{'a', 0x20, 0x7f, 0x80, 0xff, '#', ']'} {
+		for pos := range 8 {
+			for c := range 256 {
+				b := bytes.Repeat([]byte{fill}, 8)
+				b[pos] = byte(c)
+				check(b)
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		check(binary.LittleEndian.AppendUint64(nil, r.Uint64()))
 	}
 }
