@@ -1046,7 +1046,7 @@ func (n *Normalizer) timestamp(d *Doc, plan *typePlan) (time.Time, error) {
 		if len(t.TimestampKeyList) > 0 {
 			key = t.TimestampKeyList[i]
 		}
-		if s = n.spanText(n.sp(idx)); s != "" {
+		if s = n.spanView(n.sp(idx)); s != "" { // errors quote it: a copy
 			break
 		}
 	}

@@ -44,40 +44,40 @@ func (Script) Transform(d *normalize.Doc) error {
 	} else {
 		ov.SetString("event.outcome", "success")
 	}
-	if name := ov.String("user.name"); strings.Contains(name, ":") {
+	if name := ov.View("user.name"); strings.Contains(name, ":") {
 		name = name[strings.LastIndexByte(name, ':')+1:]
 		name = name[strings.LastIndexByte(name, '/')+1:]
 		ov.SetString("user.name", name)
 	}
 
-	source := d.Str("eventSource")
-	eventName := d.Str("eventName")
+	source := d.View("eventSource")
+	eventName := d.View("eventName")
 	rpObj := d.Kind("requestParameters") == normalize.KindObject
 	var instanceID string
 	switch source {
 	case "ssm.amazonaws.com":
 		switch {
 		case (eventName == "StartSession" || eventName == "GetConnectionStatus") && rpObj:
-			instanceID = d.Str("requestParameters.target")
+			instanceID = d.View("requestParameters.target")
 		case eventName == "PutComplianceItems" && rpObj:
-			if id := d.Str("requestParameters.resourceId"); instanceRe.MatchString(id) {
+			if id := d.View("requestParameters.resourceId"); instanceRe.MatchString(id) {
 				instanceID = id
 			}
 		}
 	case "sts.amazonaws.com":
-		if d.Str("userAgent") == "ec2.amazonaws.com" && rpObj {
-			instanceID = d.Str("requestParameters.roleSessionName")
+		if d.View("userAgent") == "ec2.amazonaws.com" && rpObj {
+			instanceID = d.View("requestParameters.roleSessionName")
 		}
 	case "cloudhsm.amazonaws.com":
 		var hosts []string
 		if rpObj {
-			if c := d.Str("requestParameters.clusterId"); c != "" {
+			if c := d.View("requestParameters.clusterId"); c != "" {
 				hosts = append(hosts, c)
 			}
 		}
-		hsm := d.Str("responseElements.hsmId")
+		hsm := d.View("responseElements.hsmId")
 		if hsm == "" {
-			hsm = d.Str("responseElements.hsm.hsmId")
+			hsm = d.View("responseElements.hsm.hsmId")
 		}
 		if hsm != "" {
 			ov.SetString("cloud.instance.id", hsm)
@@ -94,7 +94,7 @@ func (Script) Transform(d *normalize.Doc) error {
 	}
 
 	if d.Kind("responseElements.credentials") == normalize.KindString {
-		s := d.Str("responseElements.credentials")
+		s := d.View("responseElements.credentials")
 		if strings.Contains(s, "arn:aws:iam") || strings.Contains(s, "arn:aws-cn:iam") || strings.Contains(s, "arn:aws-us-gov:iam") {
 			ov.SetString("responseElements.credentials.iam", s)
 		} else {
@@ -159,7 +159,7 @@ func (Script) Transform(d *normalize.Doc) error {
 // wrapString turns a non-empty string at path into {key: string}.
 func wrapString(d *normalize.Doc, path, key string) {
 	if d.Kind(path) == normalize.KindString {
-		if s := d.Str(path); s != "" {
+		if s := d.View(path); s != "" {
 			d.ECS.SetString(path+"."+key, s)
 		}
 	}
