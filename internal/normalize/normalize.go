@@ -802,9 +802,10 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 		ov.buf = ov.buf[:0]
 		ov.buf, err = n.sc.scan(raw, plan, ov.buf, pyOn)
 	}
-	var te *TrailingError
-	if errors.As(err, &te) {
-		return dst, Meta{}, err
+	if err != nil {
+		if te := (*TrailingError)(nil); errors.As(err, &te) {
+			return dst, Meta{}, err
+		}
 	}
 	if err != nil {
 		return dst, Meta{}, describeSyntax(raw, err)
@@ -837,9 +838,12 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 	ov.putConst(plan.key, in.Origin.Key)
 	ov.putConst(plan.module, t.Name)
 	ov.putConst(plan.ingest, n.ingestedText(ingested))
+	// id shares the record's memory until docID, the copy kept, is made.
 	var id string
+	shared := false
 	if plan.docID >= 0 {
-		id = n.spanText(n.sp(plan.docID))
+		id = n.spanView(n.sp(plan.docID))
+		shared = id != ""
 	}
 	if id == "" {
 		msg := in.Message
@@ -865,21 +869,29 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 		}
 	}
 
-	docID := id
+	docID := ""
 	if d.IDSuffix != "" {
 		docID = id + "_" + d.IDSuffix
 	} else if sp := n.sp(plan.docIDSuffix); n.truthy(sp) {
 		switch n.spanKind(sp) {
 		case KindNumber:
 			text := n.raw[sp.start:sp.end]
-			docID = id + "_" + string(appendPyNumber(nil, text, bytes.ContainsAny(text, ".eE")))
+			var nb [32]byte
+			docID = id + "_" + string(appendPyNumber(nb[:0], text, bytes.ContainsAny(text, ".eE")))
 		case KindString:
-			docID = id + "_" + n.spanText(sp)
+			docID = id + "_" + n.spanView(sp)
 		default:
 			if v := n.subValue(sp); v != nil {
 				docID = id + "_" + pyStr(v)
 			}
 		}
+	}
+	switch {
+	case docID != "":
+	case shared:
+		docID = strings.Clone(id)
+	default:
+		docID = id
 	}
 	meta := Meta{ID: docID, Index: n.indexName(d, ingested), TimestampMs: ts.UnixMilli(), End: end}
 	if len(n.ov.nodes) > len(plan.tmpl) && len(n.ov.nodes) <= maxTemplateNodes {
