@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -283,8 +284,9 @@ func TestRollupsMatchTheDocuments(t *testing.T) {
 	check("read-only", false, 0)
 }
 
-// TestRollupsConcurrentWrites runs panels while documents are written
-// into the hours they read, and checks the answers once the writes end.
+// TestRollupsConcurrentWrites runs panels from two readers while
+// documents are written into the hours they read, and checks the answers
+// once the writes end.
 func TestRollupsConcurrentWrites(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t, Options{})
@@ -304,13 +306,21 @@ func TestRollupsConcurrentWrites(t *testing.T) {
 		}
 		done <- nil
 	}()
-	for i := 0; i < 3; i++ {
-		for _, r := range reqs {
-			if _, err := db.Aggregate(ctx, r); err != nil {
-				t.Errorf("%s %s: %v", r.Kind, r.Field, err)
+	var wg sync.WaitGroup
+	for range 2 { // two readers: builds, counts and registrations race
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 3; i++ {
+				for _, r := range reqs {
+					if _, err := db.Aggregate(ctx, r); err != nil {
+						t.Errorf("%s %s: %v", r.Kind, r.Field, err)
+					}
+				}
 			}
-		}
+		}()
 	}
+	wg.Wait()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
