@@ -806,8 +806,6 @@ func (n *Normalizer) Normalize(dst []byte, in Input) ([]byte, Meta, error) {
 		if te := (*TrailingError)(nil); errors.As(err, &te) {
 			return dst, Meta{}, err
 		}
-	}
-	if err != nil {
 		return dst, Meta{}, describeSyntax(raw, err)
 	}
 	n.raw = raw
