@@ -64,7 +64,7 @@ type scanner struct {
 	// its value's start and end.
 	members    []int32
 	recMembers bool
-	// errAt is the error of a value containerMember scanned.
+	// errAt is the error of a value containerValue scanned.
 	errAt error
 	// pend and pendEnd delimit raw text that belongs to doc next and is
 	// not copied yet (pend < 0: none); see fastMember.
@@ -165,10 +165,6 @@ func (s *scanner) specialFast(i int) (int, bool) {
 const specialBlock = 512
 
 func (s *scanner) specialSlow(i int) int {
-	// Most strings that leave their word end in the next one.
-	if w := i>>6 + 1; w < len(s.bits) && s.bits[w] != 0 && i < len(s.raw) && s.bits[w-1]>>(uint(i)&63) == 0 {
-		return min(w<<6+bits.TrailingZeros64(s.bits[w]), len(s.raw))
-	}
 	for {
 		if i >= len(s.raw) {
 			return len(s.raw)
@@ -506,7 +502,8 @@ func (s *scanner) object(i int, t int32, docOn, top, verbatim bool) (int, bool, 
 
 // fastMember handles the common object member of compact JSON in one
 // step: a key of printable ASCII without escapes, directly followed by ':'
-// and a plain string (see plainString), a number or a literal. It writes
+// and a plain string (see plainString), a number, a literal, or an object
+// or list (see containerValue). It writes
 // to doc, py, the spans, the top-level keys and the members exactly what
 // the general path writes, and returns the index after the value and
 // whether doc kept the member. handled is false, with nothing written, for
@@ -525,6 +522,7 @@ func (s *scanner) fastMember(i int, t int32, docOn, top, comma, after bool) (end
 		kindString = iota
 		kindNumber
 		kindLiteral
+		kindContainer
 	)
 	kind, drop, isFloat := kindString, false, false
 	switch c := raw[v]; {
@@ -556,7 +554,7 @@ func (s *scanner) fastMember(i int, t int32, docOn, top, comma, after bool) (end
 		}
 		kind, drop = kindLiteral, c == 'n'
 	case c == '{' || c == '[':
-		return s.containerMember(i, k, t, docOn, top, comma, after)
+		kind = kindContainer
 	default:
 		return 0, false, false
 	}
@@ -565,10 +563,12 @@ func (s *scanner) fastMember(i int, t int32, docOn, top, comma, after bool) (end
 		s.top = append(s.top, span{start: int32(i + 1), end: int32(k)})
 		s.topMask |= keyBit(key)
 	}
+	ct := int32(-1)
 	if t >= 0 {
-		if ct := s.child(t, key); ct >= 0 {
-			s.spans[ct] = span{start: int32(v), end: int32(end), plain: kind == kindString}
-		}
+		ct = s.child(t, key)
+	}
+	if ct >= 0 && kind != kindContainer {
+		s.spans[ct] = span{start: int32(v), end: int32(end), plain: kind == kindString}
 	}
 	if s.pyOn {
 		py := s.py
@@ -579,6 +579,7 @@ func (s *scanner) fastMember(i int, t int32, docOn, top, comma, after bool) (end
 		py = appendShort(py, raw, i+1, k)
 		py = append(py, '\\', '"', ':', ' ')
 		switch kind {
+		case kindContainer: // the value is written below
 		case kindString:
 			py = append(py, '\\', '"')
 			py = appendShort(py, raw, v+1, end-1)
@@ -589,6 +590,9 @@ func (s *scanner) fastMember(i int, t int32, docOn, top, comma, after bool) (end
 			py = append(py, raw[v:end]...)
 		}
 		s.py = py
+	}
+	if kind == kindContainer {
+		return s.containerValue(i, k, ct, docOn, top, after)
 	}
 	if !docOn || drop {
 		return end, false, true
@@ -611,31 +615,14 @@ func (s *scanner) fastMember(i int, t int32, docOn, top, comma, after bool) (end
 	return end, true, true
 }
 
-// containerMember is fastMember for a member whose value, at raw[k+2], is
-// an object or a list: the key is written here and the value by object or
-// array, as the general path does. An error in the value is left in
-// errAt for the object loop to return.
-func (s *scanner) containerMember(i, k int, t int32, docOn, top, comma, after bool) (end int, kept, handled bool) {
+// containerValue ends fastMember for a member whose value, at raw[k+2],
+// is an object or a list (its key, under trie node ct, is noted and in
+// py): the key goes to doc and the value is written by object or array,
+// as the general path does. An error in the value is left in errAt for
+// the object loop to return.
+func (s *scanner) containerValue(i, k int, ct int32, docOn, top, after bool) (end int, kept, handled bool) {
 	raw := s.raw
-	key := raw[i+1 : k]
 	s.flushDoc()
-	if top {
-		s.top = append(s.top, span{start: int32(i + 1), end: int32(k)})
-		s.topMask |= keyBit(key)
-	}
-	ct := int32(-1)
-	if t >= 0 {
-		ct = s.child(t, key)
-	}
-	if s.pyOn {
-		py := s.py
-		if comma {
-			py = append(py, ',', ' ')
-		}
-		py = append(py, '\\', '"')
-		py = append(py, key...)
-		s.py = append(py, '\\', '"', ':', ' ')
-	}
 	mark := len(s.doc)
 	if docOn {
 		if after {
