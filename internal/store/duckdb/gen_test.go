@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vigil-siem/vigil/internal/store"
@@ -14,7 +15,11 @@ import (
 // docGen makes realistic documents, shaped like the pipeline's output for
 // CloudTrail, VPC flow logs, GuardDuty, Security Hub, Route 53 Resolver and
 // Linux auth logs, with skewed value distributions (a few event names,
-// talkers and countries dominate) and increasing timestamps.
+// talkers and countries dominate) and increasing timestamps. Flows inside
+// the VPC repeat a fixed set of conversations (client, server and port,
+// the popular ones far more often), as a network's instances keep talking
+// to the same databases, endpoints and peers; flows from the internet come
+// from many addresses and reach the few internet-facing hosts.
 type docGen struct {
 	r     *rand.Rand
 	ts    int64 // current @timestamp, epoch ms
@@ -25,6 +30,14 @@ type docGen struct {
 	users []string
 	pubIP []string
 	geo   []geoInfo
+	convs []conversation // flows inside the VPC
+	edge  []string       // the hosts the internet reaches
+}
+
+// conversation is a client, a server and the server's port.
+type conversation struct {
+	src, dst string
+	port     int
 }
 
 type geoInfo struct {
@@ -77,6 +90,16 @@ func newDocGen(seed uint64, start time.Time, step time.Duration) *docGen {
 		c := genCountryISO[g.zipf(len(genCountryISO))]
 		g.geo = append(g.geo, geoInfo{iso: c.iso, country: c.name, city: c.city, asn: 1000 + i%300, org: genOrgs[i%len(genOrgs)],
 			lat: float64(g.r.IntN(18000)-9000) / 100, lon: float64(g.r.IntN(36000)-18000) / 100})
+	}
+	servers := make([]string, 2000)
+	for i := range servers {
+		servers[i] = g.privIP()
+	}
+	for range 64 {
+		g.edge = append(g.edge, g.privIP())
+	}
+	for range 20000 {
+		g.convs = append(g.convs, conversation{src: g.privIP(), dst: servers[g.zipf(len(servers))], port: genPorts[g.zipf(len(genPorts))]})
 	}
 	return g
 }
@@ -205,12 +228,16 @@ func (g *docGen) doc(id, index, logType string, w *jw) store.Doc {
 
 func (g *docGen) vpcflow() store.Doc {
 	id := g.id()
-	src, dst := g.privIP(), g.privIP()
+	var src, dst string
+	var dport int
 	public := g.r.IntN(4) == 0
 	if public {
-		src = g.pubIP[g.zipf(len(g.pubIP))]
+		src, dst, dport = g.pubIP[g.zipf(len(g.pubIP))], g.edge[g.r.IntN(len(g.edge))], genPorts[g.zipf(len(genPorts))]
+	} else {
+		c := g.convs[g.zipf(len(g.convs))]
+		src, dst, dport = c.src, c.dst, c.port
 	}
-	sport, dport := 1024+g.r.IntN(64000), genPorts[g.zipf(len(genPorts))]
+	sport := 1024 + g.r.IntN(64000)
 	packets := 1 + g.zipf(2000)
 	bytes := packets * (40 + g.r.IntN(1400))
 	action := "ACCEPT"
@@ -550,6 +577,14 @@ func (g *docGen) guardduty() store.Doc {
 	w.flt("severity", sev)
 	w.str("title", title)
 	w.str("description", title+". The remote address "+ip+" is on a threat list.")
+	label := "low" // as the GuardDuty transform labels severities
+	if sev >= 7 {
+		label = "high"
+	} else if sev >= 4 {
+		label = "medium"
+	}
+	w.str("severitylabel", label)
+	w.str("ThreatPurpose", typ[:strings.IndexByte(typ, ':')])
 	g.head(&w, "guardduty", id, title)
 	w.open("event")
 	w.str("module", "guardduty")
@@ -605,6 +640,9 @@ func (g *docGen) securityhub() store.Doc {
 	w.close()
 	w.open("Compliance")
 	w.str("Status", []string{"PASSED", "FAILED"}[g.r.IntN(2)])
+	w.close()
+	w.open("Workflow")
+	w.str("Status", []string{"NEW", "NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"}[g.zipf(5)])
 	w.close()
 	w.open("ProductFields")
 	w.str("aws/securityhub/ProductName", "Security Hub")
