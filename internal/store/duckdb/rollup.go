@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -134,9 +135,19 @@ type rollups struct {
 	totMu  sync.Mutex
 	totGen uint64
 	totOK  bool
-	hours  hourCounts // documents per log type and hour, as of totGen
+	hours  hourCounts // documents per log type and hour, as of totGen; never changed in place (requests read it unlocked)
 	minH   int64      // first and last hour holding documents
 	maxH   int64
+	fullN  int // under totMu: how many times the whole table was counted
+
+	// dmu guards the hours whose counts changed since the last count
+	// began, so that the next count reads only those. tracking is false
+	// until the first count, and after a change whose hours are not known
+	// (a write that failed, a retention delete, too many hours): the next
+	// count then reads the whole table.
+	dmu      sync.Mutex
+	tracking bool
+	dirty    map[int64]struct{} // hour keys (hourOf)
 }
 
 // errRollupsOff says why a store has no rollups.
@@ -227,6 +238,7 @@ func (r *rollups) turnOff(ctx context.Context, d *DB, err error) {
 	r.initMu.Lock()
 	r.off = err
 	r.initMu.Unlock()
+	r.untrack()
 	d.logger.Warn("dashboard rollups are off; aggregations read the documents", "store", d.dir, "err", err)
 	if _, err := d.db.ExecContext(ctx, `DELETE FROM vigil_rollup_state`); err != nil {
 		d.logger.Warn("forgetting the built rollups failed", "store", d.dir, "err", err)
@@ -258,11 +270,18 @@ type mark struct {
 }
 
 // rollupWritten marks the hours and days the written documents fall in as
-// changed, so the rollups rebuild them before using them. Write calls it
-// with the write lock held, after writing, whether or not the write (or a
-// part of it) failed.
-func (d *DB) rollupWritten(ctx context.Context, docs []store.Doc) {
+// changed, so the rollups rebuild them before using them, and notes the
+// hours whose document counts changed: those of docs and those of the
+// stored copies the write replaced (replaced, hour keys). exact says that
+// these are all the hours the write changed; false (a write that failed,
+// perhaps after some of its transactions committed) makes the next count
+// read the whole table. Write calls it with the write lock held, after
+// writing, whether or not the write (or a part of it) failed.
+func (d *DB) rollupWritten(ctx context.Context, docs []store.Doc, replaced []int64, exact bool) {
 	r := &d.roll
+	// The hours before the generation: a count that sees the new
+	// generation sees them.
+	r.touched(docs, replaced, exact)
 	r.gen.Add(1)
 	ctx = context.WithoutCancel(ctx) // a write that was cancelled may still have stored some documents
 	if err := r.ensure(ctx, d); err != nil {
@@ -321,6 +340,7 @@ func (d *DB) rollupWritten(ctx context.Context, docs []store.Doc) {
 // DeleteBefore calls it with the write lock held.
 func (d *DB) rollupDeleted(ctx context.Context, logType string, t int64) {
 	r := &d.roll
+	r.untrack() // rare: the next count reads the whole table
 	r.gen.Add(1)
 	ctx = context.WithoutCancel(ctx)
 	if err := r.ensure(ctx, d); err != nil {
@@ -370,12 +390,69 @@ func (d *DB) rollupDeleted(ctx context.Context, logType string, t int64) {
 	}
 }
 
-// hourCounts is the number of documents per log type and hour.
+// hourCounts is the number of documents per log type and hour. A map
+// handed out by totals is never changed: an update copies what it changes.
 type hourCounts map[string]map[int64]int64
+
+// hourOf is the key of the hour ts falls in, as the counts use it:
+// DuckDB's ts // 3600000, which truncates toward zero like Go's / (the
+// same for every ts >= 0).
+func hourOf(ts int64) int64 { return ts / hourMs * hourMs }
+
+// Bounds of the incremental counts.
+const (
+	// maxDirtyHours is how many changed hours are remembered; beyond it
+	// the next count reads the whole table (a backfill of months).
+	maxDirtyHours = 4096
+	// maxCountRuns is how many runs of consecutive changed hours one
+	// count reads separately; beyond it, it reads from the first changed
+	// hour to the last in one range.
+	maxCountRuns = 32
+)
+
+// touched notes the hours of a write (see rollupWritten).
+func (r *rollups) touched(docs []store.Doc, replaced []int64, exact bool) {
+	r.dmu.Lock()
+	defer r.dmu.Unlock()
+	if !r.tracking {
+		return
+	}
+	if !exact {
+		r.tracking, r.dirty = false, nil
+		return
+	}
+	last := int64(-1) // not an hour key; docs come mostly in time order: skip repeats cheaply
+	for i := range docs {
+		if h := hourOf(docs[i].TimestampMs); h != last {
+			r.dirty[h] = struct{}{}
+			last = h
+		}
+	}
+	for _, h := range replaced {
+		r.dirty[h] = struct{}{}
+	}
+	if len(r.dirty) > maxDirtyHours {
+		r.tracking, r.dirty = false, nil
+	}
+}
+
+// untrack makes the next count read the whole table.
+func (r *rollups) untrack() {
+	r.dmu.Lock()
+	r.tracking, r.dirty = false, nil
+	r.dmu.Unlock()
+}
 
 // totals returns the number of documents per log type and hour, as of the
 // last write or delete, and the first and last hour holding documents (ok
 // false when the store is empty).
+//
+// The first count of a process reads the whole table (another process may
+// have written before); later ones recount only the hours the writes since
+// the previous count began have touched, unless a change could not be
+// pinned down. A write notes its hours after it commits and before it
+// bumps gen, so a count taken while it commits (which may see part of it)
+// is taken again for its hours once it is done.
 func (d *DB) totals(ctx context.Context) (hours hourCounts, minH, maxH int64, ok bool, err error) {
 	r := &d.roll
 	r.totMu.Lock()
@@ -384,37 +461,215 @@ func (d *DB) totals(ctx context.Context) (hours hourCounts, minH, maxH int64, ok
 	if r.hours != nil && r.totGen == g {
 		return r.hours, r.minH, r.maxH, r.totOK, nil
 	}
-	rows, err := d.db.QueryContext(ctx, `SELECT log_type, ts // 3600000, count(*) FROM docs GROUP BY 1, 2`)
+	r.dmu.Lock()
+	dirty, incr := r.dirty, r.tracking && r.hours != nil
+	r.tracking, r.dirty = true, map[int64]struct{}{}
+	r.dmu.Unlock()
+	if incr {
+		hours, minH, maxH, ok, err = d.recountHours(ctx, dirty)
+	} else {
+		hours, err = d.countHours(ctx, nil)
+		minH, maxH, ok = hours.bounds()
+	}
 	if err != nil {
-		return nil, 0, 0, false, fmt.Errorf("counting documents per hour: %w", err)
+		// What was taken is still to count.
+		r.dmu.Lock()
+		switch {
+		case !incr:
+			r.tracking, r.dirty = false, nil
+		case r.tracking:
+			for h := range dirty {
+				r.dirty[h] = struct{}{}
+			}
+			if len(r.dirty) > maxDirtyHours {
+				r.tracking, r.dirty = false, nil
+			}
+		}
+		r.dmu.Unlock()
+		return nil, 0, 0, false, err
+	}
+	if !incr {
+		r.fullN++
+	}
+	r.hours, r.minH, r.maxH, r.totOK, r.totGen = hours, minH, maxH, ok, g
+	return hours, minH, maxH, ok, nil
+}
+
+// hourRun is a run of consecutive hour keys, first and last included.
+type hourRun struct{ first, last int64 }
+
+// tsRange returns the timestamps [lo, hi) whose hour keys are in the run.
+func (u hourRun) tsRange() (lo, hi int64) {
+	lo, hi = u.first, u.last+hourMs
+	if u.first <= 0 {
+		lo = u.first - hourMs + 1 // key 0 holds (-1h, 1h), key -1h (-2h, -1h]
+	}
+	if u.last < 0 {
+		hi = u.last + 1
+	}
+	return lo, hi
+}
+
+// recountHours counts the documents of the dirty hours again and returns
+// the cached counts updated with them. The caller holds totMu and
+// r.hours is set.
+func (d *DB) recountHours(ctx context.Context, dirty map[int64]struct{}) (hourCounts, int64, int64, bool, error) {
+	r := &d.roll
+	old := r.hours
+	if len(dirty) == 0 {
+		return old, r.minH, r.maxH, r.totOK, nil
+	}
+	hs := make([]int64, 0, len(dirty))
+	for h := range dirty {
+		hs = append(hs, h)
+	}
+	slices.Sort(hs)
+	var runs []hourRun
+	for _, h := range hs {
+		if n := len(runs); n > 0 && runs[n-1].last+hourMs == h {
+			runs[n-1].last = h
+		} else {
+			runs = append(runs, hourRun{h, h})
+		}
+	}
+	if len(runs) > maxCountRuns {
+		runs = []hourRun{{hs[0], hs[len(hs)-1]}}
+	}
+	// One scan per run, each over a time range: the table is in time
+	// order, so DuckDB skips the row groups outside it by their zone maps.
+	var q strings.Builder
+	for i, u := range runs {
+		if i > 0 {
+			q.WriteString(" UNION ALL ")
+		}
+		lo, hi := u.tsRange()
+		fmt.Fprintf(&q, "SELECT log_type, ts // 3600000, count(*) FROM docs WHERE ts >= %d AND ts < %d GROUP BY 1, 2", lo, hi)
+	}
+	counted, err := d.countHours(ctx, &q)
+	if err != nil {
+		return nil, 0, 0, false, err
+	}
+	// A copy of the cache with the runs' hours replaced: the maps of the
+	// log types that change are copied, the others shared.
+	m := maps.Clone(old)
+	copied := map[string]bool{}
+	own := func(lt string) map[int64]int64 {
+		if !copied[lt] {
+			copied[lt] = true
+			m[lt] = maps.Clone(m[lt])
+			if m[lt] == nil {
+				m[lt] = map[int64]int64{}
+			}
+		}
+		return m[lt]
+	}
+	for lt, hm := range old {
+		for _, u := range runs {
+			if span := (u.last-u.first)/hourMs + 1; span > int64(len(hm)) {
+				for h := range hm {
+					if h >= u.first && h <= u.last {
+						delete(own(lt), h)
+					}
+				}
+				continue
+			}
+			for h := u.first; h <= u.last; h += hourMs {
+				if _, ok := hm[h]; ok {
+					delete(own(lt), h)
+				}
+			}
+		}
+	}
+	for lt, hm := range counted {
+		for h, n := range hm {
+			own(lt)[h] = n
+		}
+	}
+	for lt := range copied {
+		if len(m[lt]) == 0 {
+			delete(m, lt)
+		}
+	}
+	// The bounds move out to the counted hours, or, when an hour at
+	// either end lost its documents, are found again.
+	minH, maxH, ok := r.minH, r.maxH, r.totOK
+	if ok && (emptied(m, runs, minH) || emptied(m, runs, maxH)) {
+		minH, maxH, ok = m.bounds()
+		return m, minH, maxH, ok, nil
+	}
+	for _, hm := range counted {
+		for h := range hm {
+			if !ok {
+				minH, maxH, ok = h, h, true
+			}
+			minH, maxH = min(minH, h), max(maxH, h)
+		}
+	}
+	return m, minH, maxH, ok, nil
+}
+
+// emptied says whether hour h, recounted in runs, holds no documents now.
+func emptied(m hourCounts, runs []hourRun, h int64) bool {
+	in := false
+	for _, u := range runs {
+		in = in || (h >= u.first && h <= u.last)
+	}
+	if !in {
+		return false
+	}
+	for _, hm := range m {
+		if _, ok := hm[h]; ok {
+			return false
+		}
+	}
+	return true
+}
+
+// countHours runs q (a query of log type, hour key // 3600000 and count;
+// nil: every document's) and returns its counts.
+func (d *DB) countHours(ctx context.Context, q *strings.Builder) (hourCounts, error) {
+	query := `SELECT log_type, ts // 3600000, count(*) FROM docs GROUP BY 1, 2`
+	if q != nil {
+		query = q.String()
+	}
+	rows, err := d.db.QueryContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("counting documents per hour: %w", err)
 	}
 	defer func() { _ = rows.Close() }() // a result set: nothing to flush
 	m := hourCounts{}
-	first := true
 	for rows.Next() {
 		var lt string
 		var h, n int64
 		if err := rows.Scan(&lt, &h, &n); err != nil {
-			return nil, 0, 0, false, fmt.Errorf("counting documents per hour: %w", err)
+			return nil, fmt.Errorf("counting documents per hour: %w", err)
 		}
-		h *= hourMs // DuckDB's // truncates like Go's /: ts >= 0 here
 		if m[lt] == nil {
 			m[lt] = map[int64]int64{}
 		}
-		m[lt][h] = n
-		if first || h < minH {
-			minH = h
-		}
-		if first || h > maxH {
-			maxH = h
-		}
-		first = false
+		m[lt][h*hourMs] = n // the key hourOf gives
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, 0, false, fmt.Errorf("counting documents per hour: %w", err)
+		return nil, fmt.Errorf("counting documents per hour: %w", err)
 	}
-	r.hours, r.minH, r.maxH, r.totOK, r.totGen = m, minH, maxH, !first, g
-	return m, minH, maxH, !first, nil
+	return m, nil
+}
+
+// bounds returns the first and last hour holding documents (ok false when
+// there are none).
+func (hc hourCounts) bounds() (minH, maxH int64, ok bool) {
+	for _, hm := range hc {
+		for h := range hm {
+			if !ok || h < minH {
+				minH = h
+			}
+			if !ok || h > maxH {
+				maxH = h
+			}
+			ok = true
+		}
+	}
+	return minH, maxH, ok
 }
 
 // bucketTotal is the number of documents of the log types (all when

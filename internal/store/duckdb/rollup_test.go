@@ -371,7 +371,7 @@ func BenchmarkRollupWritten(b *testing.B) {
 					db.roll.builds.Add(1) // as if a panel had built a rollup since
 				}
 				db.wmu.Lock()
-				db.rollupWritten(context.Background(), docs)
+				db.rollupWritten(context.Background(), docs, nil, true)
 				db.wmu.Unlock()
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(docs)), "ns/doc")

@@ -72,6 +72,10 @@ type writer struct {
 	keep  []bool
 	byID  map[string]int
 	cands []bool
+	// replaced holds the hour keys (hourOf) of the stored copies the last
+	// write replaced, in the transactions that committed, for the
+	// rollups' counts per hour.
+	replaced []int64
 
 	driverAppend bool // append through the driver's appender (for tests)
 }
@@ -219,15 +223,19 @@ func (d *DB) Write(ctx context.Context, docs []store.Doc) error {
 	if d.w == nil {
 		return fmt.Errorf("writing to store %s: opened read-only", d.dir)
 	}
-	defer d.rollupWritten(ctx, docs) // mark the hours written for the rollups, whatever the outcome
-	if err := d.w.write(ctx, docs); err != nil {
-		var rej *RejectedError
-		if errors.As(err, &rej) {
-			return err
-		}
+	// Mark the hours written for the rollups, whatever the outcome. Only
+	// a write that returned, with no error but rejections, knows every
+	// hour it changed; after any other, the counts per hour are taken
+	// again from the whole table.
+	exact := false
+	defer func() { d.rollupWritten(ctx, docs, d.w.replaced, exact) }()
+	err := d.w.write(ctx, docs)
+	var rej *RejectedError
+	exact = err == nil || errors.As(err, &rej)
+	if err != nil && rej == nil {
 		return fmt.Errorf("writing %d documents to store %s: %w", len(docs), d.dir, err)
 	}
-	return nil
+	return err
 }
 
 // laneResult is what one lane did.
@@ -236,6 +244,7 @@ type laneResult struct {
 	rejected  []Rejected
 	fields    []fieldRow
 	fieldH    []uint64
+	replaced  []int64 // hour keys of the stored copies deleted
 	err       error
 }
 
@@ -246,6 +255,7 @@ func (w *writer) write(ctx context.Context, docs []store.Doc) error {
 	w.hs = w.hs[:0]
 	w.keep = w.keep[:0]
 	w.cands = w.cands[:0]
+	w.replaced = w.replaced[:0]
 	clear(w.byID)
 	for i := range docs {
 		w.hs = append(w.hs, idHash(docs[i].ID))
@@ -295,6 +305,7 @@ func (w *writer) write(ctx context.Context, docs []store.Doc) error {
 			}
 			fields = append(fields, r.fields...)
 			fieldH = append(fieldH, r.fieldH...)
+			w.replaced = append(w.replaced, r.replaced...)
 		}
 		rejected = append(rejected, r.rejected...)
 		if r.err != nil {
@@ -350,7 +361,7 @@ func (l *lane) write(ctx context.Context, docs []store.Doc, lo, hi int, w *write
 	// before the new rows are appended, and deleted after, only for the
 	// documents that were well-formed and appended: a broken replacement
 	// never deletes the stored copy, and no document is scanned twice.
-	var stored map[string][]int64
+	var stored map[string][]storedRow
 	if len(cands) > 0 {
 		if stored, res.err = l.findStored(ctx, docs, cands, w.hs); res.err != nil {
 			return res
@@ -366,8 +377,14 @@ func (l *lane) write(ctx context.Context, docs []store.Doc, lo, hi int, w *write
 		}
 		var del []int64
 		for _, i := range cands {
-			if !rejected[i] {
-				del = append(del, stored[docs[i].ID]...)
+			if rejected[i] {
+				continue
+			}
+			for _, s := range stored[docs[i].ID] {
+				del = append(del, s.rowid)
+				if h := hourOf(s.ts); len(res.replaced) == 0 || res.replaced[len(res.replaced)-1] != h {
+					res.replaced = append(res.replaced, h)
+				}
 			}
 		}
 		if len(del) > 0 {
@@ -575,11 +592,17 @@ func (l *lane) appendRowsDriver(docs []store.Doc, lo, hi int, w *writer, res *la
 	return nil
 }
 
-// findStored returns the row ids of the stored documents with the
-// candidates' ids, by id, inside the lane's transaction. It reads the h
-// column of the whole table once, then only the rows whose hash matches:
-// joining on _id directly would read every stored id.
-func (l *lane) findStored(ctx context.Context, docs []store.Doc, cands []int, hs []uint64) (map[string][]int64, error) {
+// storedRow is a stored copy that a document of a write may replace.
+type storedRow struct {
+	rowid int64
+	ts    int64 // its timestamp: the hour whose count the replacement changes
+}
+
+// findStored returns the row ids and timestamps of the stored documents
+// with the candidates' ids, by id, inside the lane's transaction. It reads
+// the h column of the whole table once, then only the rows whose hash
+// matches: joining on _id directly would read every stored id.
+func (l *lane) findStored(ctx context.Context, docs []store.Doc, cands []int, hs []uint64) (map[string][]storedRow, error) {
 	app, err := l.appender("temp", "cand", nil)
 	if err != nil {
 		return nil, err
@@ -608,15 +631,15 @@ func (l *lane) findStored(ctx context.Context, docs []store.Doc, cands []int, hs
 	// Of the rows whose hash matches, those whose id matches too (a
 	// 64-bit hash may collide). rowid = ANY(list) fetches rows by id;
 	// rowid IN (...) would scan.
-	rows, err := l.conn.QueryContext(ctx, `SELECT rowid, _id FROM docs WHERE rowid = ANY(`+int64List(rowids)+`)`)
+	rows, err := l.conn.QueryContext(ctx, `SELECT rowid, _id, ts FROM docs WHERE rowid = ANY(`+int64List(rowids)+`)`)
 	if err != nil {
 		return nil, fmt.Errorf("reading stored ids: %w", err)
 	}
-	stored := map[string][]int64{}
+	stored := map[string][]storedRow{}
 	for rows.Next() {
-		var r int64
+		var r storedRow
 		var id string
-		if err := rows.Scan(&r, &id); err != nil {
+		if err := rows.Scan(&r.rowid, &id, &r.ts); err != nil {
 			_ = rows.Close() // the scan error is the one to report
 			return nil, fmt.Errorf("reading stored ids: %w", err)
 		}
