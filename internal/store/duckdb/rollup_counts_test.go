@@ -413,3 +413,41 @@ func TestCountsConcurrentWrites(t *testing.T) {
 		t.Errorf("only %d of %d requests answered from the rollups", n, len(reqs))
 	}
 }
+
+// BenchmarkTotalsAfterWrite measures the count per log type and hour that
+// the first request after a write of 1,000 documents (late by up to three
+// hours, as a stream's) waits for: "hours" counts the hours the write
+// touched, "whole" the whole table (as after a failed write). It uses the
+// store of BenchmarkQueries (VIGIL_BENCH_DIR, VIGIL_BENCH_DOCS).
+func BenchmarkTotalsAfterWrite(b *testing.B) {
+	db, _ := openBenchStore(b)
+	defer func() { _ = db.Close() }() // a benchmark: nothing to report
+	ctx := context.Background()
+	if _, _, _, _, err := db.totals(ctx); err != nil {
+		b.Fatal(err)
+	}
+	g := newDocGen(uint64(time.Now().UnixNano()), benchEnd.Add(-3*time.Hour), 3*time.Second)
+	for _, whole := range []bool{false, true} {
+		b.Run(map[bool]string{false: "hours", true: "whole"}[whole], func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				batch := make([]store.Doc, 1000)
+				for i := range batch {
+					d := g.Next()
+					d.Source = append([]byte(nil), d.Source...)
+					batch[i] = d
+				}
+				if err := db.Write(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+				if whole {
+					db.roll.untrack()
+				}
+				b.StartTimer()
+				if _, _, _, _, err := db.totals(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
