@@ -30,6 +30,15 @@ func (d *DB) Aggregate(ctx context.Context, r store.AggRequest) (*store.AggResul
 	if size > maxAggSize {
 		return nil, fmt.Errorf("aggregation size %d is above the maximum of %d", size, maxAggSize)
 	}
+	if res, ok, err := d.prunedPairs(ctx, r, size); ok {
+		res.Took = time.Since(t0)
+		return res, nil
+	} else if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		d.logger.Warn("answering top pairs from their rollup by pruning failed; adding up every pair", "store", d.dir, "field", r.Field, "field2", r.Field2, "err", err)
+	}
 	if res, ok, err := d.rollupAggregate(ctx, r, size); ok {
 		res.Took = time.Since(t0)
 		return res, nil

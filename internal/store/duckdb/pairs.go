@@ -1,0 +1,399 @@
+//go:build cgo
+
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vigil-siem/vigil/internal/store"
+)
+
+// Top pairs by pruning.
+//
+// A rollup view of pairs (terms2) holds a row per bucket and pair. Most
+// pairs are rare, so the view's rows are a large share of the documents
+// (1.7 million rows for the 5.6 million VPC flows of a month), and adding
+// them all up, or only the rows of a few pairs, reads and hashes the text
+// of both keys of every row: about as slow as reading the documents. The
+// rows' counts are cheap to read and to filter, and they bound the pairs'
+// totals, which is enough to find the top pairs reading the keys of few
+// rows:
+//
+//  1. The rows counting t or more are read with their keys, t being the
+//     count of about the k-th largest row (k is 32 rows per bucket and
+//     pair asked for). A pair has at most one row per bucket, and each of
+//     its rows not read counts less than t: its total over the view lies
+//     between the sum of its rows read and that plus t-1 for each bucket
+//     holding rows where none of its rows was read. A pair with a row
+//     read in every bucket holding rows has its exact total.
+//  2. The documents outside the view's valid buckets (the partial buckets
+//     at either end of the range, stale ones) are grouped by pair: the
+//     pairs of step 1 get their exact counts there, and the pairs counting
+//     t or more there are read too. A pair read in neither step counts at
+//     most (buckets+1)(t-1).
+//  3. X is the size-th largest lower bound, at most the count of the
+//     size-th pair of the answer. If a pair never read could reach X, t is
+//     too high (below). Otherwise every pair that can reach X has been
+//     read; the few of them whose total is not exact have all their rows
+//     added up (the only step that reads every row's keys, and only when
+//     some pair needs it). The top size of the exact totals reaching X,
+//     ordered as the plain SQL orders (counts, then values, numbers as
+//     numbers), is the plain SQL's answer: a pair tied with the size-th
+//     counts at least X, so it is among them.
+//
+// When t is too high, or too many pairs would need their rows added up,
+// the steps run again with k eight times larger; when a quarter of the
+// view's rows would be read, the request goes on to the rollups, which add
+// up every row, and so do requests with no pair view yet or with buckets
+// to build first (the rollups register, build and read views as for any
+// other aggregation). After the check of the buckets' validity,
+// everything runs in one transaction.
+
+// pruneLimits bound the pruning's work.
+type pruneLimits struct {
+	// perBucket is how many rows per bucket and pair asked for step 1
+	// reads at first.
+	perBucket int64
+	// maxLookups is how many pairs step 3 adds up the rows of at most;
+	// beyond that, t is lowered.
+	maxLookups int
+	// smallView is how many rows a view may have for step 1 to read them
+	// all rather than give up.
+	smallView int64
+}
+
+// The limits requests use.
+const (
+	pairsPerBucket  = 32
+	pairsMaxLookups = 256
+	pairsSmallView  = 65536
+)
+
+// pruneStats says what the pruning did, for the tests.
+type pruneStats struct {
+	tries   int // the thresholds tried
+	lookups int // the pairs whose rows were all added up
+}
+
+// querier runs a query on the database or in a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// prunedPairs answers a terms2 request from its rollup view by pruning
+// (see above): ok false means it cannot, and the caller goes on to the
+// rollups and the plain SQL.
+func (d *DB) prunedPairs(ctx context.Context, r store.AggRequest, size int) (*store.AggResult, bool, error) {
+	lim := pruneLimits{perBucket: pairsPerBucket, maxLookups: pairsMaxLookups, smallView: pairsSmallView}
+	res, _, ok, err := d.prunePairs(ctx, r, size, lim)
+	return res, ok, err
+}
+
+// prunePairs is prunedPairs within the limits lim.
+func (d *DB) prunePairs(ctx context.Context, r store.AggRequest, size int, lim pruneLimits) (res *store.AggResult, st pruneStats, ok bool, err error) {
+	if r.Kind != store.AggTerms2 {
+		return nil, st, false, nil
+	}
+	q := strings.TrimSpace(r.Query)
+	if strings.Contains(strings.ToLower(q), "now") {
+		return nil, st, false, nil // relative dates: never rolled up
+	}
+	if (r.From != 0 && r.To != 0 && r.To-r.From < rollupMinSpan) || d.roll.ensure(ctx, d) != nil {
+		return nil, st, false, nil
+	}
+	kr, err := d.keyRowsFor(r.Field, r.Field2, "")
+	if err != nil {
+		return nil, st, false, nil // the plain SQL reports it
+	}
+	hours, minH, maxH, have, err := d.totals(ctx)
+	if err != nil || !have {
+		return nil, st, false, err
+	}
+	lo, hi := r.From, r.To
+	if lo == 0 {
+		lo = minH
+	}
+	if hi == 0 {
+		hi = maxH + hourMs
+	}
+	if hi-lo < rollupMinSpan {
+		return nil, st, false, nil
+	}
+	lts := slices.Clone(r.LogTypes)
+	slices.Sort(lts)
+	want := rollupSpec{LogTypes: slices.Compact(lts), Query: q}
+	// Only a view that exists: registering one is the rollups' decision.
+	d.roll.vmu.RLock()
+	v := findView(d.roll.views, func(s rollupSpec) bool {
+		return s.sameFilter(want) && ((s.Field == r.Field && s.Field2 == r.Field2) || (s.Field == r.Field2 && s.Field2 == r.Field))
+	})
+	d.roll.vmu.RUnlock()
+	if v == nil {
+		return nil, st, false, nil
+	}
+	u := v.spec.Unit
+	first := max(ceilTo(lo, u), floorTo(minH, u))
+	last := min(floorTo(hi, u), ceilTo(maxH+hourMs, u))
+	if last-first < u {
+		return nil, st, false, nil
+	}
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, st, false, fmt.Errorf("reading rollup view %d: %w", v.id, err)
+	}
+	defer func() { _ = tx.Rollback() }() // read only: nothing to keep
+	valid, stale, err := d.validRuns(ctx, tx, v, first, last, hours)
+	if err != nil || len(valid) == 0 {
+		return nil, st, false, err
+	}
+	if d.w != nil {
+		// Buckets to build (all but the newest, left to the documents
+		// while a stream writes into it): the rollups build them.
+		newest := floorTo(maxH, u)
+		for _, s := range stale {
+			if s.lo < min(s.hi, newest) {
+				return nil, st, false, nil
+			}
+		}
+	}
+	v.used.Store(time.Now().UnixNano())
+	var raw []span
+	if r.From < first || r.From == 0 {
+		raw = append(raw, span{r.From, first})
+	}
+	raw = append(raw, stale...)
+	if r.To > last || r.To == 0 {
+		raw = append(raw, span{last, r.To})
+	}
+	c := combiner{d: d, r: r, v: v, kr: kr, valid: valid, raw: raw, swap: v.spec.Field != r.Field, size: size}
+	bs, ok, err := c.prunedPairs(ctx, tx, lim, &st)
+	if err != nil {
+		return nil, st, false, fmt.Errorf("terms of %s and %s: %w", r.Field, r.Field2, err)
+	}
+	if !ok {
+		return nil, st, false, nil
+	}
+	return &store.AggResult{Buckets: bs}, st, true, nil
+}
+
+// pair is a pair of keys as the rows hold them (text).
+type pair struct{ k1, k2 string }
+
+// pairBound is what the rows read say of a pair's total.
+type pairBound struct {
+	roll    int64 // the sum of the view's rows read
+	rows    int64 // how many
+	outside int64 // its documents outside the view's valid buckets
+	look    bool  // all its rows are being added up
+}
+
+// countRows is how many of a view's rows have a count.
+type countRows struct{ n, rows int64 }
+
+// prunedPairs runs the steps of the pruning over the view's valid buckets
+// and the documents of the other runs; ok false means that it gave up.
+func (c *combiner) prunedPairs(ctx context.Context, tx querier, lim pruneLimits, st *pruneStats) (bs []store.Bucket, ok bool, err error) {
+	roll, rargs := c.rollRows()
+	// The view's rows per count, largest first, and the buckets holding
+	// rows.
+	var hist []countRows
+	var rows, buckets int64
+	err = scanRows(ctx, tx, "SELECT n, count(*), (SELECT count(DISTINCT b) FROM ("+roll+")) FROM ("+roll+") GROUP BY n ORDER BY n DESC",
+		append(slices.Clone(rargs), rargs...), func(rs *sql.Rows) error {
+			var h countRows
+			err := rs.Scan(&h.n, &h.rows, &buckets)
+			hist, rows = append(hist, h), rows+h.rows
+			return err
+		})
+	if err != nil {
+		return nil, false, err
+	}
+	raw, wargs, err := c.rawPairs()
+	if err != nil {
+		return nil, false, err
+	}
+	for k := max(lim.perBucket*int64(c.size)*max(buckets, 1), 1); ; k *= 8 {
+		if k > rows/4 && rows > lim.smallView {
+			return nil, false, nil // most rows would be read: the rollups add them all up
+		}
+		t := int64(1) // the count of the k-th row, 1 when there are fewer
+		for i, seen := 0, int64(0); i < len(hist) && seen < k; i++ {
+			t, seen = hist[i].n, seen+hist[i].rows
+		}
+		if k >= rows {
+			t = 1
+		}
+		st.tries++
+		bs, ok, err := c.pruneOnce(ctx, tx, roll, rargs, raw, wargs, buckets, t, lim, st)
+		if err != nil || ok || t == 1 {
+			return bs, ok, err
+		}
+	}
+}
+
+// rawPairs returns the documents of the runs outside the view's valid
+// buckets grouped by pair, (k1, k2, n) with the keys as text; "" when
+// there are none.
+func (c *combiner) rawPairs() (string, []any, error) {
+	if len(c.raw) == 0 {
+		return "", nil, nil
+	}
+	parts := make([]string, 0, len(c.raw))
+	var args []any
+	for _, s := range c.raw {
+		f := c.r.Filter
+		f.From, f.To = s.lo, s.hi
+		where, wargs, err := c.d.where(f)
+		if err != nil {
+			return "", nil, err
+		}
+		inner, iargs := c.kr.sql(where, wargs)
+		parts = append(parts, inner)
+		args = append(args, iargs...)
+	}
+	return "SELECT CAST(k1 AS VARCHAR) AS k1, CAST(k2 AS VARCHAR) AS k2, count(*) AS n FROM (" +
+		strings.Join(parts, " UNION ALL ") + ") WHERE " + c.kr.notNull() + " GROUP BY 1, 2", args, nil
+}
+
+// pruneOnce runs the steps with threshold t; ok false means that t is too
+// high to decide.
+func (c *combiner) pruneOnce(ctx context.Context, tx querier, roll string, rargs []any, raw string, wargs []any, buckets, t int64, lim pruneLimits, st *pruneStats) ([]store.Bucket, bool, error) {
+	// Step 1: the view's rows counting t or more, by pair. The threshold
+	// is a value: DuckDB filters the counts as it reads them and reads the
+	// keys of the rows that pass only.
+	seen := map[pair]*pairBound{}
+	var ks1, ks2 []string
+	err := scanRows(ctx, tx, "SELECT k1, k2, sum(n), count(*) FROM ("+roll+") WHERE n >= ? GROUP BY k1, k2", append(slices.Clone(rargs), t), func(rs *sql.Rows) error {
+		var p pair
+		var b pairBound
+		if err := rs.Scan(&p.k1, &p.k2, &b.roll, &b.rows); err != nil {
+			return err
+		}
+		seen[p] = &b
+		ks1, ks2 = append(ks1, p.k1), append(ks2, p.k2)
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	// Step 2: the documents outside the view, for the pairs read and for
+	// the pairs counting t or more there.
+	parts := buckets // where a pair never read counts less than t
+	if raw != "" {
+		parts++
+		q := "WITH g AS (" + raw + "), s AS (SELECT unnest(?::VARCHAR[]) AS k1, unnest(?::VARCHAR[]) AS k2) " +
+			"SELECT g.k1, g.k2, g.n FROM g LEFT JOIN s ON g.k1 = s.k1 AND g.k2 = s.k2 WHERE g.n >= ? OR s.k1 IS NOT NULL"
+		err := scanRows(ctx, tx, q, append(slices.Clone(wargs), ks1, ks2, t), func(rs *sql.Rows) error {
+			var p pair
+			var n int64
+			if err := rs.Scan(&p.k1, &p.k2, &n); err != nil {
+				return err
+			}
+			if b := seen[p]; b != nil {
+				b.outside += n
+			} else {
+				seen[p] = &pairBound{outside: n}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, false, err
+		}
+	}
+	// Step 3: X, and the pairs that can reach it.
+	lows := make([]int64, 0, len(seen))
+	for _, b := range seen {
+		lows = append(lows, b.roll+b.outside)
+	}
+	slices.Sort(lows)
+	x := int64(1)
+	if len(lows) >= c.size {
+		x = lows[len(lows)-c.size]
+	}
+	if parts*(t-1) >= x {
+		return nil, false, nil // a pair never read may reach X
+	}
+	var keep, look []pair
+	for p, b := range seen {
+		low := b.roll + b.outside
+		switch high := low + (buckets-b.rows)*(t-1); {
+		case high < x:
+		case high == low:
+			keep = append(keep, p)
+		default:
+			look = append(look, p)
+		}
+	}
+	if len(look) > lim.maxLookups {
+		return nil, false, nil
+	}
+	if len(look) > 0 {
+		st.lookups += len(look)
+		// All the view's rows of these pairs (and of the other pairs of
+		// their keys, left out).
+		l1, l2 := make([]string, len(look)), make([]string, len(look))
+		for i, p := range look {
+			l1[i], l2[i] = p.k1, p.k2
+			seen[p].roll, seen[p].look = 0, true
+		}
+		slices.Sort(l1)
+		slices.Sort(l2)
+		q := "SELECT k1, k2, sum(n) FROM (" + roll + ") WHERE list_contains(?::VARCHAR[], k1) AND list_contains(?::VARCHAR[], k2) GROUP BY k1, k2"
+		err := scanRows(ctx, tx, q, append(slices.Clone(rargs), slices.Compact(l1), slices.Compact(l2)), func(rs *sql.Rows) error {
+			var p pair
+			var n int64
+			if err := rs.Scan(&p.k1, &p.k2, &n); err != nil {
+				return err
+			}
+			if b := seen[p]; b != nil && b.look {
+				b.roll = n
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, false, err
+		}
+		keep = append(keep, look...)
+	}
+	// The exact totals reaching X, ordered as the plain SQL orders.
+	var k1s, k2s []string
+	var ns []int64
+	for _, p := range keep {
+		if n := seen[p].roll + seen[p].outside; n >= x {
+			k1s, k2s, ns = append(k1s, p.k1), append(k2s, p.k2), append(ns, n)
+		}
+	}
+	bs := []store.Bucket{}
+	q := "SELECT k1, k2, c FROM (SELECT unnest(?::VARCHAR[]) AS k1, unnest(?::VARCHAR[]) AS k2, unnest(?::BIGINT[]) AS c) ORDER BY c DESC, " +
+		order(c.kr.f1, "k1") + ", " + order(c.kr.f2, "k2") + " LIMIT ?"
+	err = scanRows(ctx, tx, q, []any{k1s, k2s, ns, c.size}, func(rs *sql.Rows) error {
+		var b store.Bucket
+		err := rs.Scan(&b.Key, &b.Key2, &b.Count)
+		bs = append(bs, b)
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return bs, true, nil
+}
+
+// scanRows runs q and calls scan for each row.
+func scanRows(ctx context.Context, tx querier, q string, args []any, scan func(*sql.Rows) error) error {
+	rs, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rs.Close() }() // a result set: nothing to flush
+	for rs.Next() {
+		if err := scan(rs); err != nil {
+			return err
+		}
+	}
+	return rs.Err()
+}
