@@ -3,9 +3,11 @@
 package duckdb
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -127,39 +129,41 @@ func (d *DB) prunePairs(ctx context.Context, r store.AggRequest, size int, lim p
 	lts := slices.Clone(r.LogTypes)
 	slices.Sort(lts)
 	want := rollupSpec{LogTypes: slices.Compact(lts), Query: q}
-	// Only a view that exists: registering one is the rollups' decision.
+	// Only views that exist (registering one is the rollups' decision),
+	// the widest buckets first: the fewest rows.
 	d.roll.vmu.RLock()
-	v := findView(d.roll.views, func(s rollupSpec) bool {
-		return s.sameFilter(want) && ((s.Field == r.Field && s.Field2 == r.Field2) || (s.Field == r.Field2 && s.Field2 == r.Field))
-	})
+	var views []*rollView
+	for _, v := range d.roll.views {
+		if s := v.spec; s.sameFilter(want) && ((s.Field == r.Field && s.Field2 == r.Field2) || (s.Field == r.Field2 && s.Field2 == r.Field)) {
+			views = append(views, v)
+		}
+	}
 	d.roll.vmu.RUnlock()
-	if v == nil {
-		return nil, st, false, nil
-	}
-	u := v.spec.Unit
-	first := max(ceilTo(lo, u), floorTo(minH, u))
-	last := min(floorTo(hi, u), ceilTo(maxH+hourMs, u))
-	if last-first < u {
-		return nil, st, false, nil
-	}
+	slices.SortFunc(views, func(a, b *rollView) int { return cmp.Or(cmp.Compare(b.spec.Unit, a.spec.Unit), cmp.Compare(a.id, b.id)) })
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, st, false, fmt.Errorf("reading rollup view %d: %w", v.id, err)
+		return nil, st, false, fmt.Errorf("reading rollup views: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }() // read only: nothing to keep
-	valid, stale, err := d.validRuns(ctx, tx, v, first, last, hours)
-	if err != nil || len(valid) == 0 {
-		return nil, st, false, err
-	}
-	if d.w != nil {
-		// Buckets to build (all but the newest, left to the documents
-		// while a stream writes into it): the rollups build them.
-		newest := floorTo(maxH, u)
-		for _, s := range stale {
-			if s.lo < min(s.hi, newest) {
-				return nil, st, false, nil
-			}
+	var v *rollView
+	var first, last int64
+	var valid, stale []span
+	for _, w := range views {
+		u := w.spec.Unit
+		first, last = max(ceilTo(lo, u), floorTo(minH, u)), min(floorTo(hi, u), ceilTo(maxH+hourMs, u))
+		if last-first < u {
+			continue
 		}
+		if valid, stale, err = d.validRuns(ctx, tx, w, first, last, hours); err != nil {
+			return nil, st, false, err
+		}
+		if len(valid) > 0 && (d.w == nil || !staleToBuild(stale, floorTo(maxH, u))) {
+			v = w
+			break
+		}
+	}
+	if v == nil {
+		return nil, st, false, nil // the rollups build what is missing
 	}
 	v.used.Store(time.Now().UnixNano())
 	var raw []span
@@ -179,6 +183,17 @@ func (d *DB) prunePairs(ctx context.Context, r store.AggRequest, size int, lim p
 		return nil, st, false, nil
 	}
 	return &store.AggResult{Buckets: bs}, st, true, nil
+}
+
+// staleToBuild says whether stale holds buckets the rollups would build: all
+// but the newest, left to the documents while a stream writes into it.
+func staleToBuild(stale []span, newest int64) bool {
+	for _, s := range stale {
+		if s.lo < min(s.hi, newest) {
+			return true
+		}
+	}
+	return false
 }
 
 // pair is a pair of keys as the rows hold them (text).
@@ -203,7 +218,7 @@ func (c *combiner) prunedPairs(ctx context.Context, tx querier, lim pruneLimits,
 	// rows.
 	var hist []countRows
 	var rows, buckets int64
-	err = scanRows(ctx, tx, "SELECT n, count(*), (SELECT count(DISTINCT b) FROM ("+roll+")) FROM ("+roll+") GROUP BY n ORDER BY n DESC",
+	err = queryEach(ctx, tx, "SELECT n, count(*), (SELECT count(DISTINCT b) FROM ("+roll+")) FROM ("+roll+") GROUP BY n ORDER BY n DESC",
 		append(slices.Clone(rargs), rargs...), func(rs *sql.Rows) error {
 			var h countRows
 			err := rs.Scan(&h.n, &h.rows, &buckets)
@@ -217,23 +232,49 @@ func (c *combiner) prunedPairs(ctx context.Context, tx querier, lim pruneLimits,
 	if err != nil {
 		return nil, false, err
 	}
-	for k := max(lim.perBucket*int64(c.size)*max(buckets, 1), 1); ; k *= 8 {
-		if k > rows/4 && rows > lim.smallView {
+	parts := buckets // where a pair never read counts less than t
+	if raw != "" {
+		parts++
+	}
+	// The rows of the largest counts, about budget of them, bound the
+	// pairs' totals; if that is not enough, t is lowered.
+	budget := max(lim.perBucket*int64(c.size)*max(buckets, 1), 1)
+	t, above := pairsThreshold(hist, rows, math.MaxInt64, budget)
+	for {
+		if above > rows/4 && rows > lim.smallView {
 			return nil, false, nil // most rows would be read: the rollups add them all up
 		}
-		t := int64(1) // the count of the k-th row, 1 when there are fewer
-		for i, seen := 0, int64(0); i < len(hist) && seen < k; i++ {
-			t, seen = hist[i].n, seen+hist[i].rows
-		}
-		if k >= rows {
-			t = 1
-		}
 		st.tries++
-		bs, ok, err := c.pruneOnce(ctx, tx, roll, rargs, raw, wargs, buckets, t, lim, st)
+		bs, x, ok, err := c.pruneOnce(ctx, tx, roll, rargs, raw, wargs, buckets, parts, t, lim, st)
 		if err != nil || ok || t == 1 {
 			return bs, ok, err
 		}
+		// Low enough that a pair never read cannot reach X (X only grows
+		// as t is lowered), and for eight times the rows.
+		budget *= 8
+		t, above = pairsThreshold(hist, rows, min(t-1, (x-1)/parts+1), budget)
 	}
+}
+
+// pairsThreshold returns the lowest count t, at most most, such that the rows
+// counting t or more are at most budget (or are those counting most or
+// more, or the largest count's), and how many rows count t or more: 1 and
+// all rows when they all fit. hist is the rows per count, largest first.
+func pairsThreshold(hist []countRows, rows, most, budget int64) (t, above int64) {
+	t = most
+	for _, h := range hist {
+		if h.n < most {
+			if above > 0 && above+h.rows > budget {
+				break
+			}
+			t = h.n
+		}
+		above += h.rows
+	}
+	if above == rows {
+		t = 1
+	}
+	return max(t, 1), above
 }
 
 // rawPairs returns the documents of the runs outside the view's valid
@@ -260,77 +301,60 @@ func (c *combiner) rawPairs() (string, []any, error) {
 		strings.Join(parts, " UNION ALL ") + ") WHERE " + c.kr.notNull() + " GROUP BY 1, 2", args, nil
 }
 
-// pruneOnce runs the steps with threshold t; ok false means that t is too
-// high to decide.
-func (c *combiner) pruneOnce(ctx context.Context, tx querier, roll string, rargs []any, raw string, wargs []any, buckets, t int64, lim pruneLimits, st *pruneStats) ([]store.Bucket, bool, error) {
-	// Step 1: the view's rows counting t or more, by pair. The threshold
-	// is a value: DuckDB filters the counts as it reads them and reads the
-	// keys of the rows that pass only.
+// pruneOnce runs the steps with threshold t, parts being the buckets plus
+// one for the documents outside the view, if any. It returns X, and ok
+// false when t is too high to decide.
+func (c *combiner) pruneOnce(ctx context.Context, tx querier, roll string, rargs []any, raw string, wargs []any, buckets, parts, t int64, lim pruneLimits, st *pruneStats) ([]store.Bucket, int64, bool, error) {
+	// Steps 1 and 2: the view's rows counting t or more, by pair (the
+	// threshold is a value: DuckDB filters the counts as it reads them and
+	// reads the keys of the rows that pass only); the documents outside
+	// the view, for those pairs and the pairs counting t or more there;
+	// X; and the pairs that can reach X, with their lower bound, rows read
+	// and count outside.
+	var q strings.Builder
+	var args []any
+	q.WriteString("WITH h AS (SELECT k1, k2, sum(n) AS s, count(*) AS c FROM (" + roll + ") WHERE n >= ? GROUP BY k1, k2), ")
+	args = append(append(args, rargs...), t)
+	if raw != "" {
+		q.WriteString("g AS (" + raw + "), p AS (SELECT coalesce(h.k1, g.k1) AS k1, coalesce(h.k2, g.k2) AS k2, coalesce(h.s, 0) AS s, coalesce(h.c, 0) AS c, coalesce(g.n, 0) AS o " +
+			"FROM h FULL JOIN g ON h.k1 = g.k1 AND h.k2 = g.k2 WHERE h.k1 IS NOT NULL OR g.n >= ?), ")
+		args = append(append(args, wargs...), t)
+	} else {
+		q.WriteString("p AS (SELECT k1, k2, s, c, 0 AS o FROM h), ")
+	}
+	q.WriteString("x AS (SELECT coalesce((SELECT s + o FROM p ORDER BY s + o DESC LIMIT 1 OFFSET ?), 1) AS x) " +
+		"SELECT k1, k2, s, c, o, x FROM x LEFT JOIN p ON s + o + (? - c) * ? >= x")
+	args = append(args, c.size-1, buckets, t-1)
 	seen := map[pair]*pairBound{}
-	var ks1, ks2 []string
-	err := scanRows(ctx, tx, "SELECT k1, k2, sum(n), count(*) FROM ("+roll+") WHERE n >= ? GROUP BY k1, k2", append(slices.Clone(rargs), t), func(rs *sql.Rows) error {
-		var p pair
-		var b pairBound
-		if err := rs.Scan(&p.k1, &p.k2, &b.roll, &b.rows); err != nil {
+	x := int64(1)
+	err := queryEach(ctx, tx, q.String(), args, func(rs *sql.Rows) error {
+		var k1, k2 sql.NullString
+		var s, n, o sql.NullInt64
+		if err := rs.Scan(&k1, &k2, &s, &n, &o, &x); err != nil {
 			return err
 		}
-		seen[p] = &b
-		ks1, ks2 = append(ks1, p.k1), append(ks2, p.k2)
+		if k1.Valid {
+			seen[pair{k1.String, k2.String}] = &pairBound{roll: s.Int64, rows: n.Int64, outside: o.Int64}
+		}
 		return nil
 	})
 	if err != nil {
-		return nil, false, err
+		return nil, 0, false, err
 	}
-	// Step 2: the documents outside the view, for the pairs read and for
-	// the pairs counting t or more there.
-	parts := buckets // where a pair never read counts less than t
-	if raw != "" {
-		parts++
-		q := "WITH g AS (" + raw + "), s AS (SELECT unnest(?::VARCHAR[]) AS k1, unnest(?::VARCHAR[]) AS k2) " +
-			"SELECT g.k1, g.k2, g.n FROM g LEFT JOIN s ON g.k1 = s.k1 AND g.k2 = s.k2 WHERE g.n >= ? OR s.k1 IS NOT NULL"
-		err := scanRows(ctx, tx, q, append(slices.Clone(wargs), ks1, ks2, t), func(rs *sql.Rows) error {
-			var p pair
-			var n int64
-			if err := rs.Scan(&p.k1, &p.k2, &n); err != nil {
-				return err
-			}
-			if b := seen[p]; b != nil {
-				b.outside += n
-			} else {
-				seen[p] = &pairBound{outside: n}
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, false, err
-		}
-	}
-	// Step 3: X, and the pairs that can reach it.
-	lows := make([]int64, 0, len(seen))
-	for _, b := range seen {
-		lows = append(lows, b.roll+b.outside)
-	}
-	slices.Sort(lows)
-	x := int64(1)
-	if len(lows) >= c.size {
-		x = lows[len(lows)-c.size]
-	}
+	// Step 3.
 	if parts*(t-1) >= x {
-		return nil, false, nil // a pair never read may reach X
+		return nil, x, false, nil // a pair never read may reach X
 	}
 	var keep, look []pair
 	for p, b := range seen {
-		low := b.roll + b.outside
-		switch high := low + (buckets-b.rows)*(t-1); {
-		case high < x:
-		case high == low:
+		if b.rows == buckets || t == 1 {
 			keep = append(keep, p)
-		default:
+		} else {
 			look = append(look, p)
 		}
 	}
 	if len(look) > lim.maxLookups {
-		return nil, false, nil
+		return nil, x, false, nil
 	}
 	if len(look) > 0 {
 		st.lookups += len(look)
@@ -344,7 +368,7 @@ func (c *combiner) pruneOnce(ctx context.Context, tx querier, roll string, rargs
 		slices.Sort(l1)
 		slices.Sort(l2)
 		q := "SELECT k1, k2, sum(n) FROM (" + roll + ") WHERE list_contains(?::VARCHAR[], k1) AND list_contains(?::VARCHAR[], k2) GROUP BY k1, k2"
-		err := scanRows(ctx, tx, q, append(slices.Clone(rargs), slices.Compact(l1), slices.Compact(l2)), func(rs *sql.Rows) error {
+		err := queryEach(ctx, tx, q, append(slices.Clone(rargs), slices.Compact(l1), slices.Compact(l2)), func(rs *sql.Rows) error {
 			var p pair
 			var n int64
 			if err := rs.Scan(&p.k1, &p.k2, &n); err != nil {
@@ -356,7 +380,7 @@ func (c *combiner) pruneOnce(ctx context.Context, tx querier, roll string, rargs
 			return nil
 		})
 		if err != nil {
-			return nil, false, err
+			return nil, x, false, err
 		}
 		keep = append(keep, look...)
 	}
@@ -369,22 +393,22 @@ func (c *combiner) pruneOnce(ctx context.Context, tx querier, roll string, rargs
 		}
 	}
 	bs := []store.Bucket{}
-	q := "SELECT k1, k2, c FROM (SELECT unnest(?::VARCHAR[]) AS k1, unnest(?::VARCHAR[]) AS k2, unnest(?::BIGINT[]) AS c) ORDER BY c DESC, " +
+	oq := "SELECT k1, k2, c FROM (SELECT unnest(?::VARCHAR[]) AS k1, unnest(?::VARCHAR[]) AS k2, unnest(?::BIGINT[]) AS c) ORDER BY c DESC, " +
 		order(c.kr.f1, "k1") + ", " + order(c.kr.f2, "k2") + " LIMIT ?"
-	err = scanRows(ctx, tx, q, []any{k1s, k2s, ns, c.size}, func(rs *sql.Rows) error {
+	err = queryEach(ctx, tx, oq, []any{k1s, k2s, ns, c.size}, func(rs *sql.Rows) error {
 		var b store.Bucket
 		err := rs.Scan(&b.Key, &b.Key2, &b.Count)
 		bs = append(bs, b)
 		return err
 	})
 	if err != nil {
-		return nil, false, err
+		return nil, x, false, err
 	}
-	return bs, true, nil
+	return bs, x, true, nil
 }
 
-// scanRows runs q and calls scan for each row.
-func scanRows(ctx context.Context, tx querier, q string, args []any, scan func(*sql.Rows) error) error {
+// queryEach runs q and calls scan for each row.
+func queryEach(ctx context.Context, tx querier, q string, args []any, scan func(*sql.Rows) error) error {
 	rs, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
