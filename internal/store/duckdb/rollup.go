@@ -119,8 +119,9 @@ type rollups struct {
 	vmu    sync.RWMutex
 	views  map[string]*rollView // by spec key
 	nextID int64
-	none   map[string]bool // specs found not worth a view (keys change little per bucket)
-	asked  map[string]int  // specs without a view: how often asked
+	none   map[string]bool       // specs found not worth a view (keys change little per bucket)
+	asked  map[string]int        // specs without a view: how often asked
+	widths map[string]widthStats // shapes with a view of one width: what each width reads
 
 	seq atomic.Int64  // the last write mark's sequence number
 	gen atomic.Uint64 // bumped by every write and delete
@@ -200,6 +201,7 @@ func (r *rollups) load(ctx context.Context, d *DB) error {
 	r.views = map[string]*rollView{}
 	r.none = map[string]bool{}
 	r.asked = map[string]int{}
+	r.widths = map[string]widthStats{}
 	rows, err := d.db.QueryContext(ctx, `SELECT id, spec FROM vigil_rollup_views ORDER BY id`)
 	if err != nil {
 		return fmt.Errorf("reading the rollup views: %w", err)
@@ -898,6 +900,13 @@ func (d *DB) view(ctx context.Context, want rollupSpec, match func(rollupSpec) b
 		return nil, nil
 	}
 	want.Unit = unit
+	return d.register(ctx, want)
+}
+
+// register adds a view of spec want. The caller holds r.mu and has
+// checked that no registered view answers its requests.
+func (d *DB) register(ctx context.Context, want rollupSpec) (*rollView, error) {
+	r := &d.roll
 	if err := d.dropOldViews(ctx); err != nil {
 		return nil, err
 	}
@@ -908,7 +917,7 @@ func (d *DB) view(ctx context.Context, want rollupSpec, match func(rollupSpec) b
 	if _, err := d.db.ExecContext(ctx, `INSERT INTO vigil_rollup_views VALUES (?, ?)`, id, want.key()); err != nil {
 		return nil, fmt.Errorf("registering a rollup view: %w", err)
 	}
-	v = &rollView{id: id, spec: want}
+	v := &rollView{id: id, spec: want}
 	v.used.Store(time.Now().UnixNano())
 	r.vmu.Lock()
 	r.views[want.key()] = v
@@ -916,7 +925,8 @@ func (d *DB) view(ctx context.Context, want rollupSpec, match func(rollupSpec) b
 	return v, nil
 }
 
-// findView returns the most recently used view that matches.
+// findView returns the view that matches, the narrowest buckets first,
+// then the oldest.
 func findView(views map[string]*rollView, match func(rollupSpec) bool) *rollView {
 	var best *rollView
 	for _, v := range views {

@@ -3,9 +3,11 @@
 package duckdb
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -160,36 +162,54 @@ func (d *DB) rollupAggregate(ctx context.Context, r store.AggRequest, size int) 
 	want := rollupSpec{LogTypes: lts, Query: q}
 	filterOf := func(s rollupSpec) bool { return s.sameFilter(want) }
 	var iv int64 // histogram interval, ms
-	swap := false
-	var v *rollView
+	var match func(rollupSpec) bool
+	probe := func() (int64, bool) { return d.probeUnit(ctx, kr, want, lo, hi, false) }
 	switch {
 	case r.Kind == store.AggCount || (r.Kind == store.AggDateHistogram && r.Field == ""):
-		v, err = d.view(ctx, want, func(s rollupSpec) bool { return filterOf(s) && s.Field == "" }, func() (int64, bool) { return hourMs, true })
+		match = func(s rollupSpec) bool { return filterOf(s) && s.Field == "" }
+		probe = func() (int64, bool) { return hourMs, true }
 	case r.Kind == store.AggTerms && r.Metric != "":
 		want.Field, want.Metric = r.Field, r.Metric
-		v, err = d.view(ctx, want, func(s rollupSpec) bool {
+		match = func(s rollupSpec) bool {
 			return filterOf(s) && s.Field == r.Field && s.Field2 == "" && s.Metric == r.Metric
-		}, func() (int64, bool) { return d.probeUnit(ctx, kr, want, lo, hi, false) })
+		}
 	case r.Kind == store.AggTerms2:
 		want.Field, want.Field2 = r.Field, r.Field2
-		v, err = d.view(ctx, want, func(s rollupSpec) bool {
+		match = func(s rollupSpec) bool {
 			return filterOf(s) && ((s.Field == r.Field && s.Field2 == r.Field2) || (s.Field == r.Field2 && s.Field2 == r.Field))
-		}, func() (int64, bool) { return d.probeUnit(ctx, kr, want, lo, hi, false) })
-		swap = v != nil && v.spec.Field != r.Field
+		}
 	default: // terms by count, cardinality, histogram split by a field
 		hist := r.Kind == store.AggDateHistogram
 		want.Field = r.Field
 		if hist {
 			want.Unit = hourMs // only hours will do: remember that separately
+			probe = func() (int64, bool) { return d.probeUnit(ctx, kr, want, lo, hi, true) }
 		}
-		v, err = d.view(ctx, want, func(s rollupSpec) bool {
+		match = func(s rollupSpec) bool {
 			return filterOf(s) && s.Field == r.Field && s.Field2 == "" && (!hist || s.Unit == hourMs)
-		}, func() (int64, bool) { return d.probeUnit(ctx, kr, want, lo, hi, hist) })
+		}
 	}
+	v, err := d.view(ctx, want, match, probe)
 	if err != nil || v == nil {
 		return nil, false, err
 	}
 	u := v.spec.Unit
+	views := []*rollView{v}
+	if r.Kind == store.AggTerms || r.Kind == store.AggCardinality {
+		// A shape may have a view of hours and one of days: whole days
+		// from the one, the hours around them from the other. Not pairs:
+		// their pruning reads one view, built whole (pairs.go).
+		other, err := d.secondWidth(ctx, want, match, v, kr, lo, hi)
+		if err != nil {
+			return nil, false, err
+		}
+		if other != nil {
+			views = append(views, other)
+			if other.spec.Unit > v.spec.Unit {
+				views[0], views[1] = other, v
+			}
+		}
+	}
 	if r.Kind == store.AggDateHistogram {
 		dur := r.Interval
 		if dur < 0 || (dur > 0 && dur < time.Millisecond) {
@@ -210,47 +230,14 @@ func (d *DB) rollupAggregate(ctx context.Context, r store.AggRequest, size int) 
 	// Whole buckets inside the range, and only where documents are: the
 	// rest of the range (nothing, or what was written since the count) is
 	// read from the documents.
-	first := max(ceilTo(lo, u), floorTo(minH, u))
-	last := min(floorTo(hi, u), ceilTo(maxH+hourMs, u))
-	if last-first < u {
+	if first, last := max(ceilTo(lo, u), floorTo(minH, u)), min(floorTo(hi, u), ceilTo(maxH+hourMs, u)); last-first < u {
 		return nil, false, nil
 	}
-	// Build what is missing or stale, then answer from one snapshot. The
-	// bucket holding the newest documents is not built while stale: the
-	// stream is still writing into it, and reading it costs no more than
-	// building it again after every write.
-	newest := floorTo(maxH, u)
-	buildable := func(runs []span) []span {
-		out := runs[:0:0]
-		for _, s := range runs {
-			if s.hi > newest {
-				s.hi = newest
-			}
-			if s.lo < s.hi {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
+	pl := planner{d: d, views: views, lo: lo, hi: hi, minH: minH, maxH: maxH, hours: hours}
 	if d.w != nil {
-		_, stale, err := d.validRuns(ctx, d.db, v, first, last, hours)
-		if err != nil {
+		// Build what is missing or stale, then answer from one snapshot.
+		if _, err := pl.plan(ctx, d.db, true); err != nil {
 			return nil, false, err
-		}
-		if len(buildable(stale)) > 0 {
-			v.build.Lock()
-			if v.dropped {
-				v.build.Unlock()
-				return nil, false, nil
-			}
-			_, stale, err = d.validRuns(ctx, d.db, v, first, last, hours)
-			if stale = buildable(stale); err == nil && len(stale) > 0 {
-				err = d.refresh(ctx, v, stale)
-			}
-			v.build.Unlock()
-			if err != nil {
-				return nil, false, err
-			}
 		}
 	}
 	tx, err := d.db.BeginTx(ctx, nil)
@@ -258,24 +245,21 @@ func (d *DB) rollupAggregate(ctx context.Context, r store.AggRequest, size int) 
 		return nil, false, fmt.Errorf("reading rollup view %d: %w", v.id, err)
 	}
 	defer func() { _ = tx.Rollback() }() // read only: nothing to keep
-	valid, stale, err := d.validRuns(ctx, tx, v, first, last, hours)
+	parts, err := pl.plan(ctx, tx, false)
 	if err != nil {
 		return nil, false, err
 	}
-	if len(valid) == 0 {
+	if len(parts) == 0 {
 		return nil, false, nil
 	}
-	v.used.Store(time.Now().UnixNano())
 	// The documents outside the valid buckets: the edges and stale runs.
-	var raw []span
-	if r.From < first || r.From == 0 {
-		raw = append(raw, span{r.From, first})
+	var covered []span
+	for i := range parts {
+		parts[i].v.used.Store(time.Now().UnixNano())
+		parts[i].swap = r.Kind == store.AggTerms2 && parts[i].v.spec.Field != r.Field
+		covered = union(covered, parts[i].valid)
 	}
-	raw = append(raw, stale...)
-	if r.To > last || r.To == 0 {
-		raw = append(raw, span{last, r.To})
-	}
-	c := combiner{d: d, r: r, v: v, kr: kr, valid: valid, raw: raw, iv: iv, swap: swap, size: size}
+	c := combiner{d: d, r: r, parts: parts, raw: rawSpans(r.From, r.To, covered), kr: kr, iv: iv, size: size}
 	res, err = c.run(ctx, tx)
 	if err != nil {
 		return nil, false, err
@@ -283,16 +267,180 @@ func (d *DB) rollupAggregate(ctx context.Context, r store.AggRequest, size int) 
 	return res, true, nil
 }
 
-// probeUnit decides a new view's bucket width from the last whole hour
-// and day of the requested range, by what a request over the range would
-// read: with hours, the rollup rows of every hour (the distinct keys of an
-// hour, times the hours) plus the documents of up to two partial hours;
-// with days, the same in days. The documents of the edges count whatever
-// their log type, as the plain SQL reads them all. The cheaper width wins,
-// if it reads at most half as many rows as the plain SQL (every document
-// of the range); else there is no view (pairs of addresses: nearly every
-// flow is a pair of its own). Histograms need hours.
-func (d *DB) probeUnit(ctx context.Context, kr keyRows, s rollupSpec, lo, hi int64, hourOnly bool) (int64, bool) {
+// rollPart is the buckets of one view a request is answered from.
+type rollPart struct {
+	v     *rollView
+	valid []span // whole valid buckets, in order
+	swap  bool   // the view has the request's two fields the other way round
+}
+
+// planner splits a request's range [lo, hi) between its views: the
+// widest buckets first, then the narrower ones for what the wider leave
+// (the edges, stale buckets), and the documents for the rest.
+type planner struct {
+	d          *DB
+	views      []*rollView // widest buckets first
+	lo, hi     int64
+	minH, maxH int64
+	hours      hourCounts
+}
+
+// plan returns the valid buckets of each view that answer the range, read
+// with q. With build, it first builds the missing or stale buckets it
+// would use (not those of the newest bucket: the stream is still writing
+// into it, and reading it costs no more than building it again after
+// every write); the caller holds no lock.
+func (p *planner) plan(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, build bool) ([]rollPart, error) {
+	need := []span{{p.lo, p.hi}}
+	var parts []rollPart
+	for _, v := range p.views {
+		u := v.spec.Unit
+		// Whole buckets of what is left, where documents are.
+		dataLo, dataHi := floorTo(p.minH, u), ceilTo(p.maxH+hourMs, u)
+		var whole []span
+		for _, s := range need {
+			if a, b := max(ceilTo(s.lo, u), dataLo), min(floorTo(s.hi, u), dataHi); b > a {
+				whole = append(whole, span{a, b})
+			}
+		}
+		if len(whole) == 0 {
+			continue
+		}
+		first, last := whole[0].lo, whole[len(whole)-1].hi
+		if build {
+			newest := floorTo(p.maxH, u)
+			buildable := func(stale []span) []span {
+				stale = intersect(stale, whole)
+				out := stale[:0:0]
+				for _, s := range stale {
+					s.hi = min(s.hi, newest)
+					if s.lo < s.hi {
+						out = append(out, s)
+					}
+				}
+				return out
+			}
+			_, stale, err := p.d.validRuns(ctx, q, v, first, last, p.hours)
+			if err != nil {
+				return nil, err
+			}
+			if len(buildable(stale)) > 0 {
+				v.build.Lock()
+				if v.dropped {
+					v.build.Unlock()
+					continue
+				}
+				_, stale, err = p.d.validRuns(ctx, q, v, first, last, p.hours)
+				if stale = buildable(stale); err == nil && len(stale) > 0 {
+					err = p.d.refresh(ctx, v, stale)
+				}
+				v.build.Unlock()
+				if err != nil {
+					return nil, err
+				}
+			}
+		}
+		valid, _, err := p.d.validRuns(ctx, q, v, first, last, p.hours)
+		if err != nil {
+			return nil, err
+		}
+		if valid = intersect(valid, whole); len(valid) > 0 {
+			parts = append(parts, rollPart{v: v, valid: valid})
+			need = subtract(need, valid)
+		}
+	}
+	return parts, nil
+}
+
+// intersect returns the parts of a that are in b; both are in order and
+// without overlaps.
+func intersect(a, b []span) []span {
+	var out []span
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		if lo, hi := max(a[i].lo, b[j].lo), min(a[i].hi, b[j].hi); lo < hi {
+			out = append(out, span{lo, hi})
+		}
+		if a[i].hi < b[j].hi {
+			i++
+		} else {
+			j++
+		}
+	}
+	return out
+}
+
+// subtract returns the parts of a that are not in b; both are in order
+// and without overlaps.
+func subtract(a, b []span) []span {
+	var out []span
+	for _, s := range a {
+		lo := s.lo
+		for _, t := range b {
+			if t.hi <= lo || t.lo >= s.hi {
+				continue
+			}
+			if t.lo > lo {
+				out = append(out, span{lo, t.lo})
+			}
+			lo = max(lo, t.hi)
+		}
+		if lo < s.hi {
+			out = append(out, span{lo, s.hi})
+		}
+	}
+	return out
+}
+
+// union merges two lists of spans without overlaps into one in order.
+func union(a, b []span) []span {
+	all := append(slices.Clone(a), b...)
+	slices.SortFunc(all, func(x, y span) int { return cmp.Compare(x.lo, y.lo) })
+	var out []span
+	for _, s := range all {
+		if n := len(out); n > 0 && out[n-1].hi >= s.lo {
+			out[n-1].hi = max(out[n-1].hi, s.hi)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// rawSpans returns the parts of the request's range [from, to) (0: open)
+// that covered leaves to the documents, with 0 for an open bound.
+func rawSpans(from, to int64, covered []span) []span {
+	lo, hi := from, to
+	if from == 0 {
+		lo = math.MinInt64
+	}
+	if to == 0 {
+		hi = math.MaxInt64
+	}
+	out := subtract([]span{{lo, hi}}, covered)
+	for i := range out {
+		if out[i].lo == math.MinInt64 {
+			out[i].lo = 0
+		}
+		if out[i].hi == math.MaxInt64 {
+			out[i].hi = 0
+		}
+	}
+	return out
+}
+
+// widthStats is what the buckets of each width hold, from the last whole
+// hour and day of a range: the view's distinct keys and every document.
+type widthStats struct {
+	hkeys, hall int64
+	dkeys, dall int64 // dall < 0: no whole day in the range
+}
+
+// probeStats counts the keys and documents of the last whole hour and day
+// of [lo, hi); ok false when the range holds no whole hour or the counts
+// failed.
+func (d *DB) probeStats(ctx context.Context, kr keyRows, s rollupSpec, lo, hi int64, hourOnly bool) (st widthStats, ok bool) {
 	// keys counts the distinct keys of the view in [from, to), and every
 	// document there.
 	keys := func(from, to int64) (keys, all int64, err error) {
@@ -307,62 +455,185 @@ func (d *DB) probeUnit(ctx context.Context, kr keyRows, s rollupSpec, lo, hi int
 	}
 	h := floorTo(hi, hourMs)
 	if h-hourMs < lo {
-		return 0, false
+		return st, false
 	}
-	hkeys, hall, err := keys(h-hourMs, h)
-	if err != nil {
-		return 0, false
+	var err error
+	if st.hkeys, st.hall, err = keys(h-hourMs, h); err != nil {
+		return st, false
 	}
-	hours := (hi - lo) / hourMs
-	plain := hours * hall // the documents of the range, roughly
-	costH := hours*hkeys + 2*hall
-	if hourOnly {
-		return hourMs, 2*costH <= plain
-	}
-	costD := int64(-1)
-	if dd := floorTo(hi, dayMs); dd-dayMs >= lo {
-		dkeys, dall, err := keys(dd-dayMs, dd)
-		if err == nil {
-			costD = (hi-lo)/dayMs*dkeys + 2*dall
+	st.dall = -1
+	if dd := floorTo(hi, dayMs); !hourOnly && dd-dayMs >= lo {
+		if dkeys, dall, err := keys(dd-dayMs, dd); err == nil {
+			st.dkeys, st.dall = dkeys, dall
 		}
 	}
+	return st, true
+}
+
+// plain is roughly how many documents the plain SQL reads over [lo, hi).
+func (st widthStats) plain(lo, hi int64) int64 { return (hi - lo) / hourMs * st.hall }
+
+// cost is roughly how many rows a request over [lo, hi) reads from views
+// of hours, of days, or both (whole days from the days, the hours around
+// them from the hours), plus the documents of the partial buckets at the
+// edges. The documents of the edges count whatever their log type, as the
+// plain SQL reads them all. It is -1 when unknown.
+func (st widthStats) cost(lo, hi int64, hours, days bool) int64 {
+	nh := (hi - lo) / hourMs
+	if days && st.dall < 0 {
+		return -1
+	}
 	switch {
-	case costD >= 0 && costD < costH:
-		return dayMs, 2*costD <= plain
+	case hours && days:
+		nd := max(0, (floorTo(hi, dayMs)-ceilTo(lo, dayMs))/dayMs)
+		return nd*st.dkeys + (nh-24*nd)*st.hkeys + 2*st.hall
+	case days:
+		return (hi-lo)/dayMs*st.dkeys + 2*st.dall
 	default:
-		return hourMs, 2*costH <= plain
+		return nh*st.hkeys + 2*st.hall
 	}
 }
 
-// combiner merges a view's valid buckets with the documents of the other
+// probeUnit decides a new view's bucket width from the last whole hour
+// and day of the requested range, by what a request over the range would
+// read: with hours, the rollup rows of every hour (the distinct keys of an
+// hour, times the hours) plus the documents of up to two partial hours;
+// with days, the same in days. The cheaper width wins, if it reads at most
+// half as many rows as the plain SQL (every document of the range); else
+// there is no view (pairs of addresses: nearly every flow is a pair of its
+// own). Histograms need hours.
+func (d *DB) probeUnit(ctx context.Context, kr keyRows, s rollupSpec, lo, hi int64, hourOnly bool) (int64, bool) {
+	st, ok := d.probeStats(ctx, kr, s, lo, hi, hourOnly)
+	if !ok {
+		return 0, false
+	}
+	plain := st.plain(lo, hi)
+	costH := st.cost(lo, hi, true, false)
+	if costD := st.cost(lo, hi, false, true); costD >= 0 && costD < costH {
+		return dayMs, 2*costD <= plain
+	}
+	return hourMs, 2*costH <= plain
+}
+
+// secondWidth returns the view of the other bucket width of have's shape
+// (match), registering it when it pays: when a request over [lo, hi)
+// answered from both (whole days from the days, the hours around them from
+// the hours) would read at most half the rows it reads from have alone.
+// A view of the other width is registered on the second request that would
+// use it, as a new shape's view is; what each width reads is measured once
+// per shape and process, as probeUnit measures it. It returns nil when no
+// view of the other width is there or worth it.
+func (d *DB) secondWidth(ctx context.Context, want rollupSpec, match func(rollupSpec) bool, have *rollView, kr keyRows, lo, hi int64) (*rollView, error) {
+	r := &d.roll
+	other := dayMs
+	if have.spec.Unit == dayMs {
+		other = hourMs
+	}
+	matchOther := func(s rollupSpec) bool { return s.Unit == other && match(s) }
+	shape := want.key()
+	r.vmu.RLock()
+	v := findView(r.views, matchOther)
+	st, measured := r.widths[shape]
+	r.vmu.RUnlock()
+	if v != nil || d.w == nil || hi-lo < dayMs+2*hourMs {
+		return v, nil
+	}
+	if !measured {
+		var ok bool
+		if st, ok = d.probeStats(ctx, kr, want, lo, hi, false); !ok {
+			st.dall = -1 // not measurable: never a second width
+		}
+		r.vmu.Lock()
+		if len(r.widths) > 10000 {
+			clear(r.widths)
+		}
+		r.widths[shape] = st
+		r.vmu.Unlock()
+	}
+	both, alone := st.cost(lo, hi, true, true), st.cost(lo, hi, have.spec.Unit == hourMs, have.spec.Unit == dayMs)
+	if both < 0 || alone < 0 || 2*both > alone {
+		return nil, nil
+	}
+	want.Unit = other
+	key := "width " + want.key()
+	r.vmu.Lock()
+	if len(r.asked) > 10000 {
+		clear(r.asked)
+	}
+	r.asked[key]++
+	again := r.asked[key] >= rollupAsks
+	r.vmu.Unlock()
+	if !again {
+		return nil, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.vmu.RLock()
+	v = findView(r.views, matchOther)
+	r.vmu.RUnlock()
+	if v != nil {
+		return v, nil
+	}
+	if have.dropped {
+		return nil, nil // the shape's view has just been dropped to make room
+	}
+	return d.register(ctx, want)
+}
+
+// combiner merges views' valid buckets with the documents of the other
 // runs into one answer.
 type combiner struct {
-	d     *DB
-	r     store.AggRequest
+	d *DB
+	r store.AggRequest
+	// One view's valid buckets (v, valid, swap), or several views' (parts).
 	v     *rollView
+	valid []span
+	swap  bool
+	parts []rollPart
 	kr    keyRows
-	valid []span // answered from the view
 	raw   []span // answered from the documents (0 bounds are open)
 	iv    int64
-	swap  bool
 	size  int
 }
 
-// rollRows returns the view's rows of the valid buckets as (b, k1, k2, n,
-// s), k1 and k2 swapped when the view has the request's fields the other
+// views returns the views' valid buckets.
+func (c *combiner) views() []rollPart {
+	if len(c.parts) > 0 {
+		return c.parts
+	}
+	return []rollPart{{v: c.v, valid: c.valid, swap: c.swap}}
+}
+
+// rollRows returns the views' rows of the valid buckets as (b, k1, k2, n,
+// s), k1 and k2 swapped where a view has the request's fields the other
 // way round.
-func (c *combiner) rollRows() (string, []any) {
-	var cond []string
-	args := []any{c.v.id}
-	for _, s := range c.valid {
-		cond = append(cond, "(b >= ? AND b < ?)")
-		args = append(args, s.lo, s.hi)
+func (c *combiner) rollRows() (string, []any) { return c.rollRowsIn(0) }
+
+// rollRowsIn is rollRows with buckets of width unit (a multiple of the
+// views'; 0: as the views hold them). Each view is its own scan: a filter
+// on one view lets DuckDB skip the row groups of the others.
+func (c *combiner) rollRowsIn(unit int64) (string, []any) {
+	var sels []string
+	var args []any
+	for _, p := range c.views() {
+		var bs []string
+		args = append(args, p.v.id)
+		for _, s := range p.valid {
+			bs = append(bs, "(b >= ? AND b < ?)")
+			args = append(args, s.lo, s.hi)
+		}
+		k1, k2 := "k1", "k2"
+		if p.swap {
+			k1, k2 = "k2", "k1"
+		}
+		b := "b"
+		if unit != 0 && unit != p.v.spec.Unit {
+			u := strconv.FormatInt(unit, 10)
+			b = "b // " + u + " * " + u
+		}
+		sels = append(sels, "SELECT "+b+" AS b, "+k1+" AS k1, "+k2+" AS k2, n, s FROM vigil_rollup WHERE view = ? AND ("+strings.Join(bs, " OR ")+")")
 	}
-	k1, k2 := "k1", "k2"
-	if c.swap {
-		k1, k2 = "k2", "k1"
-	}
-	return "SELECT b, " + k1 + " AS k1, " + k2 + " AS k2, n, s FROM vigil_rollup WHERE view = ? AND (" + strings.Join(cond, " OR ") + ")", args
+	return strings.Join(sels, " UNION ALL "), args
 }
 
 // rawRows returns the documents' rows of the other runs grouped as the
@@ -394,14 +665,14 @@ func (c *combiner) rawRows(unit int64) (string, []any, error) {
 	return strings.Join(parts, " UNION ALL "), args, nil
 }
 
-// all returns every row, the view's and the documents', with buckets of
-// width unit (a multiple of the view's).
+// all returns every row, the views' and the documents', with buckets of
+// width unit for a histogram.
 func (c *combiner) all(unit int64) (string, []any, error) {
-	roll, args := c.rollRows()
-	if unit != c.v.spec.Unit {
-		u := strconv.FormatInt(unit, 10)
-		roll = "SELECT b // " + u + " * " + u + " AS b, k1, k2, n, s FROM (" + roll + ")"
+	ru := int64(0)
+	if c.r.Kind == store.AggDateHistogram {
+		ru = unit
 	}
+	roll, args := c.rollRowsIn(ru)
 	if len(c.raw) == 0 {
 		return roll, args, nil
 	}
@@ -414,7 +685,8 @@ func (c *combiner) all(unit int64) (string, []any, error) {
 
 func (c *combiner) run(ctx context.Context, tx *sql.Tx) (*store.AggResult, error) {
 	r := c.r
-	unit := c.v.spec.Unit
+	parts := c.views()
+	unit := parts[len(parts)-1].v.spec.Unit // the narrowest
 	if r.Kind == store.AggDateHistogram {
 		unit = c.iv
 	}
