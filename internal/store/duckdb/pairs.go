@@ -139,7 +139,9 @@ func (d *DB) prunePairs(ctx context.Context, r store.AggRequest, size int, lim p
 		}
 	}
 	d.roll.vmu.RUnlock()
-	slices.SortFunc(views, func(a, b *rollView) int { return cmp.Or(cmp.Compare(b.spec.Unit, a.spec.Unit), cmp.Compare(a.id, b.id)) })
+	slices.SortFunc(views, func(a, b *rollView) int {
+		return cmp.Or(cmp.Compare(b.spec.Unit, a.spec.Unit), cmp.Compare(a.id, b.id))
+	})
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, st, false, fmt.Errorf("reading rollup views: %w", err)
