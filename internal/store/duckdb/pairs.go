@@ -27,12 +27,13 @@ import (
 // rows:
 //
 //  1. The rows counting t or more are read with their keys, t being the
-//     count of about the k-th largest row (k is 32 rows per bucket and
-//     pair asked for). A pair has at most one row per bucket, and each of
-//     its rows not read counts less than t: its total over the view lies
-//     between the sum of its rows read and that plus t-1 for each bucket
-//     holding rows where none of its rows was read. A pair with a row
-//     read in every bucket holding rows has its exact total.
+//     lowest count such that these are at most 32 rows per bucket and pair
+//     asked for (from the number of rows of each count). A pair has at
+//     most one row per bucket, and each of its rows not read counts less
+//     than t: its total over the view lies between the sum of its rows
+//     read and that plus t-1 for each bucket holding rows where none of its
+//     rows was read. A pair with a row read in every bucket holding rows
+//     has its exact total.
 //  2. The documents outside the view's valid buckets (the partial buckets
 //     at either end of the range, stale ones) are grouped by pair: the
 //     pairs of step 1 get their exact counts there, and the pairs counting
@@ -48,13 +49,17 @@ import (
 //     numbers), is the plain SQL's answer: a pair tied with the size-th
 //     counts at least X, so it is among them.
 //
-// When t is too high, or too many pairs would need their rows added up,
-// the steps run again with k eight times larger; when a quarter of the
-// view's rows would be read, the request goes on to the rollups, which add
-// up every row, and so do requests with no pair view yet or with buckets
-// to build first (the rollups register, build and read views as for any
-// other aggregation). After the check of the buckets' validity,
-// everything runs in one transaction.
+// Steps 1 and 2 and X are one statement. When t is too high, or too many
+// pairs would need their rows added up, t is lowered: at once to where a
+// pair never read cannot reach the X found (X only grows as t is
+// lowered), and further while the rows read stay within eight times the
+// last budget. When a quarter of a large view's rows would be read, the
+// request goes on to the rollups, which add up every row; so do requests
+// with no pair view, or with buckets to build first (the rollups register,
+// build and read views as for any other aggregation). Of several views of
+// the shape, the one with the widest buckets whose buckets are valid
+// answers. Everything after the check of their validity runs in one
+// transaction.
 
 // pruneLimits bound the pruning's work.
 type pruneLimits struct {
