@@ -69,16 +69,20 @@ type pruneLimits struct {
 	// maxLookups is how many pairs step 3 adds up the rows of at most;
 	// beyond that, t is lowered.
 	maxLookups int
-	// smallView is how many rows a view may have for step 1 to read them
-	// all rather than give up.
-	smallView int64
+	// minRows is how many rows a view needs for the pruning: a smaller
+	// view is added up faster in one statement.
+	minRows int64
+	// readShare: the pruning gives up when step 1 would read more than
+	// 1/readShare of the view's rows.
+	readShare int64
 }
 
 // The limits requests use.
 const (
 	pairsPerBucket  = 32
 	pairsMaxLookups = 256
-	pairsSmallView  = 65536
+	pairsMinRows    = 65536
+	pairsReadShare  = 4
 )
 
 // pruneStats says what the pruning did, for the tests.
@@ -96,7 +100,7 @@ type querier interface {
 // (see above): ok false means it cannot, and the caller goes on to the
 // rollups and the plain SQL.
 func (d *DB) prunedPairs(ctx context.Context, r store.AggRequest, size int) (*store.AggResult, bool, error) {
-	lim := pruneLimits{perBucket: pairsPerBucket, maxLookups: pairsMaxLookups, smallView: pairsSmallView}
+	lim := pruneLimits{perBucket: pairsPerBucket, maxLookups: pairsMaxLookups, minRows: pairsMinRows, readShare: pairsReadShare}
 	res, _, ok, err := d.prunePairs(ctx, r, size, lim)
 	return res, ok, err
 }
@@ -147,6 +151,19 @@ func (d *DB) prunePairs(ctx context.Context, r store.AggRequest, size int, lim p
 	slices.SortFunc(views, func(a, b *rollView) int {
 		return cmp.Or(cmp.Compare(b.spec.Unit, a.spec.Unit), cmp.Compare(a.id, b.id))
 	})
+	if len(views) == 0 {
+		return nil, st, false, nil
+	}
+	// A small view is added up faster in one statement, and so is one
+	// whose rows are few for the buckets and the size asked for (step 1
+	// would read a good share of them).
+	w := views[0]
+	var n int64
+	wlo, whi := floorTo(lo, w.spec.Unit), ceilTo(hi, w.spec.Unit)
+	if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM vigil_rollup WHERE view = ? AND b >= ? AND b < ?`, w.id, wlo, whi).Scan(&n); err != nil ||
+		n < lim.minRows || lim.perBucket*int64(size)*((whi-wlo)/w.spec.Unit)*lim.readShare > n {
+		return nil, st, false, err
+	}
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, st, false, fmt.Errorf("reading rollup views: %w", err)
@@ -248,7 +265,7 @@ func (c *combiner) prunedPairs(ctx context.Context, tx querier, lim pruneLimits,
 	budget := max(lim.perBucket*int64(c.size)*max(buckets, 1), 1)
 	t, above := pairsThreshold(hist, rows, math.MaxInt64, budget)
 	for {
-		if above > rows/4 && rows > lim.smallView {
+		if above*lim.readShare > rows {
 			return nil, false, nil // most rows would be read: the rollups add them all up
 		}
 		st.tries++
