@@ -161,7 +161,7 @@ func (d *DB) prunePairs(ctx context.Context, r store.AggRequest, size int, lim p
 	var n int64
 	wlo, whi := floorTo(lo, w.spec.Unit), ceilTo(hi, w.spec.Unit)
 	if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM vigil_rollup WHERE view = ? AND b >= ? AND b < ?`, w.id, wlo, whi).Scan(&n); err != nil ||
-		n < lim.minRows || lim.perBucket*int64(size)*((whi-wlo)/w.spec.Unit)*lim.readShare > n {
+		n < lim.minRows || min(lim.perBucket*int64(size)*((whi-wlo)/w.spec.Unit), n)*lim.readShare > n {
 		return nil, st, false, err
 	}
 	tx, err := d.db.BeginTx(ctx, nil)
