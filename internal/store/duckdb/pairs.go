@@ -256,7 +256,7 @@ func (c *combiner) prunedPairs(ctx context.Context, tx querier, lim pruneLimits,
 	if err != nil {
 		return nil, false, err
 	}
-	parts := buckets // where a pair never read counts less than t
+	parts := max(buckets, 1) // where a pair never read counts less than t
 	if raw != "" {
 		parts++
 	}
@@ -266,7 +266,7 @@ func (c *combiner) prunedPairs(ctx context.Context, tx querier, lim pruneLimits,
 	t, above := pairsThreshold(hist, rows, math.MaxInt64, budget)
 	for {
 		if above*lim.readShare > rows {
-			return nil, false, nil // most rows would be read: the rollups add them all up
+			return nil, false, nil // a good share of the rows would be read: the rollups add them all up
 		}
 		st.tries++
 		bs, x, ok, err := c.pruneOnce(ctx, tx, roll, rargs, raw, wargs, buckets, parts, t, lim, st)
@@ -280,10 +280,11 @@ func (c *combiner) prunedPairs(ctx context.Context, tx querier, lim pruneLimits,
 	}
 }
 
-// pairsThreshold returns the lowest count t, at most most, such that the rows
-// counting t or more are at most budget (or are those counting most or
-// more, or the largest count's), and how many rows count t or more: 1 and
-// all rows when they all fit. hist is the rows per count, largest first.
+// pairsThreshold returns the lowest count t, at most most, such that the
+// rows counting t or more are at most budget (or are those counting most
+// or more, or the largest count's), and how many rows count t or more: 1
+// and all rows when they all fit. hist is the rows per count, largest
+// first.
 func pairsThreshold(hist []countRows, rows, most, budget int64) (t, above int64) {
 	t = most
 	for _, h := range hist {
