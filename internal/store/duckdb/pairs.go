@@ -94,6 +94,7 @@ type pruneStats struct {
 // querier runs a query on the database or in a transaction.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // prunedPairs answers a terms2 request from its rollup view by pruning
@@ -269,9 +270,25 @@ func (c *combiner) prunedPairs(ctx context.Context, tx querier, lim pruneLimits,
 			return nil, false, nil // a good share of the rows would be read: the rollups add them all up
 		}
 		st.tries++
-		bs, x, ok, err := c.pruneOnce(ctx, tx, roll, rargs, raw, wargs, buckets, parts, t, lim, st)
-		if err != nil || ok || t == 1 {
-			return bs, ok, err
+		var bs []store.Bucket
+		var x int64
+		ok := false
+		if raw != "" && t > 1 {
+			// X of the view's rows alone, a lower bound of X: if no pair
+			// unread can be ruled out with it, t is lowered before the
+			// documents are read (with uniformly random pairs, t falls to
+			// 1 and the rollups answer).
+			err := tx.QueryRowContext(ctx, "SELECT coalesce((SELECT sum(n) AS s FROM ("+roll+") WHERE n >= ? GROUP BY k1, k2 ORDER BY s DESC LIMIT 1 OFFSET ?), 1)",
+				append(slices.Clone(rargs), t, c.size-1)...).Scan(&x)
+			if err != nil {
+				return nil, false, err
+			}
+		}
+		if x == 0 || parts*(t-1) < x {
+			bs, x, ok, err = c.pruneOnce(ctx, tx, roll, rargs, raw, wargs, buckets, parts, t, lim, st)
+			if err != nil || ok || t == 1 {
+				return bs, ok, err
+			}
 		}
 		// Low enough that a pair never read cannot reach X (X only grows
 		// as t is lowered), and for eight times the rows.
