@@ -49,17 +49,19 @@ import (
 //     numbers), is the plain SQL's answer: a pair tied with the size-th
 //     counts at least X, so it is among them.
 //
-// Steps 1 and 2 and X are one statement. When t is too high, or too many
-// pairs would need their rows added up, t is lowered: at once to where a
-// pair never read cannot reach the X found (X only grows as t is
-// lowered), and further while the rows read stay within eight times the
-// last budget. When a quarter of a large view's rows would be read, the
-// request goes on to the rollups, which add up every row; so do requests
-// with no pair view, or with buckets to build first (the rollups register,
-// build and read views as for any other aggregation). Of several views of
-// the shape, the one with the widest buckets whose buckets are valid
-// answers. Everything after the check of their validity runs in one
-// transaction.
+// Steps 1 and 2 and X are one statement, run once X of the view's rows
+// alone (a lower bound of X) rules out the pairs not read. When t is too
+// high, or too many pairs would need their rows added up, t is lowered:
+// at once to where a pair never read cannot reach the X found (X only
+// grows as t is lowered), and further while the rows read stay within
+// eight times the last budget. When a quarter of the view's rows would be
+// read (uniformly random pairs), the request goes on to the rollups, which
+// add up every row; so do requests with a view of fewer than 65,536 rows
+// (added up faster in one statement), with no pair view, or with buckets
+// to build first (the rollups register, build and read views as for any
+// other aggregation). Of several views of the shape, the one with the
+// widest buckets whose buckets are valid answers. Everything after the
+// check of their validity runs in one transaction.
 
 // pruneLimits bound the pruning's work.
 type pruneLimits struct {
