@@ -113,34 +113,15 @@ func (d *DB) prunePairs(ctx context.Context, r store.AggRequest, size int, lim p
 	if r.Kind != store.AggTerms2 {
 		return nil, st, false, nil
 	}
-	q := strings.TrimSpace(r.Query)
-	if strings.Contains(strings.ToLower(q), "now") {
-		return nil, st, false, nil // relative dates: never rolled up
+	sc, ok, err := d.rollupScope(ctx, r)
+	if !ok || err != nil {
+		return nil, st, false, err
 	}
-	if (r.From != 0 && r.To != 0 && r.To-r.From < rollupMinSpan) || d.roll.ensure(ctx, d) != nil {
-		return nil, st, false, nil
-	}
+	hours, minH, maxH, lo, hi, want := sc.hours, sc.minH, sc.maxH, sc.lo, sc.hi, sc.want
 	kr, err := d.keyRowsFor(r.Field, r.Field2, "")
 	if err != nil {
 		return nil, st, false, nil // the plain SQL reports it
 	}
-	hours, minH, maxH, have, err := d.totals(ctx)
-	if err != nil || !have {
-		return nil, st, false, err
-	}
-	lo, hi := r.From, r.To
-	if lo == 0 {
-		lo = minH
-	}
-	if hi == 0 {
-		hi = maxH + hourMs
-	}
-	if hi-lo < rollupMinSpan {
-		return nil, st, false, nil
-	}
-	lts := slices.Clone(r.LogTypes)
-	slices.Sort(lts)
-	want := rollupSpec{LogTypes: slices.Compact(lts), Query: q}
 	// Only views that exist (registering one is the rollups' decision),
 	// the widest buckets first: the fewest rows.
 	d.roll.vmu.RLock()

@@ -110,6 +110,46 @@ func order(f *query.SQLField, col string) string {
 	return col
 }
 
+// rollupScope is where every answer from the rollups starts: the
+// request's filter as a view spec (no fields yet), its range with open
+// ends closed by the stored hours, and the documents per hour.
+type rollupScope struct {
+	want       rollupSpec
+	lo, hi     int64
+	hours      hourCounts
+	minH, maxH int64
+}
+
+// rollupScope returns r's scope; ok is false when the rollups cannot
+// answer r: a query with relative dates (the answer moves with the clock),
+// a range under rollupMinSpan, rollups off or an empty store.
+func (d *DB) rollupScope(ctx context.Context, r store.AggRequest) (sc rollupScope, ok bool, err error) {
+	q := strings.TrimSpace(r.Query)
+	if strings.Contains(strings.ToLower(q), "now") {
+		return sc, false, nil
+	}
+	if (r.From != 0 && r.To != 0 && r.To-r.From < rollupMinSpan) || d.roll.ensure(ctx, d) != nil {
+		return sc, false, nil
+	}
+	hours, minH, maxH, have, err := d.totals(ctx)
+	if err != nil || !have {
+		return sc, false, err
+	}
+	lo, hi := r.From, r.To
+	if lo == 0 {
+		lo = minH
+	}
+	if hi == 0 {
+		hi = maxH + hourMs
+	}
+	if hi-lo < rollupMinSpan {
+		return sc, false, nil
+	}
+	lts := slices.Clone(r.LogTypes)
+	slices.Sort(lts)
+	return rollupScope{want: rollupSpec{LogTypes: slices.Compact(lts), Query: q}, lo: lo, hi: hi, hours: hours, minH: minH, maxH: maxH}, true, nil
+}
+
 // rollupAggregate answers r from a rollup view when one can: ok false
 // means it cannot and the caller runs the plain SQL. The answer is the
 // plain SQL's, except for cardinality, which is exact here (the plain SQL
@@ -120,13 +160,11 @@ func (d *DB) rollupAggregate(ctx context.Context, r store.AggRequest, size int) 
 	default:
 		return nil, false, nil
 	}
-	q := strings.TrimSpace(r.Query)
-	if strings.Contains(strings.ToLower(q), "now") {
-		return nil, false, nil // relative dates: the answer moves with the clock
+	sc, ok, err := d.rollupScope(ctx, r)
+	if !ok || err != nil {
+		return nil, false, err
 	}
-	if (r.From != 0 && r.To != 0 && r.To-r.From < rollupMinSpan) || d.roll.ensure(ctx, d) != nil {
-		return nil, false, nil
-	}
+	hours, minH, maxH, lo, hi, want := sc.hours, sc.minH, sc.maxH, sc.lo, sc.hi, sc.want
 	// The grouped fields must resolve as the plain SQL resolves them.
 	var kr keyRows
 	if r.Kind != store.AggCount && (r.Kind != store.AggDateHistogram || r.Field != "") {
@@ -142,24 +180,6 @@ func (d *DB) rollupAggregate(ctx context.Context, r store.AggRequest, size int) 
 			return nil, false, nil // the plain SQL reports it
 		}
 	}
-	hours, minH, maxH, have, err := d.totals(ctx)
-	if err != nil || !have {
-		return nil, false, err
-	}
-	lo, hi := r.From, r.To
-	if lo == 0 {
-		lo = minH
-	}
-	if hi == 0 {
-		hi = maxH + hourMs
-	}
-	if hi-lo < rollupMinSpan {
-		return nil, false, nil
-	}
-	lts := slices.Clone(r.LogTypes)
-	slices.Sort(lts)
-	lts = slices.Compact(lts)
-	want := rollupSpec{LogTypes: lts, Query: q}
 	filterOf := func(s rollupSpec) bool { return s.sameFilter(want) }
 	var iv int64 // histogram interval, ms
 	var match func(rollupSpec) bool
