@@ -874,22 +874,12 @@ func (d *DB) view(ctx context.Context, want rollupSpec, match func(rollupSpec) b
 	// A shape asked once (a query typed once, a value clicked once) is
 	// not worth building; one asked again (a dashboard reloaded, a panel
 	// refreshed) is.
-	r.vmu.Lock()
-	if len(r.asked) > 10000 {
-		clear(r.asked)
-	}
-	r.asked[want.key()]++
-	again := r.asked[want.key()] >= rollupAsks
-	r.vmu.Unlock()
-	if !again {
+	if !r.askedAgain(want.key()) {
 		return nil, nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.vmu.RLock()
-	v = findView(r.views, match)
-	r.vmu.RUnlock()
-	if v != nil {
+	if v := r.find(match); v != nil {
 		return v, nil
 	}
 	unit, ok := probe()
@@ -923,6 +913,25 @@ func (d *DB) register(ctx context.Context, want rollupSpec) (*rollView, error) {
 	r.views[want.key()] = v
 	r.vmu.Unlock()
 	return v, nil
+}
+
+// askedAgain counts a request of the shape key and says whether the
+// shape has now been asked for rollupAsks times.
+func (r *rollups) askedAgain(key string) bool {
+	r.vmu.Lock()
+	defer r.vmu.Unlock()
+	if len(r.asked) > 10000 {
+		clear(r.asked)
+	}
+	r.asked[key]++
+	return r.asked[key] >= rollupAsks
+}
+
+// find returns a registered view that match accepts, or nil.
+func (r *rollups) find(match func(rollupSpec) bool) *rollView {
+	r.vmu.RLock()
+	defer r.vmu.RUnlock()
+	return findView(r.views, match)
 }
 
 // findView returns the view that matches, the narrowest buckets first,

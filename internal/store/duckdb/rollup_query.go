@@ -576,22 +576,12 @@ func (d *DB) secondWidth(ctx context.Context, want rollupSpec, match func(rollup
 	}
 	want.Unit = other
 	key := "width " + want.key()
-	r.vmu.Lock()
-	if len(r.asked) > 10000 {
-		clear(r.asked)
-	}
-	r.asked[key]++
-	again := r.asked[key] >= rollupAsks
-	r.vmu.Unlock()
-	if !again {
+	if !r.askedAgain(key) {
 		return nil, nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.vmu.RLock()
-	v = findView(r.views, matchOther)
-	r.vmu.RUnlock()
-	if v != nil {
+	if v := r.find(matchOther); v != nil {
 		return v, nil
 	}
 	if have.dropped {
