@@ -154,14 +154,14 @@ func (d *DB) prunePairs(ctx context.Context, r store.AggRequest, size int, lim p
 	}
 	defer func() { _ = tx.Rollback() }() // read only: nothing to keep
 	var v *rollView
-	var first, last int64
-	var valid, stale []span
+	var valid []span
 	for _, w := range views {
 		u := w.spec.Unit
-		first, last = max(ceilTo(lo, u), floorTo(minH, u)), min(floorTo(hi, u), ceilTo(maxH+hourMs, u))
+		first, last := max(ceilTo(lo, u), floorTo(minH, u)), min(floorTo(hi, u), ceilTo(maxH+hourMs, u))
 		if last-first < u {
 			continue
 		}
+		var stale []span
 		if valid, stale, err = d.validRuns(ctx, tx, w, first, last, hours); err != nil {
 			return nil, st, false, err
 		}
@@ -174,15 +174,8 @@ func (d *DB) prunePairs(ctx context.Context, r store.AggRequest, size int, lim p
 		return nil, st, false, nil // the rollups build what is missing
 	}
 	v.used.Store(time.Now().UnixNano())
-	var raw []span
-	if r.From < first || r.From == 0 {
-		raw = append(raw, span{r.From, first})
-	}
-	raw = append(raw, stale...)
-	if r.To > last || r.To == 0 {
-		raw = append(raw, span{last, r.To})
-	}
-	c := combiner{d: d, r: r, v: v, kr: kr, valid: valid, raw: raw, swap: v.spec.Field != r.Field, size: size}
+	// The documents outside the valid buckets: the edges and stale runs.
+	c := combiner{d: d, r: r, v: v, kr: kr, valid: valid, raw: rawSpans(r.From, r.To, valid), swap: v.spec.Field != r.Field, size: size}
 	bs, ok, err := c.prunedPairs(ctx, tx, lim, &st)
 	if err != nil {
 		return nil, st, false, fmt.Errorf("terms of %s and %s: %w", r.Field, r.Field2, err)
@@ -312,9 +305,7 @@ func (c *combiner) rawPairs() (string, []any, error) {
 	parts := make([]string, 0, len(c.raw))
 	var args []any
 	for _, s := range c.raw {
-		f := c.r.Filter
-		f.From, f.To = s.lo, s.hi
-		where, wargs, err := c.d.where(f)
+		where, wargs, err := c.spanWhere(s)
 		if err != nil {
 			return "", nil, err
 		}

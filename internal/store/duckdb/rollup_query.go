@@ -646,15 +646,21 @@ func (c *combiner) rollRowsIn(unit int64) (string, []any) {
 	return strings.Join(sels, " UNION ALL "), args
 }
 
+// spanWhere returns the request's WHERE clause and its arguments with the
+// time range of s, a run answered from the documents.
+func (c *combiner) spanWhere(s span) (string, []any, error) {
+	f := c.r.Filter
+	f.From, f.To = s.lo, s.hi
+	return c.d.where(f)
+}
+
 // rawRows returns the documents' rows of the other runs grouped as the
 // view groups them, with b the bucket of width unit: (b, k1, k2, n, s).
 func (c *combiner) rawRows(unit int64) (string, []any, error) {
 	var parts []string
 	var args []any
 	for _, s := range c.raw {
-		f := c.r.Filter
-		f.From, f.To = s.lo, s.hi
-		where, wargs, err := c.d.where(f)
+		where, wargs, err := c.spanWhere(s)
 		if err != nil {
 			return "", nil, err
 		}
