@@ -21,13 +21,9 @@ import (
 
 // genDocs returns n generated documents with their own copies of Source.
 func genDocs(seed uint64, start time.Time, step time.Duration, n int) ([]store.Doc, int) {
-	g := newDocGen(seed, start, step)
-	docs := make([]store.Doc, n)
+	docs := newDocGen(seed, start, step).batch(n)
 	bytes := 0
-	for i := range docs {
-		d := g.Next()
-		d.Source = append([]byte(nil), d.Source...)
-		docs[i] = d
+	for _, d := range docs {
 		bytes += len(d.Source)
 	}
 	return docs, bytes
@@ -283,13 +279,7 @@ func BenchmarkQueries(b *testing.B) {
 		var times []time.Duration
 		for b.Loop() {
 			b.StopTimer()
-			batch := make([]store.Doc, 1000)
-			for i := range batch {
-				d := g.Next()
-				d.Source = append([]byte(nil), d.Source...)
-				batch[i] = d
-			}
-			if err := db.Write(ctx, batch); err != nil {
+			if err := db.Write(ctx, g.batch(1000)); err != nil {
 				b.Fatal(err)
 			}
 			b.StartTimer()

@@ -131,6 +131,17 @@ func (g *docGen) Next() store.Doc {
 	}
 }
 
+// batch returns the next n documents, each with its own copy of Source.
+func (g *docGen) batch(n int) []store.Doc {
+	docs := make([]store.Doc, n)
+	for i := range docs {
+		d := g.Next()
+		d.Source = append([]byte(nil), d.Source...)
+		docs[i] = d
+	}
+	return docs
+}
+
 func (g *docGen) privIP() string {
 	return fmt.Sprintf("10.0.%d.%d", g.r.IntN(32), 1+g.r.IntN(254))
 }

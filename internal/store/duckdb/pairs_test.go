@@ -117,20 +117,6 @@ func pairViewSpec(r store.AggRequest, unit int64) rollupSpec {
 	return s
 }
 
-// registerView registers a rollup view of spec s, as if the rollups had
-// chosen it.
-func registerView(t testing.TB, db *DB, s rollupSpec) {
-	t.Helper()
-	if err := db.roll.ensure(context.Background(), db); err != nil {
-		t.Fatal(err)
-	}
-	for range rollupAsks {
-		if _, err := db.view(context.Background(), s, func(o rollupSpec) bool { return o.key() == s.key() }, func() (int64, bool) { return s.Unit, true }); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // TestPrunedPairsMatchTheSQL answers terms2 requests by pruning, within
 // limits that force every path (first try, lower thresholds, pairs added
 // up, giving up), on heavy-tailed, flat, tied and tiny data, from daily
@@ -173,7 +159,7 @@ func TestPrunedPairsMatchTheSQL(t *testing.T) {
 				}
 				writeAll(t, db, pairDocs(uint64(len(name))+uint64(unit), start, 6, n, pick), 2500)
 				for _, r := range pairRequests(0, 0) {
-					registerView(t, db, pairViewSpec(r, unit))
+					forceView(t, db, pairViewSpec(r, unit))
 					if _, _, err := db.rollupAggregate(ctx, r, r.Size); err != nil { // builds the view
 						t.Fatal(err)
 					}
@@ -240,13 +226,7 @@ func TestPrunedPairsMatchTheSQL(t *testing.T) {
 func TestAggregatePairsByPruning(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	open := func(ro bool) *DB {
-		db, err := Open(ctx, dir, Options{Threads: 2, ReadOnly: ro}, testLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return db
-	}
+	open := func(ro bool) *DB { return openAt(t, dir, Options{ReadOnly: ro}) }
 	db := open(false)
 	defer func() { _ = db.Close() }() // closed again below: a no-op then
 	start := time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)
@@ -282,7 +262,7 @@ func TestAggregatePairsByPruning(t *testing.T) {
 		}
 	}
 	check("no view", panel, false)
-	registerView(t, db, pairViewSpec(panel, dayMs))
+	forceView(t, db, pairViewSpec(panel, dayMs))
 	check("not built", panel, false) // the rollups build it
 	check("built", panel, true)
 	// The view for the fields the other way round.
@@ -320,20 +300,14 @@ func BenchmarkPrunedPairs(b *testing.B) {
 	n := envInt("VIGIL_BENCH_PAIRS", 200000)
 	start := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
 	g := newDocGen(5, start, 30*24*time.Hour/time.Duration(n))
-	batch := make([]store.Doc, 0, 20000)
-	for i := 0; i < n; i++ {
-		d := g.Next()
-		d.Source = append([]byte(nil), d.Source...)
-		if batch = append(batch, d); len(batch) == cap(batch) || i == n-1 {
-			if err := db.Write(ctx, batch); err != nil {
-				b.Fatal(err)
-			}
-			batch = batch[:0]
+	for off := 0; off < n; off += 20000 {
+		if err := db.Write(ctx, g.batch(min(20000, n-off))); err != nil {
+			b.Fatal(err)
 		}
 	}
 	r := store.AggRequest{Kind: store.AggTerms2, Field: "source.ip", Field2: "destination.ip", Size: 10,
 		Filter: store.Filter{LogTypes: []string{"vpcflowlogs"}, From: start.UnixMilli() + 23*hourMs, To: start.UnixMilli() + 29*dayMs + 37*60000}}
-	registerView(b, db, pairViewSpec(r, dayMs))
+	forceView(b, db, pairViewSpec(r, dayMs))
 	if _, _, err := db.rollupAggregate(ctx, r, r.Size); err != nil {
 		b.Fatal(err)
 	}

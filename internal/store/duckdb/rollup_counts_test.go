@@ -69,13 +69,7 @@ func TestCountsFollowTheWrites(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	start := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
-	open := func(ro bool) *DB {
-		db, err := Open(ctx, dir, Options{Threads: 2, Writers: 2, ReadOnly: ro}, testLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return db
-	}
+	open := func(ro bool) *DB { return openAt(t, dir, Options{Writers: 2, ReadOnly: ro}) }
 	db := open(false)
 	defer func() { _ = db.Close() }() // closed again below: a no-op then
 
@@ -431,13 +425,7 @@ func BenchmarkTotalsAfterWrite(b *testing.B) {
 		b.Run(map[bool]string{false: "hours", true: "whole"}[whole], func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
-				batch := make([]store.Doc, 1000)
-				for i := range batch {
-					d := g.Next()
-					d.Source = append([]byte(nil), d.Source...)
-					batch[i] = d
-				}
-				if err := db.Write(ctx, batch); err != nil {
+				if err := db.Write(ctx, g.batch(1000)); err != nil {
 					b.Fatal(err)
 				}
 				if whole {

@@ -163,7 +163,7 @@ func writeAll(t *testing.T, db *DB, docs []store.Doc, batch int) {
 
 // forceView registers a view with the given bucket width, as if the probe
 // had chosen it.
-func forceView(t *testing.T, db *DB, s rollupSpec) {
+func forceView(t testing.TB, db *DB, s rollupSpec) {
 	t.Helper()
 	if err := db.roll.ensure(context.Background(), db); err != nil {
 		t.Fatal(err)
@@ -186,13 +186,7 @@ func TestRollupsMatchTheDocuments(t *testing.T) {
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	docs, _ := genDocs(7, start, 50*time.Second, 15000) // about 8.7 days
 	end := docs[len(docs)-1].TimestampMs + 1
-	open := func(ro bool) *DB {
-		db, err := Open(ctx, dir, Options{Threads: 2, ReadOnly: ro}, testLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return db
-	}
+	open := func(ro bool) *DB { return openAt(t, dir, Options{ReadOnly: ro}) }
 	db := open(false)
 	defer func() { _ = db.Close() }() // closed again below: a no-op then
 	writeAll(t, db, docs, 4000)

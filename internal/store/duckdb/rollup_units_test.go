@@ -135,13 +135,7 @@ func TestRollupsBothWidths(t *testing.T) {
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	docs, _ := genDocs(21, start, 60*time.Second, 12000) // about 8.3 days
 	end := docs[len(docs)-1].TimestampMs + 1
-	open := func(ro bool) *DB {
-		db, err := Open(ctx, dir, Options{Threads: 2, ReadOnly: ro}, testLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return db
-	}
+	open := func(ro bool) *DB { return openAt(t, dir, Options{ReadOnly: ro}) }
 	db := open(false)
 	defer func() { _ = db.Close() }() // closed again below: a no-op then
 	writeAll(t, db, docs, 4000)

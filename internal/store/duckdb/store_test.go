@@ -40,17 +40,25 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// openTest opens a store in a temporary directory, closed at the end of
-// the test.
-func openTest(t testing.TB, opts Options) *DB {
+// openAt opens the store in dir (two DuckDB threads unless opts says);
+// the caller closes it, and may open the directory again.
+func openAt(t testing.TB, dir string, opts Options) *DB {
 	t.Helper()
 	if opts.Threads == 0 {
 		opts.Threads = 2
 	}
-	db, err := Open(context.Background(), t.TempDir(), opts, testLogger(t))
+	db, err := Open(context.Background(), dir, opts, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return db
+}
+
+// openTest opens a store in a temporary directory, closed at the end of
+// the test.
+func openTest(t testing.TB, opts Options) *DB {
+	t.Helper()
+	db := openAt(t, t.TempDir(), opts)
 	t.Cleanup(func() {
 		if err := db.Close(); err != nil {
 			t.Error(err)
@@ -478,13 +486,7 @@ func TestConcurrentReadersWhileWriting(t *testing.T) {
 		}()
 	}
 	for range 10 {
-		batch := make([]store.Doc, 500)
-		for i := range batch {
-			d := g.Next()
-			d.Source = append([]byte(nil), d.Source...)
-			batch[i] = d
-		}
-		if err := db.Write(ctx, dedupIDs(batch)); err != nil {
+		if err := db.Write(ctx, dedupIDs(g.batch(500))); err != nil {
 			t.Fatal(err)
 		}
 	}
