@@ -4,6 +4,7 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -11,10 +12,16 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	duck "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/vigil-siem/vigil/internal/event"
+	"github.com/vigil-siem/vigil/internal/pipeline"
+	storesink "github.com/vigil-siem/vigil/internal/sink/store"
 	"github.com/vigil-siem/vigil/internal/store"
 	"github.com/vigil-siem/vigil/internal/web"
 )
@@ -108,6 +115,146 @@ func BenchmarkIngest(b *testing.B) {
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "docs/s")
 		b.ReportMetric(float64(cpu.Microseconds())/float64(n*b.N), "cpu-µs/doc")
 	})
+}
+
+// countingStore counts the writes that reach the store.
+type countingStore struct {
+	*DB
+	writes atomic.Int64
+}
+
+func (c *countingStore) Write(ctx context.Context, docs []store.Doc) error {
+	c.writes.Add(1)
+	return c.DB.Write(ctx, docs)
+}
+
+// BenchmarkSinkIngest feeds generated documents (VIGIL_BENCH_INGEST,
+// default 491,520: four row groups) through the store sink in pipeline
+// batches of 1,000, as fast as the sink takes them, into a fresh store, and
+// reports documents per second up to the final checkpoint, with the sink's
+// default limits: the rate at which the pipeline can load the store. It
+// also reports the mean size of the sink's writes.
+func BenchmarkSinkIngest(b *testing.B) {
+	n := envInt("VIGIL_BENCH_INGEST", 491520)
+	docs, bytes := genDocs(1, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 250*time.Millisecond, n)
+	var batches []*pipeline.Batch
+	for off := 0; off < n; off += 1000 {
+		pb := &pipeline.Batch{}
+		for _, d := range docs[off:min(off+1000, n)] {
+			pb.Docs = append(pb.Docs, event.Document{ID: d.ID, Index: d.Index, LogType: d.LogType, TimestampMs: d.TimestampMs, Source: d.Source})
+		}
+		batches = append(batches, pb)
+	}
+	ctx := context.Background()
+	b.SetBytes(int64(bytes))
+	var cpu time.Duration
+	var writes int64
+	for b.Loop() {
+		b.StopTimer()
+		db, err := Open(ctx, b.TempDir(), Options{Threads: 2}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cs := &countingStore{DB: db}
+		ack := event.NewAck(nil)
+		sink := storesink.New(cs, nil)
+		b.StartTimer()
+		c0 := cpuTime()
+		for _, pb := range batches {
+			ack.Add(len(pb.Docs))
+			for i := range pb.Docs {
+				pb.Docs[i].Ack = ack
+			}
+			if err := sink.Write(ctx, pb); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := sink.Close(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
+		cpu += cpuTime() - c0
+		writes += cs.writes.Load()
+		if got := sink.Delivered(); got != int64(n) {
+			b.Fatalf("%d documents delivered, want %d", got, n)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "docs/s")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(n*b.N), "cpu-µs/doc")
+	b.ReportMetric(float64(n*b.N)/float64(writes), "docs/write")
+}
+
+// BenchmarkDuckDBAlone measures what DuckDB alone costs for the rows Vigil
+// writes, as a ceiling for BenchmarkIngest: generated documents
+// (VIGIL_BENCH_INGEST, default 491,520) are stored once by Vigil, copied
+// into an in-memory table, and then copied from there by INSERT ... SELECT
+// into the docs table of a fresh database file, followed by a checkpoint:
+// no JSON scanning, no document compression, no Go code per row. The
+// sub-benchmarks insert in transactions of the store sink's write size
+// (20,000 rows) and in one transaction.
+func BenchmarkDuckDBAlone(b *testing.B) {
+	n := envInt("VIGIL_BENCH_INGEST", 491520)
+	ctx := context.Background()
+	src := b.TempDir()
+	st, err := Open(ctx, src, Options{Threads: 2}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	docs, _ := genDocs(1, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 250*time.Millisecond, n)
+	for off := 0; off < n; off += 50000 {
+		if err := st.Write(ctx, docs[off:min(off+50000, n)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := st.Close(); err != nil {
+		b.Fatal(err)
+	}
+	docs = nil
+	conn, err := duck.NewConnector("?threads=2&checkpoint_threshold=1GB", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	db := sql.OpenDB(conn)
+	defer db.Close()
+	db.SetMaxOpenConns(1) // one connection: the temporary table lives on it
+	exec := func(q string) {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			b.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec("ATTACH " + sqlString(filepath.Join(src, DBFile)) + " AS src (READ_ONLY)")
+	var ddl string
+	if err := db.QueryRowContext(ctx, `SELECT sql FROM duckdb_tables() WHERE database_name = 'src' AND table_name = 'docs'`).Scan(&ddl); err != nil {
+		b.Fatal(err)
+	}
+	exec("CREATE TEMP TABLE rows AS SELECT * FROM src.main.docs ORDER BY rowid")
+	exec("DETACH src")
+	for _, batch := range []int{20000, n} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			var cpu time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				exec("ATTACH " + sqlString(filepath.Join(b.TempDir(), DBFile)) + " AS dst (ROW_GROUP_SIZE " + strconv.Itoa(rowGroupSize()) + ")")
+				exec("USE dst")
+				exec(ddl)
+				b.StartTimer()
+				c0 := cpuTime()
+				for off := 0; off < n; off += batch {
+					exec(fmt.Sprintf("INSERT INTO docs SELECT * FROM temp.rows WHERE rowid >= %d AND rowid < %d", off, off+batch))
+				}
+				exec("CHECKPOINT")
+				cpu += cpuTime() - c0
+				b.StopTimer()
+				exec("USE memory")
+				exec("DETACH dst")
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "docs/s")
+			b.ReportMetric(float64(cpu.Microseconds())/float64(n*b.N), "cpu-µs/doc")
+		})
+	}
 }
 
 // cpuTime returns the CPU time (user and system) this process has used:
