@@ -104,6 +104,43 @@ func TestFromEnv(t *testing.T) {
 	}
 }
 
+// TestFromEnvInsecure checks that OPENSEARCH_INSECURE_SKIP_VERIFY takes
+// the boolean spellings and that any other value is reported by Validate,
+// naming the variable, instead of being ignored.
+func TestFromEnvInsecure(t *testing.T) {
+	tests := []struct {
+		name, value string
+		want        bool
+		wantErr     bool
+	}{
+		{name: "unset", value: ""},
+		{name: "true", value: "true", want: true},
+		{name: "one", value: "1", want: true},
+		{name: "false", value: "false"},
+		{name: "yes", value: "yes", wantErr: true},
+		{name: "on", value: "on", wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{EnvEndpoint: "http://localhost:9200", EnvInsecure: tc.value}
+			c := FromEnv("", func(k string) string { return env[k] })
+			err := c.Validate()
+			if tc.wantErr {
+				if err == nil || !strings.Contains(err.Error(), EnvInsecure) || !strings.Contains(err.Error(), "true or false") {
+					t.Fatalf("Validate: %v, want an error naming %s and the accepted values", err, EnvInsecure)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
+			if c.InsecureSkipVerify != tc.want {
+				t.Errorf("InsecureSkipVerify %v, want %v", c.InsecureSkipVerify, tc.want)
+			}
+		})
+	}
+}
+
 func TestDo(t *testing.T) {
 	s := opensearchtest.New(t, opensearchtest.Options{BasicAuth: "admin:s3cret"})
 	ctx := context.Background()

@@ -79,12 +79,16 @@ type Config struct {
 	// Timeout bounds one HTTP call (connect, send, answer); zero means
 	// DefaultTimeout.
 	Timeout time.Duration
+
+	// envErr is a variable FromEnv could not read; Validate reports it.
+	envErr error
 }
 
 // FromEnv builds a Config from a URL given on the command line (may be
 // empty: then ENDPOINT is used) and the environment read through getenv
 // (os.Getenv when nil). Flags the caller parsed afterwards may override the
-// returned fields. It does not validate; New does.
+// returned fields. It does not validate; New does, and reports a variable
+// that does not parse (OPENSEARCH_INSECURE_SKIP_VERIFY=yes).
 func FromEnv(rawURL string, getenv func(string) string) Config {
 	if getenv == nil {
 		getenv = os.Getenv
@@ -103,8 +107,12 @@ func FromEnv(rawURL string, getenv func(string) string) Config {
 	if c.AWSRegion == "" {
 		c.AWSRegion = getenv(EnvAWSDefaultRegion)
 	}
-	if v, err := strconv.ParseBool(getenv(EnvInsecure)); err == nil {
-		c.InsecureSkipVerify = v
+	if v := getenv(EnvInsecure); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			c.envErr = fmt.Errorf("%s=%q: want true or false (also accepted: 1, t, TRUE, True, 0, f, FALSE, False)", EnvInsecure, v)
+		}
+		c.InsecureSkipVerify = b
 	}
 	return c
 }
@@ -115,6 +123,9 @@ func FromEnv(rawURL string, getenv func(string) string) Config {
 // they are not given. Errors name the field and the bad value, never a
 // password.
 func (c *Config) Validate() error {
+	if c.envErr != nil {
+		return c.envErr
+	}
 	if c.URL == "" {
 		return fmt.Errorf("opensearch URL: empty (give --opensearch URL or set %s)", EnvEndpoint)
 	}
