@@ -10,8 +10,11 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/vigil-siem/vigil/internal/logtype"
 )
 
 // Exit codes of every command.
@@ -152,5 +155,17 @@ func (m *multiFlag) Set(v string) error {
 		return errors.New("empty value")
 	}
 	*m = append(*m, v)
+	return nil
+}
+
+// checkTypes rejects a --type value that names no log type of reg nor one
+// of also (types that exist without a configuration, such as the store's
+// alerts), listing the known names.
+func checkTypes(reg *logtype.Registry, names []string, also ...string) error {
+	for _, n := range names {
+		if _, ok := reg.Get(n); !ok && !slices.Contains(also, n) {
+			return fmt.Errorf("--type %q: unknown log type (known: %s)", n, strings.Join(append(reg.Names(), also...), ", "))
+		}
+	}
 	return nil
 }

@@ -225,12 +225,11 @@ func runLoad(ctx context.Context, env *Env, args []string) int {
 	}
 	var force *logtype.Type
 	if opts.typeName != "" {
-		t, ok := reg.Get(opts.typeName)
-		if !ok {
-			fmt.Fprintf(env.Stderr, "vigil load: --type %q: unknown log type (known: %s)\n", opts.typeName, strings.Join(reg.Names(), ", "))
+		if err := checkTypes(reg, []string{opts.typeName}); err != nil {
+			fmt.Fprintf(env.Stderr, "vigil load: %v\n", err)
 			return ExitUsage
 		}
-		force = t
+		force, _ = reg.Get(opts.typeName)
 	}
 	dl := ndjson.NewDeadLetter(opts.deadLetter)
 	sink, written, err := openSink(ctx, opts.sink, env, reg, dl, &opts.bulk)

@@ -84,11 +84,9 @@ func runRetention(ctx context.Context, env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "vigil retention: %v\n", err)
 		return ExitUsage
 	}
-	for _, n := range types {
-		if _, ok := reg.Get(n); !ok {
-			fmt.Fprintf(env.Stderr, "vigil retention: --type %q: unknown log type\n", n)
-			return ExitUsage
-		}
+	if err := checkTypes(reg, types); err != nil {
+		fmt.Fprintf(env.Stderr, "vigil retention: %v\n", err)
+		return ExitUsage
 	}
 	return retentionStore(ctx, env, reg, types, dataDir, time.Duration(olderThan), dryRun)
 }

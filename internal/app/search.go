@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-siem/vigil/internal/detect/stage"
+	"github.com/vigil-siem/vigil/internal/logtype"
 	"github.com/vigil-siem/vigil/internal/opensearch/setup"
 	"github.com/vigil-siem/vigil/internal/query"
 	"github.com/vigil-siem/vigil/internal/store"
@@ -29,7 +31,9 @@ flags:
   --from T, --to T only documents from T up to T (RFC 3339 or YYYY-MM-DD);
                    overrides --since
   --all-time       no time limit
-  --type NAME      only this log type (repeatable)
+  --type NAME      only this log type (repeatable): a built-in type, alert,
+                   or a type of a --config file
+  --config FILE    a user.ini whose log types --type may name (repeatable)
   --limit N        print at most N documents (default 100, at most 10000)
   --count          print only the number of matching documents
   --json           print documents as NDJSON: {"_index","_id","_source"}
@@ -113,6 +117,7 @@ func runSearch(ctx context.Context, env *Env, args []string) int {
 	var (
 		tr      timeRange
 		types   multiFlag
+		configs multiFlag
 		limit   int
 		count   bool
 		asJSON  bool
@@ -122,6 +127,7 @@ func runSearch(ctx context.Context, env *Env, args []string) int {
 	fs.SetOutput(io.Discard)
 	tr.register(fs, 24*time.Hour)
 	fs.Var(&types, "type", "")
+	fs.Var(&configs, "config", "")
 	fs.IntVar(&limit, "limit", 100, "")
 	fs.BoolVar(&count, "count", false, "")
 	fs.BoolVar(&asJSON, "json", false, "")
@@ -149,6 +155,15 @@ func runSearch(ctx context.Context, env *Env, args []string) int {
 	}
 	from, to, err := tr.bounds(time.Now())
 	if err != nil {
+		fmt.Fprintf(env.Stderr, "vigil search: %v\n", err)
+		return ExitUsage
+	}
+	reg, err := logtype.Load(configs...)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "vigil search: %v\n", err)
+		return ExitUsage
+	}
+	if err := checkTypes(reg, types, stage.AlertLogType); err != nil {
 		fmt.Fprintf(env.Stderr, "vigil search: %v\n", err)
 		return ExitUsage
 	}

@@ -20,14 +20,6 @@ import (
 	"github.com/vigil-siem/vigil/internal/testutil/opensearchtest"
 )
 
-// runApp runs Main and returns the exit code, stdout and stderr.
-func runApp(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	var stdout, stderr bytes.Buffer
-	code := Main(context.Background(), args, strings.NewReader(""), &stdout, &stderr)
-	return code, stdout.String(), stderr.String()
-}
-
 // TestStoreReplayKeepsCount loads the same input into the store twice: the
 // second load replaces documents by _id, so the count stays the same.
 func TestStoreReplayKeepsCount(t *testing.T) {

@@ -1,0 +1,73 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runApp runs Main and returns the exit code, stdout and stderr.
+func runApp(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := Main(context.Background(), args, strings.NewReader(""), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// TestCommandUsageErrors checks that commands reject bad flags before
+// touching the store, with a message naming the flag, and exit 2.
+func TestCommandUsageErrors(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	tests := []struct {
+		name       string
+		args       []string
+		wantStderr []string
+	}{
+		{name: "search unknown type", args: []string{"search", "--data-dir", data, "--type", "nosuch", "x"},
+			wantStderr: []string{`vigil search: --type "nosuch": unknown log type`, "cloudtrail", "alert"}},
+		{name: "search second type unknown", args: []string{"search", "--data-dir", data, "--type", "cloudtrail", "--type", "nosuch", "x"},
+			wantStderr: []string{`--type "nosuch": unknown log type`}},
+		{name: "retention unknown type", args: []string{"retention", "--data-dir", data, "--older-than", "1d", "--type", "nosuch"},
+			wantStderr: []string{`vigil retention: --type "nosuch": unknown log type`, "cloudtrail"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runApp(t, tc.args...)
+			if code != ExitUsage {
+				t.Errorf("exit %d, want %d\n%s", code, ExitUsage, stderr)
+			}
+			for _, s := range tc.wantStderr {
+				if !strings.Contains(stderr, s) {
+					t.Errorf("stderr does not contain %q:\n%s", s, stderr)
+				}
+			}
+		})
+	}
+}
+
+// TestSearchKnownTypes checks that search accepts the alert type and the
+// types of a --config file: they pass the type check (the missing store
+// then fails the search, which is not a usage error).
+func TestSearchKnownTypes(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"user.ini": "[mytype]\nindex_name = log-mytype\ns3_key = mytype/\nfile_format = text\n"})
+	ini := filepath.Join(dir, "user.ini")
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{name: "alert", args: []string{"--type", "alert"}},
+		{name: "built-in", args: []string{"--type", "cloudtrail"}},
+		{name: "user.ini type", args: []string{"--config", ini, "--type", "mytype"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"search", "--data-dir", filepath.Join(dir, "nodata")}, tc.args...)
+			code, _, stderr := runApp(t, append(args, "x")...)
+			if code == ExitUsage || strings.Contains(stderr, "unknown log type") {
+				t.Errorf("exit %d, want the type accepted:\n%s", code, stderr)
+			}
+		})
+	}
+}
