@@ -29,6 +29,8 @@ func TestCommandUsageErrors(t *testing.T) {
 			wantStderr: []string{`vigil search: --type "nosuch": unknown log type`, "cloudtrail", "alert"}},
 		{name: "search second type unknown", args: []string{"search", "--data-dir", data, "--type", "cloudtrail", "--type", "nosuch", "x"},
 			wantStderr: []string{`--type "nosuch": unknown log type`}},
+		{name: "serve short token", args: []string{"serve", "--data-dir", data, "--addr", "127.0.0.1:0", "--auth-token", "short"},
+			wantStderr: []string{"vigil serve: --auth-token (or VIGIL_AUTH_TOKEN) is 5 characters", "at least 16"}},
 		{name: "retention unknown type", args: []string{"retention", "--data-dir", data, "--older-than", "1d", "--type", "nosuch"},
 			wantStderr: []string{`vigil retention: --type "nosuch": unknown log type`, "cloudtrail"}},
 	}
@@ -67,6 +69,32 @@ func TestSearchKnownTypes(t *testing.T) {
 			code, _, stderr := runApp(t, append(args, "x")...)
 			if code == ExitUsage || strings.Contains(stderr, "unknown log type") {
 				t.Errorf("exit %d, want the type accepted:\n%s", code, stderr)
+			}
+		})
+	}
+}
+
+// TestAuthTokenLength checks that serve's own token check agrees with the
+// web server's: the shortest token it lets through is accepted there.
+func TestAuthTokenLength(t *testing.T) {
+	tests := []struct {
+		name    string
+		token   string
+		wantErr bool
+	}{
+		{name: "none", token: ""},
+		{name: "one short", token: strings.Repeat("x", minAuthToken-1), wantErr: true},
+		{name: "shortest", token: strings.Repeat("x", minAuthToken)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := serveOptions{addr: "127.0.0.1:0", authToken: tc.token}
+			_, err := o.webOptions()
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("webOptions: %v, want error %v", err, tc.wantErr)
+			}
+			if err != nil && strings.Contains(err.Error(), "AuthToken") {
+				t.Errorf("the message names the Go field, not the flag: %v", err)
 			}
 		})
 	}
