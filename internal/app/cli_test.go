@@ -31,6 +31,8 @@ func TestCommandUsageErrors(t *testing.T) {
 			wantStderr: []string{`--type "nosuch": unknown log type`}},
 		{name: "serve short token", args: []string{"serve", "--data-dir", data, "--addr", "127.0.0.1:0", "--auth-token", "short"},
 			wantStderr: []string{"vigil serve: --auth-token (or VIGIL_AUTH_TOKEN) is 5 characters", "at least 16"}},
+		{name: "serve missing watch dir", args: []string{"serve", "--data-dir", data, "--addr", "127.0.0.1:0", "--watch", filepath.Join(data, "nosuch")},
+			wantStderr: []string{"vigil serve: --watch " + filepath.Join(data, "nosuch") + ": no such file or directory"}},
 		{name: "retention unknown type", args: []string{"retention", "--data-dir", data, "--older-than", "1d", "--type", "nosuch"},
 			wantStderr: []string{`vigil retention: --type "nosuch": unknown log type`, "cloudtrail"}},
 	}

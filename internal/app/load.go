@@ -96,6 +96,7 @@ configuration errors.
 
 // loadOptions are the parsed flags of vigil load.
 type loadOptions struct {
+	cmd            string // the command named in messages; empty: vigil load
 	configs        multiFlag
 	typeName       string
 	sink           string
@@ -244,11 +245,15 @@ func runLoad(ctx context.Context, env *Env, args []string) int {
 // summary; it closes the sink and dl. written, when not nil, reports the
 // bytes the sink wrote.
 func loadInto(ctx context.Context, env *Env, opts *loadOptions, reg *logtype.Registry, force *logtype.Type, dl *ndjson.DeadLetter, sink pipeline.Sink, written func() int64) int {
-	rep := &reporter{w: env.Stderr, quiet: opts.quiet, live: opts.watch > 0}
+	cmd := opts.cmd
+	if cmd == "" {
+		cmd = "vigil load"
+	}
+	rep := &reporter{w: env.Stderr, cmd: cmd, quiet: opts.quiet, live: opts.watch > 0}
 	stats := &pipeline.Stats{Start: time.Now()}
 	geo, err := geoip.Open(opts.geoipCity, opts.geoipASN)
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "vigil load: %v\n", err)
+		fmt.Fprintf(env.Stderr, "%s: %v\n", cmd, err)
 		_ = sink.Close(ctx) // nothing was written
 		return ExitUsage
 	}
@@ -274,7 +279,7 @@ func loadInto(ctx context.Context, env *Env, opts *loadOptions, reg *logtype.Reg
 		var nt stage.Notifier
 		if opts.notify != nil {
 			if notifier, err = startNotifier(ctx, opts.notify, newLogger(env.Stderr)); err != nil {
-				fmt.Fprintf(env.Stderr, "vigil load: %v\n", err)
+				fmt.Fprintf(env.Stderr, "%s: %v\n", cmd, err)
 				_ = sink.Close(ctx) // nothing was written
 				return ExitUsage
 			}
@@ -282,15 +287,15 @@ func loadInto(ctx context.Context, env *Env, opts *loadOptions, reg *logtype.Reg
 		}
 		det, err = stage.New(stage.Config{RuleDirs: opts.rules, StateDir: opts.stateDir, DecideAtEnd: opts.stateDir == "", Notifier: nt}, newLogger(env.Stderr))
 		if err != nil {
-			fmt.Fprintf(env.Stderr, "vigil load: %v\n", err)
+			fmt.Fprintf(env.Stderr, "%s: %v\n", cmd, err)
 			if notifier != nil {
-				_ = notifier.stop(ctx, env.Stderr, "vigil load", true) // nothing was queued
+				_ = notifier.stop(ctx, env.Stderr, cmd, true) // nothing was queued
 			}
 			_ = sink.Close(ctx) // nothing was written
 			return ExitUsage
 		}
 		for _, p := range det.Problems() {
-			fmt.Fprintf(env.Stderr, "vigil load: rule skipped: %v\n", p)
+			fmt.Fprintf(env.Stderr, "%s: rule skipped: %v\n", cmd, p)
 		}
 		if opts.onDetector != nil {
 			opts.onDetector(det)
@@ -325,11 +330,11 @@ func loadInto(ctx context.Context, env *Env, opts *loadOptions, reg *logtype.Reg
 			err = cerr
 		}
 		if st := det.Stats(); !opts.quiet {
-			fmt.Fprintf(env.Stderr, "vigil load: detection: %d rules, %d correlations over %d documents: %d matches, %d alerts\n", st.Rules, st.Correlations, st.Documents, st.Matches+st.CorrelationMatches, st.AlertsNew)
+			fmt.Fprintf(env.Stderr, "%s: detection: %d rules, %d correlations over %d documents: %d matches, %d alerts\n", cmd, st.Rules, st.Correlations, st.Documents, st.Matches+st.CorrelationMatches, st.AlertsNew)
 		}
 	}
 	if notifier != nil { // after det.Close, which may raise the last alerts
-		if nerr := notifier.stop(ctx, env.Stderr, "vigil load", opts.quiet); nerr != nil && err == nil {
+		if nerr := notifier.stop(ctx, env.Stderr, cmd, opts.quiet); nerr != nil && err == nil {
 			err = nerr
 		}
 	}
@@ -345,7 +350,7 @@ func loadInto(ctx context.Context, env *Env, opts *loadOptions, reg *logtype.Reg
 	}
 	switch {
 	case err != nil:
-		fmt.Fprintf(env.Stderr, "vigil load: %v\n", err)
+		fmt.Fprintf(env.Stderr, "%s: %v\n", cmd, err)
 		return ExitFailure
 	case rep.failures() > 0 || stats.Errors.Load() > 0 || dl.Count() > 0:
 		return ExitFailure
@@ -356,6 +361,7 @@ func loadInto(ctx context.Context, env *Env, opts *loadOptions, reg *logtype.Reg
 // reporter prints progress, failures and the summary to stderr.
 type reporter struct {
 	w     io.Writer
+	cmd   string // the command its lines begin with: vigil load, vigil serve
 	quiet bool
 	live  bool // print failures as they happen (a watch never ends)
 
@@ -475,11 +481,11 @@ func (r *reporter) summary(st *pipeline.Stats, dl *ndjson.DeadLetter) {
 	}
 	sec := time.Since(st.Start).Seconds()
 	rec := st.Records.Load()
-	fmt.Fprintf(r.w, "vigil load: %d files, %d records, %d documents, %d errors, %d skipped; %s in, %s out; %.2f s (%.0f records/s)\n",
-		st.Files.Load(), rec, st.Documents.Load(), st.Errors.Load()+int64(r.wholeFails),
+	fmt.Fprintf(r.w, "%s: %d files, %d records, %d documents, %d errors, %d skipped; %s in, %s out; %.2f s (%.0f records/s)\n",
+		r.cmd, st.Files.Load(), rec, st.Documents.Load(), st.Errors.Load()+int64(r.wholeFails),
 		st.Skipped.Load(), humanBytes(st.BytesIn.Load()), humanBytes(st.BytesOut.Load()), sec, float64(rec)/sec)
 	if n := dl.Count(); n > 0 {
-		fmt.Fprintf(r.w, "vigil load: %d failed records or documents kept in %s\n", n, dl.Path())
+		fmt.Fprintf(r.w, "%s: %d failed records or documents kept in %s\n", r.cmd, n, dl.Path())
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -134,6 +135,9 @@ func runServe(ctx context.Context, env *Env, args []string) int {
 		return ExitUsage
 	}
 	wo, err := o.webOptions()
+	if err == nil {
+		err = checkWatch(in.watch)
+	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "vigil serve: %v\n", err)
 		return ExitUsage
@@ -168,6 +172,21 @@ func runServe(ctx context.Context, env *Env, args []string) int {
 	return serveAndWatch(ctx, env, o, in, nc, st, ln, wo)
 }
 
+// checkWatch makes sure every --watch path exists: a missing one would
+// only be reported, every few seconds, once the server runs.
+func checkWatch(paths []string) error {
+	for _, p := range paths {
+		_, err := os.Stat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("--watch %s: no such file or directory (create it, or name an existing one)", p)
+		case err != nil:
+			return fmt.Errorf("--watch %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
 // serveAndWatch serves the console while loading the watched directories
 // into the store, until ctx ends; nc, when set, configures notifications.
 func serveAndWatch(ctx context.Context, env *Env, o serveOptions, in ingestOptions, nc *notify.Config, st store.Store, ln net.Listener, wo web.Options) int {
@@ -193,6 +212,7 @@ func serveAndWatch(ctx context.Context, env *Env, o serveOptions, in ingestOptio
 		notify:         nc,
 		watch:          2 * time.Second,
 		paths:          in.watch,
+		cmd:            "vigil serve",
 	}
 	alerts := storeAlerts{StoreAlerts: web.StoreAlerts{Store: st}, det: &atomic.Pointer[stage.Detector]{}}
 	lo.onDetector = alerts.det.Store

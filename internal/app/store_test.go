@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -141,6 +142,9 @@ func TestServeWatch(t *testing.T) {
 		t.Errorf("serve --sink opensearch: exit %d\n%s", code, osErr.String())
 	}
 	serveExited(t, done, &stderr)
+	if !regexp.MustCompile(`(?m)^vigil serve: \d+ files`).MatchString(stderr.String()) || strings.Contains(stderr.String(), "vigil load:") {
+		t.Errorf("the summary of serve --watch is not labelled vigil serve:\n%s", stderr.String())
+	}
 }
 
 // TestServeAcknowledgeKeepsStatus acknowledges an alert in the console
