@@ -101,3 +101,56 @@ func TestAuthTokenLength(t *testing.T) {
 		})
 	}
 }
+
+// TestGeoIPDir checks that a VIGIL_GEOIP_DIR that is set but gives no
+// database stops the command with a message naming it, while an unset one
+// leaves GeoIP off quietly.
+func TestGeoIPDir(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "nosuch")
+	withCity := writeFiles(t, map[string]string{geoipCityDB: "not read by the check"})
+	tests := []struct {
+		name      string
+		env       string
+		city, asn string // flag values; "default" takes the one from the directory
+		wantErr   string
+	}{
+		{name: "unset", env: ""},
+		{name: "missing directory", env: missing, wantErr: envGeoIPDir + "=" + missing + ": reading the GeoIP directory"},
+		{name: "empty directory", env: dir, wantErr: "holds neither " + geoipCityDB + " nor " + geoipASNDB},
+		{name: "one database", env: withCity},
+		{name: "both flags given", env: missing, city: "/x/city.mmdb", asn: "/x/asn.mmdb"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(envGeoIPDir, tc.env)
+			city, asn := tc.city, tc.asn
+			if city == "" {
+				city = geoipDefault(geoipCityDB)
+			}
+			if asn == "" {
+				asn = geoipDefault(geoipASNDB)
+			}
+			err := checkGeoIPDir(city, asn)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("checkGeoIPDir: %v, want nil", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Errorf("checkGeoIPDir: %v, want an error containing %q", err, tc.wantErr)
+			}
+		})
+	}
+	t.Run("load and serve stop", func(t *testing.T) {
+		t.Setenv(envGeoIPDir, missing)
+		watch := t.TempDir()
+		for _, args := range [][]string{
+			{"load", "--sink", "ndjson:" + filepath.Join(dir, "out.ndjson"), watch},
+			{"serve", "--data-dir", filepath.Join(dir, "data"), "--addr", "127.0.0.1:0", "--watch", watch},
+		} {
+			code, _, stderr := runApp(t, args...)
+			if code != ExitUsage || !strings.Contains(stderr, "vigil "+args[0]+": "+envGeoIPDir+"="+missing) {
+				t.Errorf("%s: exit %d, want %d and a message naming %s:\n%s", args[0], code, ExitUsage, envGeoIPDir, stderr)
+			}
+		}
+	})
+}

@@ -74,7 +74,9 @@ flags:
                       GeoLite2-City.mmdb in $VIGIL_GEOIP_DIR, if any)
   --geoip-asn FILE    a MaxMind ASN database: adds source.as.* and
                       destination.as.* (default: GeoLite2-ASN.mmdb in
-                      $VIGIL_GEOIP_DIR, if any)
+                      $VIGIL_GEOIP_DIR, if any). A VIGIL_GEOIP_DIR that is
+                      set must be a readable directory holding at least
+                      one of the two databases, else the command stops
   --rules PATH        run these Sigma rules (a directory or file,
                       repeatable) on every document; alerts go to the same
                       sink, index "alerts" (docs/rules.md, docs/alerts.md)
@@ -134,8 +136,8 @@ func parseLoadFlags(stderr io.Writer, args []string) (*loadOptions, error) {
 	fs.Var(&o.rules, "rules", "")
 	fs.StringVar(&o.stateDir, "state-dir", "", "")
 	fs.StringVar(&o.notifyFile, "notify", "", "")
-	fs.StringVar(&o.geoipCity, "geoip-city", geoipDefault("GeoLite2-City.mmdb"), "")
-	fs.StringVar(&o.geoipASN, "geoip-asn", geoipDefault("GeoLite2-ASN.mmdb"), "")
+	fs.StringVar(&o.geoipCity, "geoip-city", geoipDefault(geoipCityDB), "")
+	fs.StringVar(&o.geoipASN, "geoip-asn", geoipDefault(geoipASNDB), "")
 	fs.IntVar(&o.bulk.MaxBulkBytes, "bulk-bytes", ossink.DefaultMaxBulkBytes, "")
 	fs.IntVar(&o.bulk.Concurrency, "bulk-concurrency", ossink.DefaultConcurrency, "")
 	fs.DurationVar(&o.bulk.InitialBackoff, "retry-backoff", ossink.DefaultInitialBackoff, "")
@@ -251,7 +253,11 @@ func loadInto(ctx context.Context, env *Env, opts *loadOptions, reg *logtype.Reg
 	}
 	rep := &reporter{w: env.Stderr, cmd: cmd, quiet: opts.quiet, live: opts.watch > 0}
 	stats := &pipeline.Stats{Start: time.Now()}
-	geo, err := geoip.Open(opts.geoipCity, opts.geoipASN)
+	err := checkGeoIPDir(opts.geoipCity, opts.geoipASN)
+	var geo *geoip.DB
+	if err == nil {
+		geo, err = geoip.Open(opts.geoipCity, opts.geoipASN)
+	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "%s: %v\n", cmd, err)
 		_ = sink.Close(ctx) // nothing was written
@@ -507,10 +513,35 @@ func newLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
+// The GeoIP databases looked for in $VIGIL_GEOIP_DIR.
+const (
+	envGeoIPDir = "VIGIL_GEOIP_DIR"
+	geoipCityDB = "GeoLite2-City.mmdb"
+	geoipASNDB  = "GeoLite2-ASN.mmdb"
+)
+
+// checkGeoIPDir reports a $VIGIL_GEOIP_DIR that is set but gives no
+// database although city or asn (the --geoip-city and --geoip-asn values)
+// left one to it: a directory that cannot be read, or one holding neither
+// database. Unset, it is no error: GeoIP enrichment is simply off.
+func checkGeoIPDir(city, asn string) error {
+	dir := os.Getenv(envGeoIPDir)
+	if dir == "" || city != geoipDefault(geoipCityDB) && asn != geoipDefault(geoipASNDB) {
+		return nil
+	}
+	if _, err := os.ReadDir(dir); err != nil {
+		return fmt.Errorf("%s=%s: reading the GeoIP directory: %w", envGeoIPDir, dir, err)
+	}
+	if geoipDefault(geoipCityDB) == "" && geoipDefault(geoipASNDB) == "" {
+		return fmt.Errorf("%s=%s holds neither %s nor %s (put them there, or unset the variable to load without GeoIP)", envGeoIPDir, dir, geoipCityDB, geoipASNDB)
+	}
+	return nil
+}
+
 // geoipDefault returns the database file name in $VIGIL_GEOIP_DIR when it
 // exists there, else "".
 func geoipDefault(name string) string {
-	dir := os.Getenv("VIGIL_GEOIP_DIR")
+	dir := os.Getenv(envGeoIPDir)
 	if dir == "" {
 		return ""
 	}

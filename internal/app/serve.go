@@ -138,6 +138,9 @@ func runServe(ctx context.Context, env *Env, args []string) int {
 	if err == nil {
 		err = checkWatch(in.watch)
 	}
+	if err == nil && len(in.watch) > 0 {
+		err = checkGeoIPDir(in.geoipCity, in.geoipASN)
+	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "vigil serve: %v\n", err)
 		return ExitUsage
