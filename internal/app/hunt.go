@@ -37,8 +37,11 @@ flags:
                     (2025-06-01) or an RFC 3339 time (default 30d)
   --until WHEN      where to stop, same forms (default: now)
   --data-dir DIR    the embedded store (default vigil-data)
-  --serve ADDR      a running vigil serve to read through when it holds the
-                    store
+  --serve URL       read through the vigil serve at URL (e.g.
+                    http://127.0.0.1:8080) instead of opening the store.
+                    Without it, a vigil serve that holds the store is read
+                    through all the same. $VIGIL_AUTH_TOKEN is sent as its
+                    token when it requires one
   --json            one JSON object per match instead of text
 
 Text output: one line per match, the event time, the rule, the document
@@ -442,7 +445,7 @@ func runHunt(ctx context.Context, env *Env, args []string) int {
 		return ExitFailure
 	}
 	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	st, err := openStore(ctx, o.dataDir, true, o.serve, logger)
+	st, err := openReader(ctx, o.dataDir, o.serve, logger)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "vigil hunt: opening the store in %s: %v\n", o.dataDir, err)
 		return ExitFailure

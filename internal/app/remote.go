@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +31,30 @@ func newRemoteStore(base, token string) *remoteStore {
 }
 
 var errRemote = errors.New("not available through a running vigil serve; stop it first")
+
+// envAuthToken is the variable that holds the token commands send to a
+// running vigil serve (its --auth-token).
+const envAuthToken = "VIGIL_AUTH_TOKEN"
+
+// openReader opens the store in dataDir for reading. When a running vigil
+// serve holds it, the reads go through that server's API instead,
+// authenticated with $VIGIL_AUTH_TOKEN. serveURL, when set, names the
+// server to read through without opening the store.
+func openReader(ctx context.Context, dataDir, serveURL string, logger *slog.Logger) (store.Store, error) {
+	if serveURL != "" {
+		if !strings.Contains(serveURL, "://") {
+			serveURL = "http://" + serveURL
+		}
+		return newRemoteStore(serveURL, os.Getenv(envAuthToken)), nil
+	}
+	st, err := openStore(ctx, dataDir, true, "", logger)
+	if errors.Is(err, store.ErrLocked) {
+		if _, _, addr, ok := storeHolder(dataDir); ok && addr != "" {
+			return newRemoteStore(addr, os.Getenv(envAuthToken)), nil
+		}
+	}
+	return st, err
+}
 
 // post sends a JSON request to the API and decodes the answer into out.
 func (r *remoteStore) post(ctx context.Context, path string, in, out any) error {
@@ -57,10 +83,14 @@ func (r *remoteStore) post(ctx context.Context, path string, in, out any) error 
 		var e struct {
 			Error string `json:"error"`
 		}
-		if json.Unmarshal(data, &e) == nil && e.Error != "" {
-			return fmt.Errorf("%s%s: %s", r.base, path, e.Error)
+		hint := ""
+		if resp.StatusCode == http.StatusUnauthorized {
+			hint = fmt.Sprintf(" (set %s to the server's --auth-token)", envAuthToken)
 		}
-		return fmt.Errorf("%s%s: HTTP %d", r.base, path, resp.StatusCode)
+		if json.Unmarshal(data, &e) == nil && e.Error != "" {
+			return fmt.Errorf("%s%s: %s%s", r.base, path, e.Error, hint)
+		}
+		return fmt.Errorf("%s%s: HTTP %d%s", r.base, path, resp.StatusCode, hint)
 	}
 	return json.Unmarshal(data, out)
 }

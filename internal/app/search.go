@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -24,7 +23,9 @@ Searches the embedded store with the query language of the console's query
 bar (docs/query.md): field:value, "quoted phrases", wildcards * and ?,
 field:[a TO b], field:>=N, AND/OR/NOT and parentheses, _exists_:field, CIDR
 for IP fields (source.ip:10.0.0.0/8) and free text. Matching documents are
-printed newest first, one per line.
+printed newest first, one per line. When a running vigil serve holds the
+store, the search goes through its API (with the token in
+$VIGIL_AUTH_TOKEN when it requires one).
 
 flags:
   --since D        only documents of the last D (e.g. 15m, 24h, 7d; default 24h)
@@ -168,13 +169,7 @@ func runSearch(ctx context.Context, env *Env, args []string) int {
 		return ExitUsage
 	}
 	filter := store.Filter{Query: q, From: from, To: to, LogTypes: types}
-	st, err := openStore(ctx, dataDir, true, "", newLogger(env.Stderr))
-	if errors.Is(err, store.ErrLocked) {
-		// A running vigil serve holds the store: ask it instead.
-		if _, _, addr, ok := storeHolder(dataDir); ok && addr != "" {
-			st, err = newRemoteStore(addr, os.Getenv("VIGIL_AUTH_TOKEN")), nil
-		}
-	}
+	st, err := openReader(ctx, dataDir, "", newLogger(env.Stderr))
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "vigil search: %v\n", err)
 		return ExitFailure
