@@ -222,3 +222,30 @@ func TestParseErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestRelative checks which queries hold a bound relative to the clock,
+// escaped or nested ones included.
+func TestRelative(t *testing.T) {
+	tests := []struct {
+		q    string
+		want bool
+	}{
+		{q: `@timestamp:>=now-24h`, want: true},
+		{q: `@timestamp:<n\ow`, want: true},
+		{q: `@timestamp:[now-7d TO now]`, want: true},
+		{q: `user.name:x AND NOT (a:1 OR @timestamp:<now)`, want: true},
+		{q: `user.name:now`, want: false},
+		{q: `snow`, want: false},
+		{q: `@timestamp:[2026-01-01 TO 2026-02-01]`, want: false},
+		{q: ``, want: false},
+	}
+	for _, tt := range tests {
+		n, err := Parse(tt.q)
+		if err != nil {
+			t.Fatalf("%q: %v", tt.q, err)
+		}
+		if got := Relative(n); got != tt.want {
+			t.Errorf("Relative(%q) = %v, want %v", tt.q, got, tt.want)
+		}
+	}
+}

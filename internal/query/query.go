@@ -73,6 +73,7 @@ package query
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -236,4 +237,22 @@ func Parse(s string) (Node, error) {
 // ParseAt is Parse with relative dates (now-24h) resolved against now.
 func ParseAt(s string, now time.Time) (Node, error) {
 	return parse(s, now)
+}
+
+// Relative reports whether n holds a range bound relative to the current
+// time (now-24h, or now itself), whose documents change with the clock
+// even when the stored documents do not. Escapes do not hide one: n holds
+// the values as parsed.
+func Relative(n Node) bool {
+	switch n := n.(type) {
+	case *And:
+		return slices.ContainsFunc(n.Nodes, Relative)
+	case *Or:
+		return slices.ContainsFunc(n.Nodes, Relative)
+	case *Not:
+		return Relative(n.Node)
+	case *Range:
+		return relative(n.From) || relative(n.To)
+	}
+	return false
 }
