@@ -209,6 +209,14 @@ var niceIntervals = []time.Duration{
 	24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour, 365 * 24 * time.Hour,
 }
 
+// floorSQL returns SQL that rounds the integer expression expr down to a
+// multiple of unit, as floorTo does. (DuckDB's // rounds toward zero, which
+// would put the times just before the epoch into the bucket after it.)
+func floorSQL(expr string, unit int64) string {
+	u := strconv.FormatInt(unit, 10)
+	return "(" + expr + " - ((" + expr + " % " + u + ") + " + u + ") % " + u + ")"
+}
+
 // autoInterval returns the smallest nice interval that gives at most about
 // 60 buckets over span milliseconds.
 func autoInterval(span int64) time.Duration {
@@ -225,6 +233,7 @@ func (d *DB) histogram(ctx context.Context, r store.AggRequest, size int, where 
 	if iv < 0 || (iv > 0 && iv < time.Millisecond) {
 		return nil, fmt.Errorf("histogram interval %v is below a millisecond", iv)
 	}
+	iv = iv.Truncate(time.Millisecond) // buckets are whole milliseconds, and say so
 	if iv == 0 {
 		from, to := r.From, r.To
 		if from == 0 || to == 0 {
@@ -243,7 +252,7 @@ func (d *DB) histogram(ctx context.Context, r store.AggRequest, size int, where 
 	}
 	ivMs := iv.Milliseconds()
 	res := &store.AggResult{Buckets: []store.Bucket{}, Interval: iv}
-	bucket := "(ts // " + strconv.FormatInt(ivMs, 10) + ") * " + strconv.FormatInt(ivMs, 10)
+	bucket := floorSQL("ts", ivMs)
 	var q string
 	var qargs []any
 	if r.Field == "" {

@@ -125,7 +125,8 @@ type rollupScope struct {
 // a range under rollupMinSpan, rollups off or an empty store.
 func (d *DB) rollupScope(ctx context.Context, r store.AggRequest) (sc rollupScope, ok bool, err error) {
 	q := strings.TrimSpace(r.Query)
-	if strings.Contains(strings.ToLower(q), "now") {
+	if n, err := query.Parse(q); err != nil || query.Relative(n) {
+		// The plain SQL reports a malformed query.
 		return sc, false, nil
 	}
 	if (r.From != 0 && r.To != 0 && r.To-r.From < rollupMinSpan) || d.roll.ensure(ctx, d) != nil {
@@ -429,7 +430,9 @@ func union(a, b []span) []span {
 }
 
 // rawSpans returns the parts of the request's range [from, to) (0: open)
-// that covered leaves to the documents, with 0 for an open bound.
+// that covered leaves to the documents, with math.MinInt64 and
+// math.MaxInt64 for open bounds (0 is a real bound there: the edge of a
+// bucket at the epoch).
 func rawSpans(from, to int64, covered []span) []span {
 	lo, hi := from, to
 	if from == 0 {
@@ -438,16 +441,7 @@ func rawSpans(from, to int64, covered []span) []span {
 	if to == 0 {
 		hi = math.MaxInt64
 	}
-	out := subtract([]span{{lo, hi}}, covered)
-	for i := range out {
-		if out[i].lo == math.MinInt64 {
-			out[i].lo = 0
-		}
-		if out[i].hi == math.MaxInt64 {
-			out[i].hi = 0
-		}
-	}
-	return out
+	return subtract([]span{{lo, hi}}, covered)
 }
 
 // widthStats is what the buckets of each width hold, from the last whole
@@ -638,8 +632,7 @@ func (c *combiner) rollRowsIn(unit int64) (string, []any) {
 		}
 		b := "b"
 		if unit != 0 && unit != p.v.spec.Unit {
-			u := strconv.FormatInt(unit, 10)
-			b = "b // " + u + " * " + u
+			b = floorSQL("b", unit)
 		}
 		sels = append(sels, "SELECT "+b+" AS b, "+k1+" AS k1, "+k2+" AS k2, n, s FROM vigil_rollup WHERE view = ? AND ("+strings.Join(bs, " OR ")+")")
 	}
@@ -650,8 +643,20 @@ func (c *combiner) rollRowsIn(unit int64) (string, []any) {
 // time range of s, a run answered from the documents.
 func (c *combiner) spanWhere(s span) (string, []any, error) {
 	f := c.r.Filter
-	f.From, f.To = s.lo, s.hi
-	return c.d.where(f)
+	f.From, f.To = 0, 0 // a Filter's 0 is open; the span's bounds are written here
+	where, args, err := c.d.where(f)
+	if err != nil {
+		return "", nil, err
+	}
+	if s.lo != math.MinInt64 {
+		where += " AND ts >= ?"
+		args = append(args, s.lo)
+	}
+	if s.hi != math.MaxInt64 {
+		where += " AND ts < ?"
+		args = append(args, s.hi)
+	}
+	return where, args, nil
 }
 
 // rawRows returns the documents' rows of the other runs grouped as the
@@ -664,7 +669,7 @@ func (c *combiner) rawRows(unit int64) (string, []any, error) {
 		if err != nil {
 			return "", nil, err
 		}
-		b := "ts // " + strconv.FormatInt(unit, 10) + " * " + strconv.FormatInt(unit, 10)
+		b := floorSQL("ts", unit)
 		if c.kr.f1 == nil {
 			parts = append(parts, "SELECT "+b+" AS b, NULL AS k1, NULL AS k2, count(*) AS n, NULL AS s FROM docs WHERE "+where+" GROUP BY 1")
 			args = append(args, wargs...)

@@ -348,29 +348,19 @@ func TestRollupUnits(t *testing.T) {
 }
 
 // BenchmarkRollupWritten measures what a write of 20,000 documents (the
-// store sink's size) spends marking its hours for the rollups: "mark" when
-// a build ran since the last write (the marks are written), "skip" when
-// none did (they are not).
+// store sink's size) spends marking its hours for the rollups.
 func BenchmarkRollupWritten(b *testing.B) {
 	db := openTest(b, Options{})
 	docs, _ := genDocs(13, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), 250*time.Millisecond, 20000)
 	if err := db.Write(context.Background(), docs); err != nil {
 		b.Fatal(err)
 	}
-	for _, build := range []bool{true, false} {
-		name := map[bool]string{true: "mark", false: "skip"}[build]
-		b.Run(name, func(b *testing.B) {
-			for b.Loop() {
-				if build {
-					db.roll.builds.Add(1) // as if a panel had built a rollup since
-				}
-				db.wmu.Lock()
-				db.rollupWritten(context.Background(), docs, nil, true)
-				db.wmu.Unlock()
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(docs)), "ns/doc")
-		})
+	for b.Loop() {
+		db.wmu.Lock()
+		db.rollupWritten(context.Background(), docs, nil, true, false)
+		db.wmu.Unlock()
 	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(docs)), "ns/doc")
 }
 
 // TestRollupViewsAreCapped registers more views than the cap and checks

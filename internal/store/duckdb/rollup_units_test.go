@@ -4,6 +4,7 @@ package duckdb
 
 import (
 	"context"
+	"math"
 	"reflect"
 	"testing"
 	"time"
@@ -84,8 +85,9 @@ func TestRawSpans(t *testing.T) {
 	}{
 		{name: "both edges", from: 5, to: 95, covered: []span{{10, 90}}, want: []span{{5, 10}, {90, 95}}},
 		{name: "aligned", from: 10, to: 90, covered: []span{{10, 90}}, want: nil},
-		{name: "open", from: 0, to: 0, covered: []span{{10, 50}, {60, 90}}, want: []span{{0, 10}, {50, 60}, {90, 0}}},
-		{name: "open end", from: 7, to: 0, covered: []span{{10, 90}}, want: []span{{7, 10}, {90, 0}}},
+		{name: "open", from: 0, to: 0, covered: []span{{10, 50}, {60, 90}}, want: []span{{math.MinInt64, 10}, {50, 60}, {90, math.MaxInt64}}},
+		{name: "open end", from: 7, to: 0, covered: []span{{10, 90}}, want: []span{{7, 10}, {90, math.MaxInt64}}},
+		{name: "covered from the epoch", from: 0, to: 0, covered: []span{{0, 90}}, want: []span{{math.MinInt64, 0}, {90, math.MaxInt64}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -76,6 +76,15 @@ type writer struct {
 	// write replaced, in the transactions that committed, for the
 	// rollups' counts per hour.
 	replaced []int64
+	// markInTx asks a write in one transaction to commit the rollups'
+	// marks of its hours with its documents (rollups.marks), so that no
+	// reader and no crash sees the documents without the marks; marked
+	// says the last write did. A write split across lanes marks after
+	// committing: the lanes' transactions would conflict on the marks of
+	// the hours they share.
+	markInTx, marked bool
+	markQ            string
+	markArgs         []any
 
 	driverAppend bool // append through the driver's appender (for tests)
 }
@@ -228,7 +237,8 @@ func (d *DB) Write(ctx context.Context, docs []store.Doc) error {
 	// hour it changed; after any other, the counts per hour are taken
 	// again from the whole table.
 	exact := false
-	defer func() { d.rollupWritten(ctx, docs, d.w.replaced, exact) }()
+	defer func() { d.rollupWritten(ctx, docs, d.w.replaced, exact, d.w.marked) }()
+	d.w.markInTx = d.roll.ensure(ctx, d) == nil
 	err := d.w.write(ctx, docs)
 	var rej *RejectedError
 	exact = err == nil || errors.As(err, &rej)
@@ -279,6 +289,10 @@ func (w *writer) write(ctx context.Context, docs []store.Doc) error {
 	// Split into contiguous shares, one per lane, so that each lane's rows
 	// stay in time order in the table.
 	nl := min(len(w.lanes), max(1, n/minLaneDocs))
+	w.marked, w.markQ, w.markArgs = false, "", nil
+	if w.markInTx && nl == 1 {
+		w.markQ, w.markArgs = w.d.roll.marks(docs)
+	}
 	results := make([]laneResult, nl)
 	var wg sync.WaitGroup
 	for k := range nl {
@@ -319,6 +333,7 @@ func (w *writer) write(ctx context.Context, docs []store.Doc) error {
 			w.d.fields.add(fields, fieldH)
 		}
 	}
+	w.marked = w.markInTx && nl == 1 && results[0].committed
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -391,6 +406,12 @@ func (l *lane) write(ctx context.Context, docs []store.Doc, lo, hi int, w *write
 			if res.err = l.exec(ctx, `DELETE FROM docs WHERE rowid = ANY(`+int64List(del)+`)`); res.err != nil {
 				return res
 			}
+		}
+	}
+	if w.markQ != "" {
+		if res.err = l.exec(ctx, w.markQ, w.markArgs...); res.err != nil {
+			res.err = fmt.Errorf("marking the written hours for the rollups: %w", res.err)
+			return res
 		}
 	}
 	if res.err = ctx.Err(); res.err != nil {
