@@ -40,8 +40,8 @@ flags:
   --serve URL       read through the vigil serve at URL (e.g.
                     http://127.0.0.1:8080) instead of opening the store.
                     Without it, a vigil serve that holds the store is read
-                    through all the same. $VIGIL_AUTH_TOKEN is sent as its
-                    token when it requires one
+                    through all the same, with the credentials in
+                    $VIGIL_AUTH_TOKEN or $VIGIL_BASIC_AUTH
   --json            one JSON object per match instead of text
 
 Text output: one line per match, the event time, the rule, the document

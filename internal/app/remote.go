@@ -23,6 +23,7 @@ import (
 type remoteStore struct {
 	base  string
 	token string
+	basic string // USER:PASSWORD, sent when there is no token
 	http  *http.Client
 }
 
@@ -30,27 +31,38 @@ func newRemoteStore(base, token string) *remoteStore {
 	return &remoteStore{base: strings.TrimRight(base, "/"), token: token, http: &http.Client{Timeout: time.Minute}}
 }
 
+// remoteFromEnv is newRemoteStore with the credentials of the environment:
+// $VIGIL_AUTH_TOKEN, or else $VIGIL_BASIC_AUTH.
+func remoteFromEnv(base string) *remoteStore {
+	r := newRemoteStore(base, os.Getenv(envAuthToken))
+	r.basic = os.Getenv(envBasicAuth)
+	return r
+}
+
 var errRemote = errors.New("not available through a running vigil serve; stop it first")
 
-// envAuthToken is the variable that holds the token commands send to a
-// running vigil serve (its --auth-token).
-const envAuthToken = "VIGIL_AUTH_TOKEN"
+// The variables that hold the credentials commands send to a running vigil
+// serve: its --auth-token, or its --basic-auth USER:PASSWORD.
+const (
+	envAuthToken = "VIGIL_AUTH_TOKEN"
+	envBasicAuth = "VIGIL_BASIC_AUTH"
+)
 
 // openReader opens the store in dataDir for reading. When a running vigil
 // serve holds it, the reads go through that server's API instead,
-// authenticated with $VIGIL_AUTH_TOKEN. serveURL, when set, names the
+// authenticated with $VIGIL_AUTH_TOKEN or $VIGIL_BASIC_AUTH. serveURL, when set, names the
 // server to read through without opening the store.
 func openReader(ctx context.Context, dataDir, serveURL string, logger *slog.Logger) (store.Store, error) {
 	if serveURL != "" {
 		if !strings.Contains(serveURL, "://") {
 			serveURL = "http://" + serveURL
 		}
-		return newRemoteStore(serveURL, os.Getenv(envAuthToken)), nil
+		return remoteFromEnv(serveURL), nil
 	}
 	st, err := openStore(ctx, dataDir, true, "", logger)
 	if errors.Is(err, store.ErrLocked) {
 		if _, _, addr, ok := storeHolder(dataDir); ok && addr != "" {
-			return newRemoteStore(addr, os.Getenv(envAuthToken)), nil
+			return remoteFromEnv(addr), nil
 		}
 	}
 	return st, err
@@ -69,6 +81,8 @@ func (r *remoteStore) post(ctx context.Context, path string, in, out any) error 
 	req.Header.Set("Content-Type", "application/json")
 	if r.token != "" {
 		req.Header.Set("Authorization", "Bearer "+r.token)
+	} else if user, pass, ok := strings.Cut(r.basic, ":"); ok {
+		req.SetBasicAuth(user, pass)
 	}
 	resp, err := r.http.Do(req)
 	if err != nil {
@@ -85,7 +99,7 @@ func (r *remoteStore) post(ctx context.Context, path string, in, out any) error 
 		}
 		hint := ""
 		if resp.StatusCode == http.StatusUnauthorized {
-			hint = fmt.Sprintf(" (set %s to the server's --auth-token)", envAuthToken)
+			hint = fmt.Sprintf(" (set %s to the server's --auth-token, or %s to its --basic-auth)", envAuthToken, envBasicAuth)
 		}
 		if json.Unmarshal(data, &e) == nil && e.Error != "" {
 			return fmt.Errorf("%s%s: %s%s", r.base, path, e.Error, hint)

@@ -24,8 +24,8 @@ bar (docs/query.md): field:value, "quoted phrases", wildcards * and ?,
 field:[a TO b], field:>=N, AND/OR/NOT and parentheses, _exists_:field, CIDR
 for IP fields (source.ip:10.0.0.0/8) and free text. Matching documents are
 printed newest first, one per line. When a running vigil serve holds the
-store, the search goes through its API (with the token in
-$VIGIL_AUTH_TOKEN when it requires one).
+store, the search goes through its API (with the credentials in
+$VIGIL_AUTH_TOKEN or $VIGIL_BASIC_AUTH when it requires them).
 
 flags:
   --since D        only documents of the last D (e.g. 15m, 24h, 7d; default 24h)

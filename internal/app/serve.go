@@ -85,8 +85,8 @@ type ingestOptions struct {
 func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.dataDir, "data-dir", defaultDataDir, "")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "")
-	fs.StringVar(&o.authToken, "auth-token", os.Getenv("VIGIL_AUTH_TOKEN"), "")
-	fs.StringVar(&o.basicAuth, "basic-auth", os.Getenv("VIGIL_BASIC_AUTH"), "")
+	fs.StringVar(&o.authToken, "auth-token", os.Getenv(envAuthToken), "")
+	fs.StringVar(&o.basicAuth, "basic-auth", os.Getenv(envBasicAuth), "")
 }
 
 // minAuthToken is the shortest token web.Options.Validate accepts; the
