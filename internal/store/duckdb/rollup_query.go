@@ -648,15 +648,15 @@ func (c *combiner) spanWhere(s span) (string, []any, error) {
 	if err != nil {
 		return "", nil, err
 	}
+	var conds []string
+	var bounds []any
 	if s.lo != math.MinInt64 {
-		where += " AND ts >= ?"
-		args = append(args, s.lo)
+		conds, bounds = append(conds, "ts >= ?"), append(bounds, s.lo)
 	}
 	if s.hi != math.MaxInt64 {
-		where += " AND ts < ?"
-		args = append(args, s.hi)
+		conds, bounds = append(conds, "ts < ?"), append(bounds, s.hi)
 	}
-	return where, args, nil
+	return strings.Join(append(conds, where), " AND "), append(bounds, args...), nil
 }
 
 // rawRows returns the documents' rows of the other runs grouped as the
