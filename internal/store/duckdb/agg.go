@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -210,13 +211,17 @@ var niceIntervals = []time.Duration{
 }
 
 // floorSQL returns SQL that rounds the integer column col down to a
-// multiple of unit, as floorTo does. (DuckDB's // rounds toward zero, which
-// would put the times just before the epoch into the bucket after it.) The
-// correction is computed only for negative values: over a week of 10
-// million documents this costs 2 ns a row more than // alone, a double
-// modulo 6 ns.
-func floorSQL(col string, unit int64) string {
+// multiple of unit, as floorTo does; least is a lower bound of its values
+// (math.MinInt64: none known). DuckDB's // rounds toward zero, which would
+// put the times just before the epoch into the bucket after it: when the
+// values may be negative, the result is corrected for those (over a week of
+// 10 million documents, 2 ns a row more than // alone; a double modulo
+// costs 6).
+func floorSQL(col string, unit, least int64) string {
 	u := strconv.FormatInt(unit, 10)
+	if least >= 0 {
+		return "(" + col + " // " + u + " * " + u + ")"
+	}
 	return "(" + col + " // " + u + " * " + u + " - CASE WHEN " + col + " < 0 AND " + col + " % " + u + " <> 0 THEN " + u + " ELSE 0 END)"
 }
 
@@ -255,7 +260,11 @@ func (d *DB) histogram(ctx context.Context, r store.AggRequest, size int, where 
 	}
 	ivMs := iv.Milliseconds()
 	res := &store.AggResult{Buckets: []store.Bucket{}, Interval: iv}
-	bucket := floorSQL("ts", ivMs)
+	least := r.From
+	if least == 0 { // open
+		least = math.MinInt64
+	}
+	bucket := floorSQL("ts", ivMs, least)
 	var q string
 	var qargs []any
 	if r.Field == "" {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -534,7 +535,7 @@ func (d *DB) recountHours(ctx context.Context, dirty map[int64]struct{}) (hourCo
 			q.WriteString(" UNION ALL ")
 		}
 		lo, hi := u.tsRange()
-		fmt.Fprintf(&q, "SELECT log_type, %s, count(*) FROM docs WHERE ts >= %d AND ts < %d GROUP BY 1, 2", floorSQL("ts", hourMs), lo, hi)
+		fmt.Fprintf(&q, "SELECT log_type, %s, count(*) FROM docs WHERE ts >= %d AND ts < %d GROUP BY 1, 2", floorSQL("ts", hourMs, lo), lo, hi)
 	}
 	counted, err := d.countHours(ctx, &q)
 	if err != nil {
@@ -619,7 +620,7 @@ func emptied(m hourCounts, runs []hourRun, h int64) bool {
 // countHours runs q (a query of log type, hour key (hourOf) and count;
 // nil: every document's) and returns its counts.
 func (d *DB) countHours(ctx context.Context, q *strings.Builder) (hourCounts, error) {
-	query := `SELECT log_type, ` + floorSQL("ts", hourMs) + `, count(*) FROM docs GROUP BY 1, 2`
+	query := `SELECT log_type, ` + floorSQL("ts", hourMs, math.MinInt64) + `, count(*) FROM docs GROUP BY 1, 2`
 	if q != nil {
 		query = q.String()
 	}
@@ -810,7 +811,7 @@ func (d *DB) refreshChunk(ctx context.Context, tx *sql.Tx, v *rollView, lo, hi i
 		{`DELETE FROM vigil_rollup_state WHERE view = ? AND b >= ? AND b < ?`, []any{v.id, lo, hi}},
 		{`INSERT INTO vigil_rollup ` + sel, args},
 		{`INSERT INTO vigil_rollup_state SELECT ?, r.b, coalesce(c.n, 0), coalesce(m.seq, 0) FROM range(?, ?, ?) r(b) ` +
-			`LEFT JOIN (SELECT ` + floorSQL("ts", u) + ` AS b, count(*) AS n FROM docs WHERE ` + cwhere + ` GROUP BY 1) c ON c.b = r.b ` +
+			`LEFT JOIN (SELECT ` + floorSQL("ts", u, lo) + ` AS b, count(*) AS n FROM docs WHERE ` + cwhere + ` GROUP BY 1) c ON c.b = r.b ` +
 			`LEFT JOIN (` + marks + `) m ON m.b = r.b`, append(append([]any{v.id, lo, hi, u}, cargs...), margs...)},
 	}
 	for _, s := range stmts {
@@ -830,7 +831,7 @@ func (d *DB) viewRows(v *rollView, lo, hi int64) (string, []any, error) {
 		return "", nil, err
 	}
 	if s.Field == "" {
-		return "SELECT ?, " + floorSQL("ts", s.Unit) + ", NULL, NULL, count(*), NULL FROM docs WHERE " + where + " GROUP BY 2",
+		return "SELECT ?, " + floorSQL("ts", s.Unit, lo) + ", NULL, NULL, count(*), NULL FROM docs WHERE " + where + " GROUP BY 2",
 			append([]any{v.id}, wargs...), nil
 	}
 	kr, err := d.keyRowsFor(s.Field, s.Field2, s.Metric)
@@ -842,7 +843,7 @@ func (d *DB) viewRows(v *rollView, lo, hi int64) (string, []any, error) {
 	if s.Metric != "" {
 		m = "sum(m)"
 	}
-	q := "SELECT ?, " + floorSQL("ts", s.Unit) + " AS b, CAST(k1 AS VARCHAR), " + kr.k2Cast() + ", count(*), " + m +
+	q := "SELECT ?, " + floorSQL("ts", s.Unit, lo) + " AS b, CAST(k1 AS VARCHAR), " + kr.k2Cast() + ", count(*), " + m +
 		" FROM (" + inner + ") WHERE " + kr.notNull() + " GROUP BY b, k1" + kr.k2Group()
 	return q, append([]any{v.id}, iargs...), nil
 }

@@ -632,7 +632,11 @@ func (c *combiner) rollRowsIn(unit int64) (string, []any) {
 		}
 		b := "b"
 		if unit != 0 && unit != p.v.spec.Unit {
-			b = floorSQL("b", unit)
+			least := int64(math.MinInt64)
+			if len(p.valid) > 0 {
+				least = p.valid[0].lo // the spans are in order
+			}
+			b = floorSQL("b", unit, least)
 		}
 		sels = append(sels, "SELECT "+b+" AS b, "+k1+" AS k1, "+k2+" AS k2, n, s FROM vigil_rollup WHERE view = ? AND ("+strings.Join(bs, " OR ")+")")
 	}
@@ -669,7 +673,7 @@ func (c *combiner) rawRows(unit int64) (string, []any, error) {
 		if err != nil {
 			return "", nil, err
 		}
-		b := floorSQL("ts", unit)
+		b := floorSQL("ts", unit, s.lo)
 		if c.kr.f1 == nil {
 			parts = append(parts, "SELECT "+b+" AS b, NULL AS k1, NULL AS k2, count(*) AS n, NULL AS s FROM docs WHERE "+where+" GROUP BY 1")
 			args = append(args, wargs...)
