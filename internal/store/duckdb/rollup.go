@@ -395,9 +395,8 @@ func (d *DB) rollupDeleted(ctx context.Context, logType string, t int64) {
 // handed out by totals is never changed: an update copies what it changes.
 type hourCounts map[string]map[int64]int64
 
-// hourOf is the key of the hour ts falls in, as the counts use it:
-// DuckDB's ts // 3600000, which truncates toward zero like Go's / (the
-// same for every ts >= 0).
+// hourOf is the key of the hour ts falls in, as the counts use it: ts
+// rounded down to the hour, as floorSQL writes it for DuckDB.
 func hourOf(ts int64) int64 { return floorTo(ts, hourMs) }
 
 // Bounds of the incremental counts.
