@@ -38,10 +38,14 @@ flags:
   --port N         the console's port on 127.0.0.1 (default 8080; 0 picks a
                    free port)
   --addr HOST:PORT listen here instead (other than loopback needs
-                   --auth-token or --basic-auth, see vigil help serve)
+                   --auth-token or --basic-auth)
+  --auth-token T   require this API token, at least 16 characters
+                   (default $VIGIL_AUTH_TOKEN; see vigil help serve)
+  --basic-auth U:P require HTTP basic authentication (default
+                   $VIGIL_BASIC_AUTH)
   --no-serve       load the data and exit
   --seed N         the generator's seed (default 1)
-  --days N         days of data (default 7)
+  --days N         days of data, 2 to 90 (default 7)
   --scale F        volume of ordinary activity, 0.05 to 20 (default 1: about
                    85,000 records a week); the attack story does not scale
   --notify FILE    send the alerts the rule pack raises to the destinations

@@ -35,7 +35,8 @@ flags:
   --user NAME           basic-auth user (default: $OPENSEARCH_USERNAME)
   --password PASSWORD   basic-auth password (default: $OPENSEARCH_PASSWORD;
                         prefer the variable: flags are visible to other users)
-  --aws-region REGION   SigV4 region when the host name has none
+  --aws-region REGION   SigV4 region (default $AWS_REGION, then
+                        $AWS_DEFAULT_REGION, then the host name's)
   --aws-service NAME    SigV4 service: es, aoss or none (default: from the
                         host name)
   --ca-cert FILE        PEM certificate authorities to trust

@@ -22,7 +22,7 @@ func AddFlags(fs *flag.FlagSet, getenv func(string) string) func() Config {
 	fs.StringVar(&user, "user", "", "basic-auth user (default $"+EnvUsername+")")
 	fs.StringVar(&pass, "password", "", "basic-auth password (default $"+EnvPassword+")")
 	fs.StringVar(&svc, "aws-service", "", "SigV4 service: es, aoss or none (default: from the host name)")
-	fs.StringVar(&region, "aws-region", "", "SigV4 region (default: from the host name, then $"+EnvAWSRegion+")")
+	fs.StringVar(&region, "aws-region", "", "SigV4 region (default: $"+EnvAWSRegion+", then $"+EnvAWSDefaultRegion+", then the host name's)")
 	fs.StringVar(&ca, "ca-cert", "", "PEM file of certificate authorities to trust (default $"+EnvCACert+")")
 	fs.BoolVar(&insecure, "insecure", false, "do not verify the cluster's TLS certificate")
 	fs.DurationVar(&timeout, "opensearch-timeout", 0, "bound on one HTTP call (default 60s)")
