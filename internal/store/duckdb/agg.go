@@ -101,7 +101,14 @@ func (d *DB) aggField(name string) (query.SQLField, error) {
 	if name == "" {
 		return query.SQLField{}, fmt.Errorf("the aggregation needs a field")
 	}
-	return d.fieldExpr(name)
+	f, err := d.fieldExpr(name)
+	if err == nil && f.Kind == query.Double && !f.List {
+		// -0.0 and 0.0 group together but print apart: adding 0.0 makes
+		// every zero 0.0, so the key is one text wherever it is counted
+		// (the rollups count per bucket and add the buckets up by text).
+		f.Expr = "(" + f.Expr + " + 0.0)"
+	}
+	return f, err
 }
 
 // source returns a FROM clause yielding the field's values as k, one row

@@ -189,3 +189,33 @@ func TestHistogramIntervalOfWholeMilliseconds(t *testing.T) {
 	writeAll(t, db, edgeDocs("b", "a", start, 10*60*1000, 4*24*6), 10000)
 	sameAsSQL(t, "1h and 500µs", db, store.AggRequest{Kind: store.AggDateHistogram, Interval: time.Hour + 500*time.Microsecond, Filter: store.Filter{From: start, To: start + 4*dayMs}})
 }
+
+// TestRollupsOneKeyForZero checks that -0.0 and 0.0 of a double field
+// are one key, in the rollups (which add up buckets by text) as in the
+// plain SQL.
+func TestRollupsOneKeyForZero(t *testing.T) {
+	db := openTest(t, Options{})
+	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	docs := edgeDocs("b", "a", start, 10*60*1000, 4*24*6)
+	for i := range docs {
+		sev := "0.0"
+		if (docs[i].TimestampMs/hourMs)%2 == 0 {
+			sev = "-0.0"
+		}
+		if i%3 == 0 {
+			sev = "5.5"
+		}
+		docs[i].Source = fmt.Appendf(nil, `{"event":{"action":"x","severity":%s}}`, sev)
+	}
+	writeAll(t, db, docs, len(docs))
+	forceView(t, db, rollupSpec{Field: "event.severity", Unit: hourMs})
+	r := store.AggRequest{Kind: store.AggTerms, Field: "event.severity", Filter: store.Filter{From: start, To: start + 4*dayMs}}
+	sameAsSQL(t, "terms", db, r)
+	res, err := db.Aggregate(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Buckets) != 2 {
+		t.Errorf("buckets %+v, want two: 0 and 5.5", res.Buckets)
+	}
+}
