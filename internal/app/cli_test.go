@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vigil-siem/vigil/internal/web"
 )
 
 // runApp runs Main and returns the exit code, stdout and stderr.
@@ -85,8 +87,8 @@ func TestAuthTokenLength(t *testing.T) {
 		wantErr bool
 	}{
 		{name: "none", token: ""},
-		{name: "one short", token: strings.Repeat("x", minAuthToken-1), wantErr: true},
-		{name: "shortest", token: strings.Repeat("x", minAuthToken)},
+		{name: "one short", token: strings.Repeat("x", web.MinTokenLen-1), wantErr: true},
+		{name: "shortest", token: strings.Repeat("x", web.MinTokenLen)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

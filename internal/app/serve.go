@@ -89,15 +89,13 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.basicAuth, "basic-auth", os.Getenv(envBasicAuth), "")
 }
 
-// minAuthToken is the shortest token web.Options.Validate accepts; the
-// flag is checked here so that the message names the flag.
-const minAuthToken = 16
-
 // webOptions turns the flags into the web server's options.
 func (o *serveOptions) webOptions() (web.Options, error) {
 	wo := web.Options{Addr: o.addr, AuthToken: o.authToken, Version: Version}
-	if n := len(o.authToken); n > 0 && n < minAuthToken {
-		return wo, fmt.Errorf("--auth-token (or VIGIL_AUTH_TOKEN) is %d characters; use at least %d random characters", n, minAuthToken)
+	// Checked here, before web.Options.Validate, so that the message
+	// names the flag.
+	if n := len(o.authToken); n > 0 && n < web.MinTokenLen {
+		return wo, fmt.Errorf("--auth-token (or VIGIL_AUTH_TOKEN) is %d characters; use at least %d random characters", n, web.MinTokenLen)
 	}
 	if o.basicAuth != "" {
 		u, p, ok := strings.Cut(o.basicAuth, ":")

@@ -21,9 +21,9 @@ const DefaultQueryTimeout = 30 * time.Second
 // pipeline writes to the store (the "alerts" index).
 const DefaultAlertLogType = "alert"
 
-// minTokenLen is the shortest AuthToken accepted: a guessable token
+// MinTokenLen is the shortest AuthToken accepted: a guessable token
 // protects nothing.
-const minTokenLen = 16
+const MinTokenLen = 16
 
 // Options configures a Server. The zero value serves on DefaultAddr without
 // authentication.
@@ -82,8 +82,8 @@ func (o Options) Validate() error {
 	if strings.ContainsRune(o.BasicUser, ':') {
 		return errors.New("web: BasicUser must not contain ':'")
 	}
-	if o.AuthToken != "" && len(o.AuthToken) < minTokenLen {
-		return fmt.Errorf("web: AuthToken is %d characters; use at least %d random characters", len(o.AuthToken), minTokenLen)
+	if o.AuthToken != "" && len(o.AuthToken) < MinTokenLen {
+		return fmt.Errorf("web: AuthToken is %d characters; use at least %d random characters", len(o.AuthToken), MinTokenLen)
 	}
 	if o.QueryTimeout < 0 {
 		return fmt.Errorf("web: QueryTimeout %s is negative", o.QueryTimeout)
